@@ -1,0 +1,109 @@
+#include "engine/autograd.hpp"
+
+#include <unordered_set>
+
+#include "engine/error.hpp"
+#include "kernels/kernels.hpp"
+
+namespace unet {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+bool needs_graph(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn fn) {
+  if (!needs_graph(inputs)) return;
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->inputs.reserve(inputs.size());
+  for (const Tensor& t : inputs) node->inputs.push_back(t.impl_ptr());
+  node->backward = std::move(fn);
+  out.impl()->requires_grad = true;
+  out.impl()->grad_fn = std::move(node);
+}
+
+Tensor detached(const Tensor& t) {
+  if (!t.defined()) return t;
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = t.impl()->storage;
+  impl->offset = t.impl()->offset;
+  impl->shape = t.impl()->shape;
+  impl->device = t.impl()->device;
+  return Tensor(impl);
+}
+
+void accumulate_grad(const Tensor& t, const Tensor& g) {
+  TensorImpl* impl = t.impl();
+  if (impl->grad == nullptr) {
+    check_same_shape("accumulate_grad", t, g);
+    // Adopt the gradient when nobody else can see its storage; otherwise copy, so that a
+    // later += into this gradient cannot change another tensor's.
+    if (g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1) {
+      impl->grad = detached(g).impl_ptr();
+    } else {
+      impl->grad = g.clone().impl_ptr();
+    }
+    return;
+  }
+  Tensor acc(impl->grad);
+  check_same_shape("accumulate_grad", acc, g);
+  kernels::axpy(acc.device(), acc.numel(), 1.0f, g.data(), acc.data());
+}
+
+void run_backward(const Tensor& loss) {
+  UNET_CHECK(loss.defined() && loss.numel() == 1, "backward",
+             "needs a one-element loss, got shape " + (loss.defined() ? shape_str(loss.shape()) : std::string("<undefined>")));
+  UNET_CHECK(loss.requires_grad(), "backward", "the loss does not depend on any tensor that requires grad");
+
+  // Topological order by iterative depth-first search (the graph of a U-Net is ~100 deep,
+  // a general graph may be deeper than the stack allows for recursion). The order holds
+  // owning pointers: running a node frees its saved inputs, which must not free a tensor
+  // still waiting for its turn.
+  std::vector<std::shared_ptr<TensorImpl>> order;
+  std::unordered_set<TensorImpl*> seen;
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{loss.impl_ptr(), 0}};
+  seen.insert(loss.impl());
+  while (!stack.empty()) {
+    auto& [impl, next] = stack.back();
+    const Node* node = impl->grad_fn.get();
+    if (node != nullptr && next < node->inputs.size()) {
+      const std::shared_ptr<TensorImpl>& child = node->inputs[next++];
+      if (child != nullptr && child->grad_fn != nullptr && seen.insert(child.get()).second) stack.push_back({child, 0});
+      continue;
+    }
+    order.push_back(std::move(impl));
+    stack.pop_back();
+  }
+
+  accumulate_grad(Tensor(loss.impl_ptr()), Tensor::full(loss.shape(), 1.0f, loss.device()));
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    TensorImpl* impl = it->get();
+    std::shared_ptr<Node> node = std::move(impl->grad_fn);  // releases the graph as we go
+    if (node == nullptr || impl->grad == nullptr) continue;
+    Tensor grad_out(impl->grad);
+    impl->grad.reset();  // a non-leaf's gradient is not kept (as in PyTorch)
+    std::vector<Tensor> grads = node->backward(grad_out);
+    UNET_CHECK(grads.size() == node->inputs.size(), node->name,
+               "backward returned " + std::to_string(grads.size()) + " gradients for " +
+                   std::to_string(node->inputs.size()) + " inputs");
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const auto& input = node->inputs[i];
+      if (input == nullptr || !input->requires_grad || !grads[i].defined()) continue;
+      accumulate_grad(Tensor(input), grads[i]);
+    }
+  }
+}
+
+}  // namespace unet

@@ -1,0 +1,54 @@
+// Reverse-mode autograd in the micrograd style: every recorded op leaves a Node on its
+// output with the inputs it read and a closure that maps the output's gradient to the
+// inputs' gradients. backward() walks the graph from a scalar loss in reverse topological
+// order; gradients accumulate with +=, and each node's saved tensors are freed as soon as
+// it has run.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "engine/tensor.hpp"
+
+namespace unet {
+
+// Returns one gradient per input (undefined where an input needs none).
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out)>;
+
+struct Node {
+  const char* name;
+  std::vector<std::shared_ptr<TensorImpl>> inputs;
+  BackwardFn backward;
+};
+
+bool grad_enabled();
+
+// Evaluation mode: ops record nothing while one of these lives.
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// True when grad mode is on and any of the inputs requires a gradient.
+bool needs_graph(const std::vector<Tensor>& inputs);
+
+// Attaches a node to `out` when needs_graph(inputs). Closures must not capture `out`
+// itself (that would be a cycle); capture out.detach()-style aliases instead.
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn fn);
+
+// A tensor sharing `t`'s storage but with no autograd state: safe to save in a closure.
+Tensor detached(const Tensor& t);
+
+// t.grad += g (allocating t.grad on first use). Shapes must match.
+void accumulate_grad(const Tensor& t, const Tensor& g);
+
+void run_backward(const Tensor& loss);
+
+}  // namespace unet

@@ -1,0 +1,67 @@
+#include "engine/device.hpp"
+
+#include <cstdio>
+#include <mutex>
+
+#include "engine/error.hpp"
+#ifdef UNET_HAS_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace unet {
+
+const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+
+namespace {
+struct Probe {
+  bool available = false;
+  std::string reason;
+};
+
+const Probe& probe() {
+  static const Probe p = [] {
+    Probe r;
+#ifdef UNET_HAS_CUDA
+    int count = 0;
+    const cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess) {
+      r.reason = std::string("no usable GPU (cudaGetDeviceCount: ") + cudaGetErrorName(err) +
+                 ", " + cudaGetErrorString(err) + ")";
+      cudaGetLastError();  // clear the sticky error so later probes start clean
+    } else if (count == 0) {
+      r.reason = "no GPU found (cudaGetDeviceCount returned 0)";
+    } else {
+      r.available = true;
+    }
+#else
+    r.reason = "this binary was built without CUDA (UNET_CUDA=OFF)";
+#endif
+    return r;
+  }();
+  return p;
+}
+}  // namespace
+
+bool cuda_available() { return probe().available; }
+
+std::string cuda_unavailable_reason() { return probe().reason; }
+
+Device resolve_device(const std::string& choice) {
+  if (choice == "cpu") return Device::CPU;
+  if (choice == "cuda") {
+    UNET_CHECK(cuda_available(), "--device cuda", cuda_unavailable_reason());
+    return Device::CUDA;
+  }
+  UNET_CHECK(choice == "auto", "--device",
+             "'" + choice + "' is not a device; use auto, cpu or cuda");
+  if (cuda_available()) return Device::CUDA;
+#ifdef UNET_HAS_CUDA
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::fprintf(stderr, "unet: %s; using the CPU.\n", cuda_unavailable_reason().c_str());
+  });
+#endif
+  return Device::CPU;
+}
+
+}  // namespace unet

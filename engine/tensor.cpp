@@ -1,0 +1,191 @@
+#include "engine/tensor.hpp"
+
+#include <cstring>
+#include <sstream>
+
+#include "engine/allocator.hpp"
+#include "engine/autograd.hpp"
+#include "engine/error.hpp"
+#include "kernels/kernels.hpp"
+#ifdef UNET_HAS_CUDA
+#include "engine/cuda_context.hpp"
+#endif
+
+namespace unet {
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << ']';
+  return os.str();
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+Storage::Storage(std::size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  ptr_ = allocator_for(device).allocate(bytes);
+}
+
+Storage::~Storage() { allocator_for(device_).release(ptr_); }
+
+namespace {
+// Copies between any two devices; synchronous with respect to the host when the host
+// reads or writes, so the caller may use host memory right after.
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, std::size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_dev == Device::CPU && src_dev == Device::CPU) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#ifdef UNET_HAS_CUDA
+  auto& ctx = CudaContext::get();
+  UNET_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, ctx.stream()));
+  if (dst_dev == Device::CPU || src_dev == Device::CPU) ctx.synchronize();
+#else
+  UNET_THROW("copy", "CUDA tensor in a binary built without CUDA");
+#endif
+}
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, Device device) {
+  for (int64_t d : shape)
+    UNET_CHECK(d >= 0, "Tensor::empty", "negative dimension in shape " + shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->shape = shape;
+  impl->device = device;
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape_numel(shape)) * sizeof(float), device);
+  return Tensor(impl);
+}
+
+Tensor Tensor::zeros(const Shape& shape, Device device) { return full(shape, 0.0f, device); }
+
+Tensor Tensor::full(const Shape& shape, float value, Device device) {
+  Tensor t = empty(shape, device);
+  t.fill_(value);
+  return t;
+}
+
+Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values, Device device) {
+  UNET_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "Tensor::from_vector",
+             std::to_string(values.size()) + " values for shape " + shape_str(shape));
+  Tensor t = empty(shape, device);
+  copy_bytes(t.data(), device, values.data(), Device::CPU, values.size() * sizeof(float));
+  return t;
+}
+
+const Shape& Tensor::shape() const {
+  UNET_CHECK(defined(), "Tensor::shape", "undefined tensor");
+  return impl_->shape;
+}
+
+int64_t Tensor::dim(int i) const {
+  const int64_t n = ndim();
+  const int64_t k = i < 0 ? n + i : i;
+  UNET_CHECK(k >= 0 && k < n, "Tensor::dim",
+             "dimension " + std::to_string(i) + " out of range for shape " + shape_str(shape()));
+  return impl_->shape[static_cast<size_t>(k)];
+}
+
+Device Tensor::device() const {
+  UNET_CHECK(defined(), "Tensor::device", "undefined tensor");
+  return impl_->device;
+}
+
+float* Tensor::data() const {
+  UNET_CHECK(defined(), "Tensor::data", "undefined tensor");
+  return static_cast<float*>(impl_->storage->data()) + impl_->offset;
+}
+
+std::vector<float> Tensor::to_vector() const {
+  std::vector<float> out(static_cast<size_t>(numel()));
+  copy_bytes(out.data(), Device::CPU, data(), device(), out.size() * sizeof(float));
+  return out;
+}
+
+float Tensor::item() const {
+  UNET_CHECK(numel() == 1, "Tensor::item", "needs one element, shape is " + shape_str(shape()));
+  return to_vector()[0];
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == this->device()) return *this;
+  Tensor t = empty(shape(), device);
+  t.copy_from(*this);
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t = empty(shape(), device());
+  t.copy_from(*this);
+  return t;
+}
+
+void Tensor::copy_from(const Tensor& src) const {
+  UNET_CHECK(numel() == src.numel(), "Tensor::copy_from",
+             "shape mismatch " + shape_str(shape()) + " vs " + shape_str(src.shape()));
+  copy_bytes(data(), device(), src.data(), src.device(), static_cast<std::size_t>(numel()) * sizeof(float));
+}
+
+void Tensor::fill_(float value) const { kernels::fill(device(), numel(), value, data()); }
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  UNET_CHECK(shape_numel(shape) == numel(), "reshape",
+             "cannot view " + shape_str(this->shape()) + " as " + shape_str(shape));
+  Tensor t = detached(*this);
+  t.impl()->shape = shape;
+  return t;
+}
+
+Tensor Tensor::view_range(int64_t offset, const Shape& shape) const {
+  UNET_CHECK(offset >= 0 && offset + shape_numel(shape) <= numel(), "view_range",
+             "range [" + std::to_string(offset) + ", +" + std::to_string(shape_numel(shape)) +
+                 ") outside a tensor of " + std::to_string(numel()) + " elements");
+  Tensor t = detached(*this);
+  t.impl()->offset += offset;
+  t.impl()->shape = shape;
+  return t;
+}
+
+bool Tensor::requires_grad() const { return defined() && impl_->requires_grad; }
+
+Tensor& Tensor::set_requires_grad(bool value) {
+  UNET_CHECK(defined(), "set_requires_grad", "undefined tensor");
+  impl_->requires_grad = value;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return defined() && impl_->grad ? Tensor(impl_->grad) : Tensor(); }
+
+void Tensor::set_grad(const Tensor& g) {
+  if (g.defined()) check_same_shape("set_grad", *this, g);
+  impl_->grad = g.impl_ptr();
+}
+
+void Tensor::zero_grad() {
+  if (impl_ && impl_->grad) Tensor(impl_->grad).fill_(0.0f);
+}
+
+void Tensor::backward() const { run_backward(*this); }
+
+void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
+  UNET_CHECK(a.shape() == b.shape(), op,
+             "shape mismatch: " + shape_str(a.shape()) + " vs " + shape_str(b.shape()));
+}
+
+void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
+  UNET_CHECK(a.device() == b.device(), op,
+             std::string("device mismatch: ") + device_name(a.device()) + " vs " + device_name(b.device()));
+}
+
+void check_ndim(const char* op, const Tensor& t, int64_t ndim, const char* what) {
+  UNET_CHECK(t.ndim() == ndim, op,
+             std::string(what) + " must have " + std::to_string(ndim) + " dimensions, got shape " +
+                 shape_str(t.shape()));
+}
+
+}  // namespace unet

@@ -1,0 +1,105 @@
+// Tensor: float32, contiguous, row-major (NCHW for images), on the CPU or a CUDA device.
+// Storage is shared: views (reshape, parameter views into one flat buffer) alias it.
+// A tensor also carries its autograd state: requires_grad, the accumulated gradient and
+// the node that produced it.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/device.hpp"
+
+namespace unet {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_str(const Shape& s);  // "[2, 3, 64, 64]"
+int64_t shape_numel(const Shape& s);
+
+// Raw memory from the device's caching allocator, returned to it on destruction.
+class Storage {
+ public:
+  Storage(std::size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return ptr_; }
+  std::size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* ptr_ = nullptr;
+  std::size_t bytes_ = 0;
+  Device device_;
+};
+
+struct Node;  // autograd, see engine/autograd.hpp
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  int64_t offset = 0;  // in elements
+  Shape shape;
+  Device device = Device::CPU;
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;  // accumulated gradient, same shape and device
+  std::shared_ptr<Node> grad_fn;     // the op that produced this tensor, if recorded
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // Factories. Contents of empty() are unspecified.
+  static Tensor empty(const Shape& shape, Device device = Device::CPU);
+  static Tensor zeros(const Shape& shape, Device device = Device::CPU);
+  static Tensor full(const Shape& shape, float value, Device device = Device::CPU);
+  static Tensor from_vector(const Shape& shape, const std::vector<float>& values,
+                            Device device = Device::CPU);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int64_t dim(int i) const;  // negative i counts from the end
+  int64_t ndim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t numel() const { return shape_numel(shape()); }
+  Device device() const;
+
+  float* data() const;  // device pointer for CUDA tensors
+  std::vector<float> to_vector() const;  // copies to the host
+  float item() const;                    // the value of a one-element tensor
+  Tensor to(Device device) const;        // a copy on `device` (shares when already there)
+  Tensor clone() const;
+  // Writes through the handle: a const Tensor is a const handle, not const data.
+  void copy_from(const Tensor& src) const;  // same numel; any devices
+  void fill_(float value) const;
+
+  // A view with another shape over the same storage (same numel).
+  Tensor reshape(const Shape& shape) const;
+  // A view of `count` elements starting at `offset` elements, with `shape`.
+  Tensor view_range(int64_t offset, const Shape& shape) const;
+
+  // Autograd.
+  bool requires_grad() const;
+  Tensor& set_requires_grad(bool value);
+  Tensor grad() const;  // undefined when no gradient has been accumulated
+  void set_grad(const Tensor& g);
+  void zero_grad();
+  void backward() const;  // from a one-element loss
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// Throws an unet::Error naming `op` and both shapes when they differ.
+void check_same_shape(const char* op, const Tensor& a, const Tensor& b);
+void check_same_device(const char* op, const Tensor& a, const Tensor& b);
+void check_ndim(const char* op, const Tensor& t, int64_t ndim, const char* what);
+
+}  // namespace unet

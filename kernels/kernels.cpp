@@ -1,0 +1,105 @@
+#include "kernels/kernels.hpp"
+
+#include "engine/error.hpp"
+#include "kernels/batchnorm_stats.hpp"
+#include "kernels/bce.hpp"
+#include "kernels/concat.hpp"
+#include "kernels/cpu/launch_cpu.hpp"
+#include "kernels/dice.hpp"
+#include "kernels/elementwise.hpp"
+#include "kernels/init.hpp"
+#ifdef UNET_HAS_CUDA
+#include "kernels/cuda/launch_cuda.hpp"
+#endif
+
+namespace unet::kernels {
+
+namespace {
+
+template <class F>
+void run(Device d, int64_t n, const F& f) {
+  if (d == Device::CPU) return cpu::parallel_for(n, f);
+#ifdef UNET_HAS_CUDA
+  cuda::parallel_for(n, f);
+#else
+  UNET_THROW("kernel launch", "CUDA tensor in a binary built without CUDA");
+#endif
+}
+
+template <class F>
+void reduce(Device d, int64_t n, const F& f, float* out) {
+  if (d == Device::CPU) return cpu::reduce_sum(n, f, out);
+#ifdef UNET_HAS_CUDA
+  cuda::reduce_sum(n, f, out);
+#else
+  UNET_THROW("kernel launch", "CUDA tensor in a binary built without CUDA");
+#endif
+}
+
+}  // namespace
+
+void fill(Device d, int64_t n, float value, float* y) { run(d, n, FillOp{value, y}); }
+void broadcast_scalar(Device d, int64_t n, const float* x, float* y) { run(d, n, BroadcastScalarOp{x, y}); }
+void add(Device d, int64_t n, const float* a, const float* b, float* y) { run(d, n, AddOp{a, b, y}); }
+void axpy(Device d, int64_t n, float alpha, const float* x, float* y) { run(d, n, AxpyOp{alpha, x, y}); }
+void scale(Device d, int64_t n, float alpha, const float* x, float* y) { run(d, n, ScaleOp{alpha, x, y}); }
+
+void relu_forward(Device d, int64_t n, const float* x, float* y) { run(d, n, ReluForwardOp{x, y}); }
+void relu_backward(Device d, int64_t n, const float* y, const float* dy, float* dx) {
+  run(d, n, ReluBackwardOp{y, dy, dx});
+}
+void sigmoid_forward(Device d, int64_t n, const float* x, float* y) { run(d, n, SigmoidForwardOp{x, y}); }
+void sigmoid_backward(Device d, int64_t n, const float* y, const float* dy, float* dx) {
+  run(d, n, SigmoidBackwardOp{y, dy, dx});
+}
+
+void concat_channels(Device d, int64_t n, int64_t ca, int64_t cb, int64_t hw, const float* a,
+                     const float* b, float* y) {
+  run(d, n * (ca + cb) * hw, ConcatChannelsOp{ca, cb, hw, a, b, y});
+}
+void concat_channels_backward(Device d, int64_t n, int64_t ca, int64_t cb, int64_t hw,
+                              const float* dy, float* da, float* db) {
+  run(d, n * (ca + cb) * hw, ConcatChannelsBackwardOp{ca, cb, hw, dy, da, db});
+}
+
+void sum(Device d, int64_t n, const float* x, float* out) { reduce(d, n, IdentityValue{x}, out); }
+
+void bce_with_logits_sum(Device d, int64_t n, const float* z, const float* t, float* out) {
+  reduce(d, n, BceValue{z, t}, out);
+}
+void bce_with_logits_backward(Device d, int64_t n, const float* z, const float* t,
+                              const float* grad_out, float scale, float* dz) {
+  run(d, n, BceBackwardOp{z, t, grad_out, scale, dz});
+}
+
+void dice_sums(Device d, int64_t n, const float* z, const float* t, float* sums) {
+  reduce(d, n, DiceIntersectionValue{z, t}, sums);
+  reduce(d, n, SigmoidValue{z}, sums + 1);
+  reduce(d, n, IdentityValue{t}, sums + 2);
+}
+void dice_loss(Device d, const float* sums, float smooth, float* out) {
+  run(d, 1, DiceLossOp{sums, smooth, out});
+}
+void dice_backward(Device d, int64_t n, const float* z, const float* t, const float* sums,
+                   float smooth, const float* grad_out, float* dz) {
+  run(d, n, DiceBackwardOp{z, t, sums, smooth, grad_out, dz});
+}
+
+void adam_step(Device d, int64_t n, const AdamHyper& h, float* p, const float* g, float* m,
+               float* v) {
+  run(d, n, AdamStepOp{h, p, g, m, v});
+}
+
+void uniform_init(Device d, int64_t n, float lo, float hi, uint64_t seed, uint64_t offset,
+                  float* y) {
+  run(d, n, UniformInitOp{lo, hi, seed, offset, y});
+}
+
+void batchnorm_running_stats(Device d, int64_t channels, const float* batch_mean,
+                             const float* batch_var, float momentum, int64_t count,
+                             float* running_mean, float* running_var) {
+  const float unbias = count > 1 ? static_cast<float>(count) / static_cast<float>(count - 1) : 1.0f;
+  run(d, channels, RunningStatsOp{batch_mean, batch_var, momentum, unbias, running_mean, running_var});
+}
+
+}  // namespace unet::kernels

@@ -1,0 +1,57 @@
+// The hand-written kernels, on raw pointers. `d` says where the pointers live; on CUDA the
+// work is queued on the context's stream and these calls return before it finishes.
+// Scalars that come from earlier device work (a loss gradient, the Dice sums) are passed as
+// device pointers so nothing waits on the GPU.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/device.hpp"
+#include "kernels/adam.hpp"
+
+namespace unet::kernels {
+
+void fill(Device d, int64_t n, float value, float* y);
+void broadcast_scalar(Device d, int64_t n, const float* x, float* y);    // y[i] = x[0]
+void add(Device d, int64_t n, const float* a, const float* b, float* y);  // y = a + b
+void axpy(Device d, int64_t n, float alpha, const float* x, float* y);    // y += alpha x
+void scale(Device d, int64_t n, float alpha, const float* x, float* y);   // y = alpha x
+
+void relu_forward(Device d, int64_t n, const float* x, float* y);
+void relu_backward(Device d, int64_t n, const float* y, const float* dy, float* dx);
+void sigmoid_forward(Device d, int64_t n, const float* x, float* y);
+void sigmoid_backward(Device d, int64_t n, const float* y, const float* dy, float* dx);
+
+// y [N, Ca+Cb, H, W] = cat(a [N, Ca, H, W], b [N, Cb, H, W]) along channels.
+void concat_channels(Device d, int64_t n, int64_t ca, int64_t cb, int64_t hw, const float* a,
+                     const float* b, float* y);
+// da, db may be null.
+void concat_channels_backward(Device d, int64_t n, int64_t ca, int64_t cb, int64_t hw,
+                              const float* dy, float* da, float* db);
+
+void sum(Device d, int64_t n, const float* x, float* out);  // out[0] = sum(x)
+
+// out[0] = sum over i of BCE-with-logits(z_i, t_i).
+void bce_with_logits_sum(Device d, int64_t n, const float* z, const float* t, float* out);
+// dz = grad_out[0] * scale * (sigmoid(z) - t).
+void bce_with_logits_backward(Device d, int64_t n, const float* z, const float* t,
+                              const float* grad_out, float scale, float* dz);
+
+// sums[0..2] = (sum sigmoid(z) t, sum sigmoid(z), sum t).
+void dice_sums(Device d, int64_t n, const float* z, const float* t, float* sums);
+void dice_loss(Device d, const float* sums, float smooth, float* out);
+void dice_backward(Device d, int64_t n, const float* z, const float* t, const float* sums,
+                   float smooth, const float* grad_out, float* dz);
+
+void adam_step(Device d, int64_t n, const AdamHyper& h, float* p, const float* g, float* m,
+               float* v);
+
+// y[i] ~ U[lo, hi) from draw (offset + i) of `seed`'s Philox stream.
+void uniform_init(Device d, int64_t n, float lo, float hi, uint64_t seed, uint64_t offset,
+                  float* y);
+
+void batchnorm_running_stats(Device d, int64_t channels, const float* batch_mean,
+                             const float* batch_var, float momentum, int64_t count,
+                             float* running_mean, float* running_var);
+
+}  // namespace unet::kernels

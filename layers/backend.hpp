@@ -1,0 +1,100 @@
+// The interface between the autograd ops in layers/ops.cpp and the libraries that do the
+// heavy lifting: oneDNN on the CPU (layers/cpu), cuDNN and cuBLAS on the GPU (layers/cuda).
+// A primitive is built once per shape (descriptors, algorithm choice) and cached.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/device.hpp"
+
+namespace unet {
+
+// A 2D convolution or transposed convolution with square kernel, stride and padding.
+// Conv:       x [n, c_in, h, w], weight [c_out, c_in, k, k] -> y [n, c_out, oh, ow]
+// Transposed: x [n, c_in, h, w], weight [c_in, c_out, k, k] -> y [n, c_out, oh, ow]
+//             (PyTorch's ConvTranspose2d layout)
+struct ConvSpec {
+  int64_t n, c_in, h, w, c_out;
+  int64_t kernel, stride, pad;
+  bool bias;
+  bool transposed;
+
+  int64_t out_h() const;
+  int64_t out_w() const;
+  std::string str() const;
+  auto operator<=>(const ConvSpec&) const = default;
+};
+
+class ConvPrimitive {
+ public:
+  virtual ~ConvPrimitive() = default;
+  // y = conv(x, w) + b; b is null when !spec.bias.
+  virtual void forward(const float* x, const float* w, const float* b, float* y) = 0;
+  virtual void backward_data(const float* dy, const float* w, float* dx) = 0;
+  // dw (and db when spec.bias) are overwritten, not accumulated.
+  virtual void backward_weights(const float* x, const float* dy, float* dw, float* db) = 0;
+};
+
+struct BatchNormSpec {
+  int64_t n, c, h, w;
+  float eps;
+  auto operator<=>(const BatchNormSpec&) const = default;
+};
+
+// `saved` is backend-defined per-channel state of a training forward ([2, C] floats) that the
+// backward needs: oneDNN keeps mean and variance, cuDNN mean and inverse std.
+class BatchNormPrimitive {
+ public:
+  virtual ~BatchNormPrimitive() = default;
+  // Batch statistics; updates running_mean / running_var with `momentum` (unbiased var).
+  virtual void forward_train(const float* x, const float* gamma, const float* beta, float* y,
+                             float* saved, float* running_mean, float* running_var,
+                             float momentum) = 0;
+  virtual void forward_eval(const float* x, const float* gamma, const float* beta,
+                            const float* running_mean, const float* running_var, float* y) = 0;
+  // beta is read by oneDNN's backward (it asks for the shift even though the math does not).
+  virtual void backward(const float* x, const float* dy, const float* gamma, const float* beta,
+                        const float* saved, float* dx, float* dgamma, float* dbeta) = 0;
+};
+
+// Max pooling with a k x k window and stride k, no padding (floor on odd sizes, as PyTorch).
+struct PoolSpec {
+  int64_t n, c, h, w, kernel;
+  int64_t out_h() const { return h / kernel; }
+  int64_t out_w() const { return w / kernel; }
+  auto operator<=>(const PoolSpec&) const = default;
+};
+
+class PoolPrimitive {
+ public:
+  virtual ~PoolPrimitive() = default;
+  // Bytes of backend state the backward needs from the forward (oneDNN's argmax
+  // workspace; 0 for cuDNN, which recomputes from x and y).
+  virtual std::size_t workspace_bytes() const = 0;
+  virtual void forward(const float* x, float* y, void* workspace) = 0;
+  virtual void backward(const float* x, const float* y, const float* dy, const void* workspace,
+                        float* dx) = 0;
+};
+
+// Cached per device and spec; the returned primitive lives as long as the process.
+ConvPrimitive& conv_primitive(Device d, const ConvSpec& spec);
+BatchNormPrimitive& batchnorm_primitive(Device d, const BatchNormSpec& spec);
+PoolPrimitive& pool_primitive(Device d, const PoolSpec& spec);
+
+namespace cpu {
+std::unique_ptr<ConvPrimitive> make_conv(const ConvSpec& spec);
+std::unique_ptr<BatchNormPrimitive> make_batchnorm(const BatchNormSpec& spec);
+std::unique_ptr<PoolPrimitive> make_pool(const PoolSpec& spec);
+}  // namespace cpu
+
+#ifdef UNET_HAS_CUDA
+namespace cuda {
+std::unique_ptr<ConvPrimitive> make_conv(const ConvSpec& spec);
+std::unique_ptr<BatchNormPrimitive> make_batchnorm(const BatchNormSpec& spec);
+std::unique_ptr<PoolPrimitive> make_pool(const PoolSpec& spec);
+}  // namespace cuda
+#endif
+
+}  // namespace unet

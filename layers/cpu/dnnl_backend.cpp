@@ -1,0 +1,244 @@
+// CPU primitives on oneDNN (the library PyTorch's CPU path uses). Every oneDNN call that
+// can fail throws dnnl::error; it is rethrown as unet::Error naming the layer and shape.
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "engine/error.hpp"
+#include "kernels/kernels.hpp"
+#include "layers/backend.hpp"
+
+namespace unet::cpu {
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& cpu_stream() {
+  static dnnl::stream s(cpu_engine());
+  return s;
+}
+
+memory wrap(const memory::desc& md, const void* p) {
+  // oneDNN takes non-const handles; inputs are only read.
+  return memory(md, cpu_engine(), const_cast<void*>(p));
+}
+
+void execute(dnnl::primitive& prim, const std::unordered_map<int, memory>& args) {
+  prim.execute(cpu_stream(), args);
+  cpu_stream().wait();
+}
+
+template <class Fn>
+auto dnnl_call(const std::string& what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const dnnl::error& e) {
+    UNET_THROW("oneDNN " + what, std::string(e.what()) + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
+  }
+}
+
+// Convolution and deconvolution share descriptor shapes in oneDNN; one template serves both.
+template <class Fwd, class BwdData, class BwdWeights>
+class DnnlConv final : public ConvPrimitive {
+ public:
+  DnnlConv(const ConvSpec& s, dnnl::algorithm algo) : spec_(s) {
+    dnnl_call("convolution setup " + s.str(), [&] {
+      const memory::dims strides{s.stride, s.stride}, pad{s.pad, s.pad};
+      src_ = memory::desc({s.n, s.c_in, s.h, s.w}, dt::f32, tag::nchw);
+      dst_ = memory::desc({s.n, s.c_out, s.out_h(), s.out_w()}, dt::f32, tag::nchw);
+      // Logical weight dims are {out, in, k, k} for both; PyTorch's transposed layout
+      // [in, out, k, k] is oneDNN's iohw.
+      wei_ = memory::desc({s.c_out, s.c_in, s.kernel, s.kernel}, dt::f32, s.transposed ? tag::iohw : tag::oihw);
+      bias_ = s.bias ? memory::desc({s.c_out}, dt::f32, tag::x) : memory::desc();
+      auto& eng = cpu_engine();
+      fwd_pd_ = typename Fwd::primitive_desc(
+          typename Fwd::desc(dnnl::prop_kind::forward_training, algo, src_, wei_, bias_, dst_, strides, pad, pad), eng);
+      bwd_data_pd_ = typename BwdData::primitive_desc(
+          typename BwdData::desc(algo, src_, wei_, dst_, strides, pad, pad), eng, fwd_pd_);
+      bwd_weights_pd_ = typename BwdWeights::primitive_desc(
+          typename BwdWeights::desc(algo, src_, wei_, bias_, dst_, strides, pad, pad), eng, fwd_pd_);
+      fwd_ = Fwd(fwd_pd_);
+      bwd_data_ = BwdData(bwd_data_pd_);
+      bwd_weights_ = BwdWeights(bwd_weights_pd_);
+      return 0;
+    });
+  }
+
+  void forward(const float* x, const float* w, const float* b, float* y) override {
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, wrap(src_, x)}, {DNNL_ARG_WEIGHTS, wrap(wei_, w)}, {DNNL_ARG_DST, wrap(dst_, y)}};
+    if (spec_.bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_, b));
+    dnnl_call("convolution forward " + spec_.str(), [&] { execute(fwd_, args); return 0; });
+  }
+
+  void backward_data(const float* dy, const float* w, float* dx) override {
+    dnnl_call("convolution backward data " + spec_.str(), [&] {
+      execute(bwd_data_, {{DNNL_ARG_DIFF_DST, wrap(dst_, dy)},
+                          {DNNL_ARG_WEIGHTS, wrap(wei_, w)},
+                          {DNNL_ARG_DIFF_SRC, wrap(src_, dx)}});
+      return 0;
+    });
+  }
+
+  void backward_weights(const float* x, const float* dy, float* dw, float* db) override {
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(src_, x)},
+                                         {DNNL_ARG_DIFF_DST, wrap(dst_, dy)},
+                                         {DNNL_ARG_DIFF_WEIGHTS, wrap(wei_, dw)}};
+    if (spec_.bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(bias_, db));
+    dnnl_call("convolution backward weights " + spec_.str(), [&] { execute(bwd_weights_, args); return 0; });
+  }
+
+ private:
+  ConvSpec spec_;
+  memory::desc src_, dst_, wei_, bias_;
+  typename Fwd::primitive_desc fwd_pd_;
+  typename BwdData::primitive_desc bwd_data_pd_;
+  typename BwdWeights::primitive_desc bwd_weights_pd_;
+  Fwd fwd_;
+  BwdData bwd_data_;
+  BwdWeights bwd_weights_;
+};
+
+class DnnlBatchNorm final : public BatchNormPrimitive {
+ public:
+  explicit DnnlBatchNorm(const BatchNormSpec& s) : spec_(s) {
+    dnnl_call("batch norm setup", [&] {
+      using nf = dnnl::normalization_flags;
+      data_ = memory::desc({s.n, s.c, s.h, s.w}, dt::f32, tag::nchw);
+      stat_ = memory::desc({s.c}, dt::f32, tag::x);
+      auto& eng = cpu_engine();
+      const auto flags = nf::use_scale | nf::use_shift;
+      train_pd_ = dnnl::batch_normalization_forward::primitive_desc(
+          {dnnl::prop_kind::forward_training, data_, s.eps, flags}, eng);
+      eval_pd_ = dnnl::batch_normalization_forward::primitive_desc(
+          {dnnl::prop_kind::forward_inference, data_, s.eps, flags | nf::use_global_stats}, eng);
+      bwd_pd_ = dnnl::batch_normalization_backward::primitive_desc(
+          {dnnl::prop_kind::backward, data_, data_, s.eps, flags}, eng, train_pd_);
+      train_ = dnnl::batch_normalization_forward(train_pd_);
+      eval_ = dnnl::batch_normalization_forward(eval_pd_);
+      bwd_ = dnnl::batch_normalization_backward(bwd_pd_);
+      return 0;
+    });
+  }
+
+  void forward_train(const float* x, const float* gamma, const float* beta, float* y, float* saved,
+                     float* running_mean, float* running_var, float momentum) override {
+    float* mean = saved;
+    float* var = saved + spec_.c;
+    dnnl_call("batch norm forward", [&] {
+      execute(train_, {{DNNL_ARG_SRC, wrap(data_, x)},
+                       {DNNL_ARG_DST, wrap(data_, y)},
+                       {DNNL_ARG_SCALE, wrap(stat_, gamma)},
+                       {DNNL_ARG_SHIFT, wrap(stat_, beta)},
+                       {DNNL_ARG_MEAN, wrap(stat_, mean)},
+                       {DNNL_ARG_VARIANCE, wrap(stat_, var)}});
+      return 0;
+    });
+    kernels::batchnorm_running_stats(Device::CPU, spec_.c, mean, var, momentum,
+                                     spec_.n * spec_.h * spec_.w, running_mean, running_var);
+  }
+
+  void forward_eval(const float* x, const float* gamma, const float* beta, const float* running_mean,
+                    const float* running_var, float* y) override {
+    dnnl_call("batch norm forward (eval)", [&] {
+      execute(eval_, {{DNNL_ARG_SRC, wrap(data_, x)},
+                      {DNNL_ARG_DST, wrap(data_, y)},
+                      {DNNL_ARG_SCALE, wrap(stat_, gamma)},
+                      {DNNL_ARG_SHIFT, wrap(stat_, beta)},
+                      {DNNL_ARG_MEAN, wrap(stat_, running_mean)},
+                      {DNNL_ARG_VARIANCE, wrap(stat_, running_var)}});
+      return 0;
+    });
+  }
+
+  void backward(const float* x, const float* dy, const float* gamma, const float* beta, const float* saved,
+                float* dx, float* dgamma, float* dbeta) override {
+    dnnl_call("batch norm backward", [&] {
+      execute(bwd_, {{DNNL_ARG_SRC, wrap(data_, x)},
+                     {DNNL_ARG_DIFF_DST, wrap(data_, dy)},
+                     {DNNL_ARG_SCALE, wrap(stat_, gamma)},
+                     {DNNL_ARG_SHIFT, wrap(stat_, beta)},
+                     {DNNL_ARG_MEAN, wrap(stat_, saved)},
+                     {DNNL_ARG_VARIANCE, wrap(stat_, saved + spec_.c)},
+                     {DNNL_ARG_DIFF_SRC, wrap(data_, dx)},
+                     {DNNL_ARG_DIFF_SCALE, wrap(stat_, dgamma)},
+                     {DNNL_ARG_DIFF_SHIFT, wrap(stat_, dbeta)}});
+      return 0;
+    });
+  }
+
+ private:
+  BatchNormSpec spec_;
+  memory::desc data_, stat_;
+  dnnl::batch_normalization_forward::primitive_desc train_pd_, eval_pd_;
+  dnnl::batch_normalization_backward::primitive_desc bwd_pd_;
+  dnnl::batch_normalization_forward train_, eval_;
+  dnnl::batch_normalization_backward bwd_;
+};
+
+class DnnlPool final : public PoolPrimitive {
+ public:
+  explicit DnnlPool(const PoolSpec& s) {
+    dnnl_call("max pool setup", [&] {
+      src_ = memory::desc({s.n, s.c, s.h, s.w}, dt::f32, tag::nchw);
+      dst_ = memory::desc({s.n, s.c, s.out_h(), s.out_w()}, dt::f32, tag::nchw);
+      const memory::dims k{s.kernel, s.kernel}, zero{0, 0};
+      auto& eng = cpu_engine();
+      fwd_pd_ = dnnl::pooling_forward::primitive_desc(
+          {dnnl::prop_kind::forward_training, dnnl::algorithm::pooling_max, src_, dst_, k, k, zero, zero}, eng);
+      bwd_pd_ = dnnl::pooling_backward::primitive_desc(
+          {dnnl::algorithm::pooling_max, src_, dst_, k, k, zero, zero}, eng, fwd_pd_);
+      ws_ = fwd_pd_.workspace_desc();
+      fwd_ = dnnl::pooling_forward(fwd_pd_);
+      bwd_ = dnnl::pooling_backward(bwd_pd_);
+      return 0;
+    });
+  }
+
+  std::size_t workspace_bytes() const override { return ws_.get_size(); }
+
+  void forward(const float* x, float* y, void* workspace) override {
+    dnnl_call("max pool forward", [&] {
+      execute(fwd_, {{DNNL_ARG_SRC, wrap(src_, x)}, {DNNL_ARG_DST, wrap(dst_, y)}, {DNNL_ARG_WORKSPACE, wrap(ws_, workspace)}});
+      return 0;
+    });
+  }
+
+  void backward(const float*, const float*, const float* dy, const void* workspace, float* dx) override {
+    dnnl_call("max pool backward", [&] {
+      execute(bwd_, {{DNNL_ARG_DIFF_DST, wrap(dst_, dy)}, {DNNL_ARG_DIFF_SRC, wrap(src_, dx)}, {DNNL_ARG_WORKSPACE, wrap(ws_, workspace)}});
+      return 0;
+    });
+  }
+
+ private:
+  memory::desc src_, dst_, ws_;
+  dnnl::pooling_forward::primitive_desc fwd_pd_;
+  dnnl::pooling_backward::primitive_desc bwd_pd_;
+  dnnl::pooling_forward fwd_;
+  dnnl::pooling_backward bwd_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvPrimitive> make_conv(const ConvSpec& spec) {
+  if (spec.transposed)
+    return std::make_unique<DnnlConv<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
+                                     dnnl::deconvolution_backward_weights>>(spec, dnnl::algorithm::deconvolution_direct);
+  return std::make_unique<DnnlConv<dnnl::convolution_forward, dnnl::convolution_backward_data,
+                                   dnnl::convolution_backward_weights>>(spec, dnnl::algorithm::convolution_direct);
+}
+
+std::unique_ptr<BatchNormPrimitive> make_batchnorm(const BatchNormSpec& spec) {
+  return std::make_unique<DnnlBatchNorm>(spec);
+}
+
+std::unique_ptr<PoolPrimitive> make_pool(const PoolSpec& spec) { return std::make_unique<DnnlPool>(spec); }
+
+}  // namespace unet::cpu

@@ -1,0 +1,59 @@
+// RAII cuDNN descriptors and their set-up for each layer shape. Creating and setting
+// descriptors needs no GPU (no handle), so CI checks every U-Net layer's set-up here.
+#pragma once
+#ifdef UNET_HAS_CUDA
+
+#include <cudnn.h>
+
+#include <array>
+
+#include "engine/cuda_check.hpp"
+#include "layers/backend.hpp"
+
+namespace unet::cuda {
+
+template <class T, cudnnStatus_t (*Create)(T*), cudnnStatus_t (*Destroy)(T)>
+class CudnnDescriptor {
+ public:
+  CudnnDescriptor() { UNET_CUDNN_CHECK(Create(&desc_)); }
+  ~CudnnDescriptor() {
+    if (desc_ != nullptr) Destroy(desc_);  // destructors do not throw
+  }
+  CudnnDescriptor(const CudnnDescriptor&) = delete;
+  CudnnDescriptor& operator=(const CudnnDescriptor&) = delete;
+  operator T() const { return desc_; }
+
+ private:
+  T desc_ = nullptr;
+};
+
+using TensorDesc = CudnnDescriptor<cudnnTensorDescriptor_t, cudnnCreateTensorDescriptor, cudnnDestroyTensorDescriptor>;
+using FilterDesc = CudnnDescriptor<cudnnFilterDescriptor_t, cudnnCreateFilterDescriptor, cudnnDestroyFilterDescriptor>;
+using ConvDesc = CudnnDescriptor<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor,
+                                 cudnnDestroyConvolutionDescriptor>;
+using PoolDesc = CudnnDescriptor<cudnnPoolingDescriptor_t, cudnnCreatePoolingDescriptor, cudnnDestroyPoolingDescriptor>;
+
+void set_nchw(cudnnTensorDescriptor_t d, int64_t n, int64_t c, int64_t h, int64_t w);
+
+// The descriptors of one convolution as cuDNN sees it. A transposed convolution is run as
+// the data-gradient of the convolution that maps its output back to its input, so for it
+// "x" below is the layer's output and "y" its input.
+struct ConvDescriptors {
+  explicit ConvDescriptors(const ConvSpec& spec);
+  TensorDesc x, y, bias;
+  FilterDesc w;
+  ConvDesc conv;
+  // What cuDNN computes for the output of the forward convolution: {n, c, h, w}.
+  std::array<int, 4> forward_output_dims() const;
+};
+
+struct PoolDescriptors {
+  explicit PoolDescriptors(const PoolSpec& spec);
+  TensorDesc x, y;
+  PoolDesc pool;
+  std::array<int, 4> output_dims() const;
+};
+
+}  // namespace unet::cuda
+
+#endif  // UNET_HAS_CUDA

@@ -1,0 +1,278 @@
+#include "layers/ops.hpp"
+
+#include <map>
+#include <mutex>
+
+#include "engine/autograd.hpp"
+#include "engine/error.hpp"
+#include "kernels/kernels.hpp"
+#include "layers/backend.hpp"
+
+namespace unet {
+
+// ---- ConvSpec and the primitive caches ----
+
+int64_t ConvSpec::out_h() const {
+  return transposed ? (h - 1) * stride - 2 * pad + kernel : (h + 2 * pad - kernel) / stride + 1;
+}
+int64_t ConvSpec::out_w() const {
+  return transposed ? (w - 1) * stride - 2 * pad + kernel : (w + 2 * pad - kernel) / stride + 1;
+}
+std::string ConvSpec::str() const {
+  return std::string(transposed ? "conv_transpose2d" : "conv2d") + " x" +
+         shape_str({n, c_in, h, w}) + " -> " + shape_str({n, c_out, out_h(), out_w()}) + " k" +
+         std::to_string(kernel) + " s" + std::to_string(stride) + " p" + std::to_string(pad) +
+         (bias ? " +bias" : "");
+}
+
+namespace {
+template <class Spec, class Prim>
+Prim& cached(Device d, const Spec& spec, std::unique_ptr<Prim> (*make_cpu)(const Spec&),
+             std::unique_ptr<Prim> (*make_cuda)(const Spec&)) {
+  static std::mutex mu;
+  static std::map<std::pair<Device, Spec>, std::unique_ptr<Prim>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[{d, spec}];
+  if (!slot) {
+    if (d == Device::CPU) {
+      slot = make_cpu(spec);
+    } else {
+      UNET_CHECK(make_cuda != nullptr, "primitive", "CUDA tensor in a binary built without CUDA");
+      slot = make_cuda(spec);
+    }
+  }
+  return *slot;
+}
+}  // namespace
+
+#ifdef UNET_HAS_CUDA
+#define UNET_CUDA_FACTORY(fn) &cuda::fn
+#else
+#define UNET_CUDA_FACTORY(fn) nullptr
+#endif
+
+ConvPrimitive& conv_primitive(Device d, const ConvSpec& spec) {
+  return cached<ConvSpec, ConvPrimitive>(d, spec, &cpu::make_conv, UNET_CUDA_FACTORY(make_conv));
+}
+BatchNormPrimitive& batchnorm_primitive(Device d, const BatchNormSpec& spec) {
+  return cached<BatchNormSpec, BatchNormPrimitive>(d, spec, &cpu::make_batchnorm, UNET_CUDA_FACTORY(make_batchnorm));
+}
+PoolPrimitive& pool_primitive(Device d, const PoolSpec& spec) {
+  return cached<PoolSpec, PoolPrimitive>(d, spec, &cpu::make_pool, UNET_CUDA_FACTORY(make_pool));
+}
+
+namespace ops {
+
+namespace {
+
+void check_4d(const char* op, const Tensor& t, const char* what) {
+  UNET_CHECK(t.defined(), op, std::string(what) + " is undefined");
+  check_ndim(op, t, 4, what);
+}
+
+void check_vector(const char* op, const Tensor& t, int64_t len, const char* what) {
+  UNET_CHECK(t.defined() && t.ndim() == 1 && t.dim(0) == len, op,
+             std::string(what) + " must have shape [" + std::to_string(len) + "], got " +
+                 (t.defined() ? shape_str(t.shape()) : std::string("<undefined>")));
+}
+
+Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
+                 int64_t pad, bool transposed) {
+  check_4d(op, x, "input");
+  check_4d(op, w, "weight");
+  check_same_device(op, x, w);
+  // PyTorch layouts: conv weight [Cout, Cin, k, k], transposed weight [Cin, Cout, k, k].
+  const int64_t w_in = transposed ? w.dim(0) : w.dim(1);
+  const int64_t c_out = transposed ? w.dim(1) : w.dim(0);
+  UNET_CHECK(w.dim(2) == w.dim(3), op, "weight must be square, got " + shape_str(w.shape()));
+  UNET_CHECK(x.dim(1) == w_in, op,
+             "input " + shape_str(x.shape()) + " has " + std::to_string(x.dim(1)) +
+                 " channels but weight " + shape_str(w.shape()) + " expects " + std::to_string(w_in));
+  UNET_CHECK(stride >= 1 && pad >= 0, op, "stride must be >= 1 and pad >= 0");
+  if (b.defined()) {
+    check_vector(op, b, c_out, "bias");
+    check_same_device(op, x, b);
+  }
+  const ConvSpec spec{x.dim(0), x.dim(1), x.dim(2), x.dim(3), c_out, w.dim(2), stride, pad, b.defined(), transposed};
+  UNET_CHECK(spec.out_h() > 0 && spec.out_w() > 0, op,
+             "input " + shape_str(x.shape()) + " is too small for kernel " + std::to_string(w.dim(2)));
+  const Device d = x.device();
+  ConvPrimitive& prim = conv_primitive(d, spec);
+  Tensor y = Tensor::empty({spec.n, c_out, spec.out_h(), spec.out_w()}, d);  // [N, Cout, H', W']
+  prim.forward(x.data(), w.data(), b.defined() ? b.data() : nullptr, y.data());
+
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.requires_grad();
+  record(y, op, {x, w, b}, [spec, d, need_x, need_w, need_b, xs = detached(x), ws = detached(w)](const Tensor& dy) {
+    ConvPrimitive& p = conv_primitive(d, spec);
+    Tensor dx, dw, db;
+    if (need_x) {
+      dx = Tensor::empty(xs.shape(), d);
+      p.backward_data(dy.data(), ws.data(), dx.data());
+    }
+    if (need_w || need_b) {
+      dw = Tensor::empty(ws.shape(), d);
+      if (spec.bias) db = Tensor::empty({spec.c_out}, d);
+      p.backward_weights(xs.data(), dy.data(), dw.data(), spec.bias ? db.data() : nullptr);
+    }
+    return std::vector<Tensor>{dx, need_w ? dw : Tensor(), need_b ? db : Tensor()};
+  });
+  return y;
+}
+
+void check_bn(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+              const Tensor& rm, const Tensor& rv) {
+  check_4d(op, x, "input");
+  const int64_t c = x.dim(1);
+  check_vector(op, gamma, c, "weight");
+  check_vector(op, beta, c, "bias");
+  check_vector(op, rm, c, "running_mean");
+  check_vector(op, rv, c, "running_var");
+  for (const Tensor* t : {&gamma, &beta, &rm, &rv}) check_same_device(op, x, *t);
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad) {
+  return conv_impl("conv2d", x, w, b, stride, pad, false);
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad) {
+  return conv_impl("conv_transpose2d", x, w, b, stride, pad, true);
+}
+
+Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                        const Tensor& running_var, float momentum, float eps) {
+  check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
+  UNET_CHECK(x.dim(0) * x.dim(2) * x.dim(3) > 1, "batch_norm",
+             "training needs more than one value per channel, got input " + shape_str(x.shape()));
+  const BatchNormSpec spec{x.dim(0), x.dim(1), x.dim(2), x.dim(3), eps};
+  const Device d = x.device();
+  Tensor y = Tensor::empty(x.shape(), d);
+  Tensor saved = Tensor::empty({2, spec.c}, d);  // backend-defined per-channel statistics
+  batchnorm_primitive(d, spec).forward_train(x.data(), gamma.data(), beta.data(), y.data(), saved.data(),
+                                             running_mean.data(), running_var.data(), momentum);
+  const bool need_x = x.requires_grad();
+  record(y, "batch_norm", {x, gamma, beta},
+         [spec, d, need_x, xs = detached(x), gs = detached(gamma), bs = detached(beta), saved](const Tensor& dy) {
+           Tensor dx = Tensor::empty(xs.shape(), d);
+           Tensor dgamma = Tensor::empty({spec.c}, d), dbeta = Tensor::empty({spec.c}, d);
+           batchnorm_primitive(d, spec).backward(xs.data(), dy.data(), gs.data(), bs.data(), saved.data(), dx.data(),
+                                                 dgamma.data(), dbeta.data());
+           return std::vector<Tensor>{need_x ? dx : Tensor(), dgamma, dbeta};
+         });
+  return y;
+}
+
+Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                       const Tensor& running_var, float eps) {
+  check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
+  const BatchNormSpec spec{x.dim(0), x.dim(1), x.dim(2), x.dim(3), eps};
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  batchnorm_primitive(x.device(), spec)
+      .forward_eval(x.data(), gamma.data(), beta.data(), running_mean.data(), running_var.data(), y.data());
+  // Evaluation mode is not differentiated in this engine (it is used for validation only).
+  UNET_CHECK(!needs_graph({x, gamma, beta}), "batch_norm",
+             "evaluation mode does not record gradients; wrap it in NoGradGuard");
+  return y;
+}
+
+Tensor max_pool2d(const Tensor& x, int64_t kernel) {
+  check_4d("max_pool2d", x, "input");
+  UNET_CHECK(kernel >= 1 && x.dim(2) >= kernel && x.dim(3) >= kernel, "max_pool2d",
+             "input " + shape_str(x.shape()) + " is smaller than the window " + std::to_string(kernel));
+  const PoolSpec spec{x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel};
+  const Device d = x.device();
+  PoolPrimitive& prim = pool_primitive(d, spec);
+  Tensor y = Tensor::empty({spec.n, spec.c, spec.out_h(), spec.out_w()}, d);  // [N, C, H/k, W/k]
+  const int64_t ws_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
+  Tensor ws = ws_floats > 0 ? Tensor::empty({ws_floats}, d) : Tensor();
+  prim.forward(x.data(), y.data(), ws.defined() ? ws.data() : nullptr);
+  record(y, "max_pool2d", {x}, [spec, d, xs = detached(x), ys = detached(y), ws](const Tensor& dy) {
+    Tensor dx = Tensor::empty(xs.shape(), d);
+    pool_primitive(d, spec).backward(xs.data(), ys.data(), dy.data(), ws.defined() ? ws.data() : nullptr, dx.data());
+    return std::vector<Tensor>{dx};
+  });
+  return y;
+}
+
+Tensor relu(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  kernels::relu_forward(x.device(), x.numel(), x.data(), y.data());
+  record(y, "relu", {x}, [ys = detached(y)](const Tensor& dy) {
+    Tensor dx = Tensor::empty(ys.shape(), ys.device());
+    kernels::relu_backward(ys.device(), ys.numel(), ys.data(), dy.data(), dx.data());
+    return std::vector<Tensor>{dx};
+  });
+  return y;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  kernels::sigmoid_forward(x.device(), x.numel(), x.data(), y.data());
+  record(y, "sigmoid", {x}, [ys = detached(y)](const Tensor& dy) {
+    Tensor dx = Tensor::empty(ys.shape(), ys.device());
+    kernels::sigmoid_backward(ys.device(), ys.numel(), ys.data(), dy.data(), dx.data());
+    return std::vector<Tensor>{dx};
+  });
+  return y;
+}
+
+Tensor concat_channels(const Tensor& a, const Tensor& b) {
+  check_4d("concat_channels", a, "first input");
+  check_4d("concat_channels", b, "second input");
+  check_same_device("concat_channels", a, b);
+  UNET_CHECK(a.dim(0) == b.dim(0) && a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3), "concat_channels",
+             "inputs differ outside the channel dimension: " + shape_str(a.shape()) + " vs " + shape_str(b.shape()));
+  const int64_t n = a.dim(0), ca = a.dim(1), cb = b.dim(1), hw = a.dim(2) * a.dim(3);
+  const Device d = a.device();
+  Tensor y = Tensor::empty({n, ca + cb, a.dim(2), a.dim(3)}, d);  // [N, Ca+Cb, H, W]
+  kernels::concat_channels(d, n, ca, cb, hw, a.data(), b.data(), y.data());
+  const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  record(y, "concat_channels", {a, b}, [=, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
+    Tensor da = need_a ? Tensor::empty(sa, d) : Tensor();
+    Tensor db = need_b ? Tensor::empty(sb, d) : Tensor();
+    kernels::concat_channels_backward(d, n, ca, cb, hw, dy.data(), need_a ? da.data() : nullptr,
+                                      need_b ? db.data() : nullptr);
+    return std::vector<Tensor>{da, db};
+  });
+  return y;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  check_same_shape("add", a, b);
+  check_same_device("add", a, b);
+  Tensor y = Tensor::empty(a.shape(), a.device());
+  kernels::add(a.device(), a.numel(), a.data(), b.data(), y.data());
+  record(y, "add", {a, b}, [](const Tensor& dy) { return std::vector<Tensor>{dy, dy}; });
+  return y;
+}
+
+Tensor scale(const Tensor& x, float alpha) {
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  kernels::scale(x.device(), x.numel(), alpha, x.data(), y.data());
+  record(y, "scale", {x}, [alpha](const Tensor& dy) {
+    Tensor dx = Tensor::empty(dy.shape(), dy.device());
+    kernels::scale(dy.device(), dy.numel(), alpha, dy.data(), dx.data());
+    return std::vector<Tensor>{dx};
+  });
+  return y;
+}
+
+Tensor sum(const Tensor& x) {
+  Tensor y = Tensor::empty({1}, x.device());
+  kernels::sum(x.device(), x.numel(), x.data(), y.data());
+  record(y, "sum", {x}, [shape = x.shape()](const Tensor& dy) {
+    Tensor dx = Tensor::empty(shape, dy.device());
+    kernels::broadcast_scalar(dy.device(), dx.numel(), dy.data(), dx.data());
+    return std::vector<Tensor>{dx};
+  });
+  return y;
+}
+
+Tensor mean(const Tensor& x) {
+  UNET_CHECK(x.numel() > 0, "mean", "empty tensor " + shape_str(x.shape()));
+  return scale(sum(x), 1.0f / static_cast<float>(x.numel()));
+}
+
+}  // namespace ops
+}  // namespace unet

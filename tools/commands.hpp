@@ -1,0 +1,14 @@
+// The `unet` subcommands. Each registers its options on a CLI11 subcommand and returns the
+// function that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace unet::tools {
+
+using Runner = std::function<int()>;
+
+Runner add_demo_command(CLI::App& app);
+
+}  // namespace unet::tools

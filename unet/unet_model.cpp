@@ -1,0 +1,152 @@
+#include "unet/unet_model.hpp"
+
+#include "engine/error.hpp"
+#include "layers/ops.hpp"
+
+namespace unet {
+
+UNetLayout UNetConfig::parse_layout(const std::string& name) {
+  if (name == "reference") return UNetLayout::Reference;
+  if (name == "classic") return UNetLayout::Classic;
+  UNET_THROW("layout", "'" + name + "' is not a U-Net layout; use reference or classic");
+}
+
+UNetConfig UNetConfig::for_base(int64_t base) {
+  UNetConfig c;
+  c.base = base;
+  c.layout = base == 64 ? UNetLayout::Classic : UNetLayout::Reference;
+  return c;
+}
+
+DoubleConv::DoubleConv(ModuleRegistry& reg, const std::string conv_names[2], const std::string norm_names[2],
+                       int64_t c_in, int64_t c_out, bool bias)
+    : conv1(reg, conv_names[0], c_in, c_out, 3, 1, 1, bias),
+      norm1(reg, norm_names[0], c_out),
+      conv2(reg, conv_names[1], c_out, c_out, 3, 1, 1, bias),
+      norm2(reg, norm_names[1], c_out) {}
+
+Tensor DoubleConv::forward(const Tensor& x) {
+  Tensor h = ops::relu(norm1.forward(conv1.forward(x)));
+  return ops::relu(norm2.forward(conv2.forward(h)));
+}
+
+namespace {
+// The state_dict names of one DoubleConv in each layout.
+struct BlockNames {
+  std::string conv[2], norm[2];
+};
+
+BlockNames reference_block(const std::string& module, const std::string& prefix) {
+  // e.g. encoder1.enc1conv1 / encoder1.enc1norm1 (the reference's _block(name=...)).
+  return {{module + "." + prefix + "conv1", module + "." + prefix + "conv2"},
+          {module + "." + prefix + "norm1", module + "." + prefix + "norm2"}};
+}
+
+BlockNames classic_block(const std::string& module) {
+  // nn.Sequential(conv, bn, relu, conv, bn, relu): indices 0, 1, 3, 4.
+  const std::string p = module + ".double_conv.";
+  return {{p + "0", p + "3"}, {p + "1", p + "4"}};
+}
+}  // namespace
+
+UNet::UNet(const UNetConfig& config, Device device, uint64_t seed) : config_(config), device_(device) {
+  UNET_CHECK(config.depth >= 1 && config.base >= 1 && config.in_channels >= 1 && config.out_channels >= 1,
+             "UNet", "depth, base, in_channels and out_channels must be positive");
+  const bool ref = config.layout == UNetLayout::Reference;
+  const bool bias = !ref;
+  const int64_t depth = config.depth;
+  auto width = [&](int64_t level) { return config.base << level; };
+  auto make_block = [&](const BlockNames& n, int64_t c_in, int64_t c_out) {
+    return std::make_unique<DoubleConv>(reg_, n.conv, n.norm, c_in, c_out, bias);
+  };
+
+  // Registration order is PyTorch's module order, so state() is state_dict() order.
+  // reference: encoder1, (pool1), encoder2, ..., bottleneck, upconv4, decoder4, ..., conv
+  // classic:   inc, down1..down4, up1 (up, conv), ..., up4, outc
+  for (int64_t i = 0; i < depth; ++i) {
+    const std::string k = std::to_string(i + 1);
+    const BlockNames names = ref ? reference_block("encoder" + k, "enc" + k)
+                                 : classic_block(i == 0 ? "inc" : "down" + std::to_string(i) + ".maxpool_conv.1");
+    encoders_.push_back(make_block(names, i == 0 ? config.in_channels : width(i - 1), width(i)));
+  }
+  bottleneck_ = make_block(ref ? reference_block("bottleneck", "bottleneck")
+                               : classic_block("down" + std::to_string(depth) + ".maxpool_conv.1"),
+                           width(depth - 1), width(depth));
+  upconvs_.resize(static_cast<size_t>(depth));
+  decoders_.resize(static_cast<size_t>(depth));
+  for (int64_t i = depth - 1; i >= 0; --i) {
+    const std::string k = std::to_string(i + 1);
+    const std::string up_name = ref ? "upconv" + k : "up" + std::to_string(depth - i) + ".up";
+    upconvs_[static_cast<size_t>(i)] =
+        std::make_unique<Conv2d>(reg_, up_name, width(i + 1), width(i), 2, 2, 0, true, /*transposed=*/true);
+    const BlockNames names =
+        ref ? reference_block("decoder" + k, "dec" + k) : classic_block("up" + std::to_string(depth - i) + ".conv");
+    decoders_[static_cast<size_t>(i)] = make_block(names, width(i + 1), width(i));
+  }
+  out_conv_ = std::make_unique<Conv2d>(reg_, ref ? "conv" : "outc", width(0), config.out_channels, 1, 1, 0, true);
+
+  for (auto* blocks : {&encoders_, &decoders_}) {
+    for (auto& b : *blocks) {
+      convs_.insert(convs_.end(), {&b->conv1, &b->conv2});
+      norms_.insert(norms_.end(), {&b->norm1, &b->norm2});
+    }
+  }
+  convs_.insert(convs_.end(), {&bottleneck_->conv1, &bottleneck_->conv2, out_conv_.get()});
+  norms_.insert(norms_.end(), {&bottleneck_->norm1, &bottleneck_->norm2});
+  for (auto& u : upconvs_) convs_.push_back(u.get());
+
+  reg_.parameters.materialize(device, /*with_grad=*/true);
+  reg_.buffers.materialize(device, /*with_grad=*/false);
+  reset_parameters(seed);
+}
+
+void UNet::reset_parameters(uint64_t seed) {
+  // Each parameter draws from the seed's stream at its offset in the flat buffer, so the
+  // initial weights depend on the seed only, not on the device or the order of calls.
+  auto offset_of = [](const Tensor& t) { return t.defined() ? t.impl()->offset : int64_t{0}; };
+  for (Conv2d* c : convs_) c->reset_parameters(seed, offset_of(c->weight), offset_of(c->bias));
+  for (BatchNorm2d* n : norms_) n->reset_parameters();
+}
+
+Tensor UNet::forward(const Tensor& x) {
+  check_ndim("UNet.forward", x, 4, "input");
+  const int64_t multiple = int64_t{1} << config_.depth;
+  UNET_CHECK(x.dim(1) == config_.in_channels, "UNet.forward",
+             "input " + shape_str(x.shape()) + " has " + std::to_string(x.dim(1)) + " channels, the model expects " +
+                 std::to_string(config_.in_channels));
+  UNET_CHECK(x.dim(2) % multiple == 0 && x.dim(3) % multiple == 0, "UNet.forward",
+             "input " + shape_str(x.shape()) + ": height and width must be multiples of " + std::to_string(multiple));
+  UNET_CHECK(x.device() == device_, "UNet.forward",
+             std::string("input is on ") + device_name(x.device()) + ", the model on " + device_name(device_));
+  std::vector<Tensor> skips;
+  Tensor h = x;
+  for (auto& enc : encoders_) {
+    h = enc->forward(h);
+    skips.push_back(h);
+    h = ops::max_pool2d(h, 2);
+  }
+  h = bottleneck_->forward(h);
+  const bool ref = config_.layout == UNetLayout::Reference;
+  for (int64_t i = config_.depth - 1; i >= 0; --i) {
+    const Tensor up = upconvs_[static_cast<size_t>(i)]->forward(h);
+    const Tensor& skip = skips[static_cast<size_t>(i)];
+    h = decoders_[static_cast<size_t>(i)]->forward(ref ? ops::concat_channels(up, skip) : ops::concat_channels(skip, up));
+  }
+  return out_conv_->forward(h);
+}
+
+void UNet::train(bool on) {
+  training_ = on;
+  for (BatchNorm2d* n : norms_) n->training = on;
+}
+
+void UNet::to(Device device) {
+  if (device == device_) return;
+  reg_.parameters.materialize(device, true);
+  reg_.buffers.materialize(device, false);
+  device_ = device;
+}
+
+void UNet::zero_grad() { reg_.parameters.flat_grad().fill_(0.0f); }
+
+}  // namespace unet

@@ -1,0 +1,85 @@
+// The 2D U-Net: `depth` encoder stages (DoubleConv then 2x2 max-pool), a bottleneck
+// DoubleConv, `depth` decoder stages (2x2 stride-2 transposed conv, skip concatenation,
+// DoubleConv) and a 1x1 output conv. DoubleConv = (3x3 conv, BN, ReLU) twice.
+//
+// Two layouts, named exactly as the PyTorch programs name them in state_dict():
+//  - reference (mateuszbuda/brain-segmentation-pytorch, base 32, 7,763,041 parameters):
+//    bias-free 3x3 convs, cat((up, skip)), names encoder1.enc1conv1.weight, upconv4.bias...
+//  - classic (the spec's notebook, base 64, 31,043,521 parameters): biased 3x3 convs,
+//    cat((skip, up)), names inc.double_conv.0.weight, down1.maxpool_conv.1..., up1.up, outc.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/modules.hpp"
+
+namespace unet {
+
+enum class UNetLayout { Reference, Classic };
+
+struct UNetConfig {
+  int64_t in_channels = 3;
+  int64_t out_channels = 1;
+  int64_t base = 32;
+  int64_t depth = 4;
+  UNetLayout layout = UNetLayout::Reference;
+
+  std::string layout_name() const { return layout == UNetLayout::Reference ? "reference" : "classic"; }
+  static UNetLayout parse_layout(const std::string& name);
+  // The spec's two models: base 32 -> reference layout, base 64 -> classic layout.
+  static UNetConfig for_base(int64_t base);
+  bool operator==(const UNetConfig&) const = default;
+};
+
+class DoubleConv {
+ public:
+  // `conv_names` / `norm_names`: the two convs' and norms' state_dict prefixes.
+  DoubleConv(ModuleRegistry& reg, const std::string conv_names[2], const std::string norm_names[2],
+             int64_t c_in, int64_t c_out, bool bias);
+  Tensor forward(const Tensor& x);  // [N, Cin, H, W] -> [N, Cout, H, W]
+
+  // Declared in PyTorch's registration order: conv1, norm1, conv2, norm2.
+  Conv2d conv1;
+  BatchNorm2d norm1;
+  Conv2d conv2;
+  BatchNorm2d norm2;
+};
+
+class UNet {
+ public:
+  explicit UNet(const UNetConfig& config, Device device = Device::CPU, uint64_t seed = 0);
+
+  // x [N, in_channels, H, W] with H, W divisible by 2^depth -> logits [N, out_channels, H, W]
+  Tensor forward(const Tensor& x);
+
+  void train(bool on = true);
+  bool training() const { return training_; }
+  // Re-draws every parameter from `seed` (PyTorch's default init) and resets BN state.
+  void reset_parameters(uint64_t seed);
+  void to(Device device);  // moves parameters, buffers and gradients
+  void zero_grad();
+
+  const UNetConfig& config() const { return config_; }
+  Device device() const { return device_; }
+  FlatTensorSet& parameters() { return reg_.parameters; }
+  FlatTensorSet& buffers() { return reg_.buffers; }
+  const std::vector<StateEntry>& state() const { return reg_.state; }
+  int64_t parameter_count() const { return reg_.parameters.numel(); }
+
+ private:
+  UNetConfig config_;
+  Device device_;
+  bool training_ = true;
+  ModuleRegistry reg_;
+  std::vector<std::unique_ptr<DoubleConv>> encoders_;  // level 0 (full size) .. depth-1
+  std::unique_ptr<DoubleConv> bottleneck_;
+  std::vector<std::unique_ptr<Conv2d>> upconvs_;       // indexed by level
+  std::vector<std::unique_ptr<DoubleConv>> decoders_;  // indexed by level
+  std::unique_ptr<Conv2d> out_conv_;
+  std::vector<Conv2d*> convs_;
+  std::vector<BatchNorm2d*> norms_;
+};
+
+}  // namespace unet
