@@ -65,7 +65,14 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
 void run_backward(const Tensor& loss) {
   UNET_CHECK(loss.defined() && loss.numel() == 1, "backward",
              "needs a one-element loss, got shape " + (loss.defined() ? shape_str(loss.shape()) : std::string("<undefined>")));
-  UNET_CHECK(loss.requires_grad(), "backward", "the loss does not depend on any tensor that requires grad");
+  run_backward(loss, Tensor::full(loss.shape(), 1.0f, loss.device()));
+}
+
+void run_backward(const Tensor& loss, const Tensor& grad_root) {
+  UNET_CHECK(loss.defined() && loss.requires_grad(), "backward",
+             "the tensor does not depend on any tensor that requires grad");
+  check_same_shape("backward", loss, grad_root);
+  check_same_device("backward", loss, grad_root);
 
   // Topological order by iterative depth-first search (the graph of a U-Net is ~100 deep,
   // a general graph may be deeper than the stack allows for recursion). The order holds
@@ -87,7 +94,7 @@ void run_backward(const Tensor& loss) {
     stack.pop_back();
   }
 
-  accumulate_grad(Tensor(loss.impl_ptr()), Tensor::full(loss.shape(), 1.0f, loss.device()));
+  accumulate_grad(Tensor(loss.impl_ptr()), grad_root);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     TensorImpl* impl = it->get();
     std::shared_ptr<Node> node = std::move(impl->grad_fn);  // releases the graph as we go

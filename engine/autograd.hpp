@@ -50,5 +50,8 @@ Tensor detached(const Tensor& t);
 void accumulate_grad(const Tensor& t, const Tensor& g);
 
 void run_backward(const Tensor& loss);
+// Backward from any tensor with an explicit upstream gradient of the same shape (for
+// gradient checks and for chaining graphs).
+void run_backward(const Tensor& root, const Tensor& grad_root);
 
 }  // namespace unet

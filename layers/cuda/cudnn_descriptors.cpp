@@ -1,6 +1,7 @@
 #include "layers/cuda/cudnn_descriptors.hpp"
 
 #include "engine/error.hpp"
+#include "engine/tensor.hpp"
 
 namespace unet::cuda {
 

@@ -1,0 +1,393 @@
+#include "tests/parity_cases.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/autograd.hpp"
+#include "engine/rng.hpp"
+#include "engine/tensor.hpp"
+#include "kernels/kernels.hpp"
+#include "layers/ops.hpp"
+#include "tests/test_util.hpp"
+
+namespace unet::test {
+
+double nmse(const std::vector<float>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i])) return INFINITY;
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  return den == 0 ? num : num / den;
+}
+
+namespace {
+
+constexpr int64_t kGuard = 64;          // floats on each side of an output
+constexpr float kSentinel = -7.77e30f;  // a value no kernel here produces
+
+// An output buffer with guard regions, on device d.
+class Guarded {
+ public:
+  Guarded(int64_t n, Device d) : n_(n), t_(Tensor::full({n + 2 * kGuard}, kSentinel, d)) {}
+  Guarded(const std::vector<float>& init, Device d) : Guarded(static_cast<int64_t>(init.size()), d) {
+    t_.view_range(kGuard, {n_}).copy_from(Tensor::from_vector({n_}, init));
+  }
+  float* ptr() const { return t_.data() + kGuard; }
+  // The payload; clears `ok` when a guard was written.
+  std::vector<float> take(bool& ok) const {
+    const auto all = t_.to_vector();
+    for (int64_t i = 0; i < kGuard; ++i)
+      if (all[static_cast<size_t>(i)] != kSentinel || all[static_cast<size_t>(n_ + kGuard + i)] != kSentinel)
+        ok = false;
+    return {all.begin() + kGuard, all.begin() + kGuard + n_};
+  }
+
+ private:
+  int64_t n_;
+  Tensor t_;
+};
+
+Tensor input(const std::vector<float>& v, Device d) {
+  return Tensor::from_vector({static_cast<int64_t>(v.size())}, v, d);
+}
+
+std::vector<float> mask01(int64_t n, uint64_t seed) {
+  auto v = random_vector(n, seed);
+  for (auto& x : v) x = x > 0.2f ? 1.0f : 0.0f;
+  return v;
+}
+
+std::vector<double> to_double(const std::vector<float>& v) {
+  return {v.begin(), v.end()};
+}
+
+double sigmoid_d(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
+
+// Sizes: one above the OpenMP threshold and odd, one tiny.
+const int64_t kSizes[] = {100003, 7};
+
+template <class Run, class Ref>
+void add_sized(std::vector<ParityCase>& out, const std::string& name, double tol, Run run, Ref ref) {
+  for (int64_t n : kSizes) {
+    out.push_back(
+        {name + " n=" + std::to_string(n), [run, n](Device d) { return run(d, n); }, [ref, n] { return ref(n); }, tol});
+  }
+}
+
+}  // namespace
+
+std::vector<ParityCase> kernel_cases() {
+  std::vector<ParityCase> c;
+  // Elementwise ops are exact or one rounding away from the double reference: 1e-12 nmse
+  // is far above float rounding (~1e-14) and far below any indexing or formula error.
+  constexpr double kExact = 1e-12;
+  // Transcendentals (expf, log1pf) are within a few ulp: 1e-10.
+  constexpr double kTranscendental = 1e-10;
+
+  add_sized(
+      c, "fill", kExact,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(n, d);
+        kernels::fill(d, n, 0.25f, y.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) { return std::vector<std::vector<double>>{std::vector<double>(static_cast<size_t>(n), 0.25)}; });
+  add_sized(
+      c, "add", kExact,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(n, d);
+        kernels::add(d, n, input(random_vector(n, 1), d).data(), input(random_vector(n, 2), d).data(), y.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) {
+        auto a = random_vector(n, 1), b = random_vector(n, 2);
+        std::vector<double> y(a.size());
+        for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<double>(a[i]) + b[i];
+        return std::vector<std::vector<double>>{y};
+      });
+  add_sized(
+      c, "axpy", kExact,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(random_vector(n, 3), d);
+        kernels::axpy(d, n, -0.5f, input(random_vector(n, 4), d).data(), y.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) {
+        auto y0 = random_vector(n, 3), x = random_vector(n, 4);
+        std::vector<double> y(x.size());
+        for (size_t i = 0; i < y.size(); ++i) y[i] = y0[i] - 0.5 * x[i];
+        return std::vector<std::vector<double>>{y};
+      });
+  add_sized(
+      c, "scale", kExact,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(n, d);
+        kernels::scale(d, n, 3.0f, input(random_vector(n, 5), d).data(), y.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) {
+        auto x = random_vector(n, 5);
+        std::vector<double> y(x.size());
+        for (size_t i = 0; i < y.size(); ++i) y[i] = 3.0 * x[i];
+        return std::vector<std::vector<double>>{y};
+      });
+  add_sized(
+      c, "relu forward+backward", kExact,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(n, d), dx(n, d);
+        kernels::relu_forward(d, n, input(random_vector(n, 6), d).data(), y.ptr());
+        kernels::relu_backward(d, n, y.ptr(), input(random_vector(n, 7), d).data(), dx.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        r.outputs.push_back(dx.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) {
+        auto x = random_vector(n, 6), g = random_vector(n, 7);
+        std::vector<double> y(x.size()), dx(x.size());
+        for (size_t i = 0; i < y.size(); ++i) {
+          y[i] = x[i] > 0 ? x[i] : 0;
+          dx[i] = x[i] > 0 ? g[i] : 0;
+        }
+        return std::vector<std::vector<double>>{y, dx};
+      });
+  add_sized(
+      c, "sigmoid forward+backward", kTranscendental,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(n, d), dx(n, d);
+        kernels::sigmoid_forward(d, n, input(random_vector(n, 8, -30, 30), d).data(), y.ptr());
+        kernels::sigmoid_backward(d, n, y.ptr(), input(random_vector(n, 9), d).data(), dx.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        r.outputs.push_back(dx.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) {
+        auto x = random_vector(n, 8, -30, 30), g = random_vector(n, 9);
+        std::vector<double> y(x.size()), dx(x.size());
+        for (size_t i = 0; i < y.size(); ++i) {
+          y[i] = sigmoid_d(x[i]);
+          dx[i] = g[i] * y[i] * (1 - y[i]);
+        }
+        return std::vector<std::vector<double>>{y, dx};
+      });
+
+  // concat [2, 3, hw] + [2, 5, hw] and its split
+  for (int64_t hw : {int64_t{4099}, int64_t{3}}) {
+    const int64_t n = 2, ca = 3, cb = 5;
+    c.push_back({"concat_channels forward+backward hw=" + std::to_string(hw),
+                 [=](Device d) {
+                   ParityResult r;
+                   Guarded y(n * (ca + cb) * hw, d), da(n * ca * hw, d), db(n * cb * hw, d);
+                   kernels::concat_channels(d, n, ca, cb, hw, input(random_vector(n * ca * hw, 10), d).data(),
+                                            input(random_vector(n * cb * hw, 11), d).data(), y.ptr());
+                   Tensor dy = input(random_vector(n * (ca + cb) * hw, 12), d);
+                   kernels::concat_channels_backward(d, n, ca, cb, hw, dy.data(), da.ptr(), db.ptr());
+                   r.outputs = {y.take(r.guards_intact), da.take(r.guards_intact), db.take(r.guards_intact)};
+                   return r;
+                 },
+                 [=] {
+                   auto a = random_vector(n * ca * hw, 10), b = random_vector(n * cb * hw, 11),
+                        dy = random_vector(n * (ca + cb) * hw, 12);
+                   std::vector<double> y, da, db;
+                   for (int64_t i = 0; i < n; ++i) {
+                     for (int64_t k = 0; k < ca * hw; ++k) y.push_back(a[static_cast<size_t>(i * ca * hw + k)]);
+                     for (int64_t k = 0; k < cb * hw; ++k) y.push_back(b[static_cast<size_t>(i * cb * hw + k)]);
+                     for (int64_t k = 0; k < ca * hw; ++k)
+                       da.push_back(dy[static_cast<size_t>(i * (ca + cb) * hw + k)]);
+                     for (int64_t k = 0; k < cb * hw; ++k)
+                       db.push_back(dy[static_cast<size_t>(i * (ca + cb) * hw + ca * hw + k)]);
+                   }
+                   return std::vector<std::vector<double>>{y, da, db};
+                 },
+                 kExact});
+  }
+
+  // Reductions sum in a different order than the reference; float partial sums over 1e5
+  // terms carry ~1e-7 relative error each: 1e-10 nmse.
+  constexpr double kReduction = 1e-10;
+  add_sized(
+      c, "sum", kReduction,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(1, d);
+        kernels::sum(d, n, input(random_vector(n, 13), d).data(), y.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) {
+        double s = 0;
+        for (float v : random_vector(n, 13)) s += v;
+        return std::vector<std::vector<double>>{{s}};
+      });
+  add_sized(
+      c, "bce_with_logits sum+backward (|z| <= 100)", kTranscendental,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded s(1, d), dz(n, d);
+        Tensor z = input(random_vector(n, 14, -100, 100), d), t = input(mask01(n, 15), d), g = input({2.0f}, d);
+        kernels::bce_with_logits_sum(d, n, z.data(), t.data(), s.ptr());
+        kernels::bce_with_logits_backward(d, n, z.data(), t.data(), g.data(), 0.5f, dz.ptr());
+        r.outputs = {s.take(r.guards_intact), dz.take(r.guards_intact)};
+        return r;
+      },
+      [](int64_t n) {
+        auto z = random_vector(n, 14, -100, 100), t = mask01(n, 15);
+        double s = 0;
+        std::vector<double> dz(z.size());
+        for (size_t i = 0; i < z.size(); ++i) {
+          const double zi = z[i];
+          s += std::max(zi, 0.0) - zi * t[i] + std::log1p(std::exp(-std::fabs(zi)));
+          dz[i] = 2.0 * 0.5 * (sigmoid_d(zi) - t[i]);
+        }
+        return std::vector<std::vector<double>>{{s}, dz};
+      });
+  add_sized(
+      c, "soft dice sums+loss+backward", kTranscendental,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded sums(3, d), loss(1, d), dz(n, d);
+        Tensor z = input(random_vector(n, 16, -5, 5), d), t = input(mask01(n, 17), d), g = input({1.0f}, d);
+        kernels::dice_sums(d, n, z.data(), t.data(), sums.ptr());
+        kernels::dice_loss(d, sums.ptr(), 1.0f, loss.ptr());
+        kernels::dice_backward(d, n, z.data(), t.data(), sums.ptr(), 1.0f, g.data(), dz.ptr());
+        r.outputs = {sums.take(r.guards_intact), loss.take(r.guards_intact), dz.take(r.guards_intact)};
+        return r;
+      },
+      [](int64_t n) {
+        auto z = random_vector(n, 16, -5, 5), t = mask01(n, 17);
+        double I = 0, P = 0, T = 0;
+        for (size_t i = 0; i < z.size(); ++i) {
+          const double p = sigmoid_d(z[i]);
+          I += p * t[i];
+          P += p;
+          T += t[i];
+        }
+        const double D = P + T + 1, N = 2 * I + 1;
+        std::vector<double> dz(z.size());
+        for (size_t i = 0; i < z.size(); ++i) {
+          const double p = sigmoid_d(z[i]);
+          dz[i] = -(2 * t[i] * D - N) / (D * D) * p * (1 - p);
+        }
+        return std::vector<std::vector<double>>{{I, P, T}, {1 - N / D}, dz};
+      });
+  add_sized(
+      c, "adam step (weight decay 0.01, step 3)", kTranscendental,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded p(random_vector(n, 18), d), m(random_vector(n, 19, -0.1f, 0.1f), d),
+            v(random_vector(n, 20, 0, 0.01f), d);
+        kernels::AdamHyper h;
+        h.weight_decay = 0.01f;
+        h.step_size = static_cast<float>(1e-3 / (1 - std::pow(0.9, 3)));
+        h.bias_correction2_sqrt = static_cast<float>(std::sqrt(1 - std::pow(0.999, 3)));
+        kernels::adam_step(d, n, h, p.ptr(), input(random_vector(n, 21), d).data(), m.ptr(), v.ptr());
+        r.outputs = {p.take(r.guards_intact), m.take(r.guards_intact), v.take(r.guards_intact)};
+        return r;
+      },
+      [](int64_t n) {
+        auto p = to_double(random_vector(n, 18)), m = to_double(random_vector(n, 19, -0.1f, 0.1f)),
+             v = to_double(random_vector(n, 20, 0, 0.01f)), g = to_double(random_vector(n, 21));
+        for (size_t i = 0; i < p.size(); ++i) {
+          const double gi = g[i] + 0.01 * p[i];
+          m[i] = 0.9 * m[i] + 0.1 * gi;
+          v[i] = 0.999 * v[i] + 0.001 * gi * gi;
+          p[i] -= 1e-3 / (1 - std::pow(0.9, 3)) * m[i] / (std::sqrt(v[i]) / std::sqrt(1 - std::pow(0.999, 3)) + 1e-8);
+        }
+        return std::vector<std::vector<double>>{p, m, v};
+      });
+  add_sized(
+      c, "uniform_init (Philox)", kExact,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(n, d);
+        kernels::uniform_init(d, n, -0.5f, 0.5f, 1234, 77, y.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) {
+        std::vector<double> y(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i)
+          y[static_cast<size_t>(i)] = -0.5 + bits_to_unit_float(philox_bits(1234, 77 + static_cast<uint64_t>(i)));
+        return std::vector<std::vector<double>>{y};
+      });
+  c.push_back({"batchnorm running stats",
+               [](Device d) {
+                 ParityResult r;
+                 Guarded rm(random_vector(5, 22), d), rv(random_vector(5, 23, 0.5f, 2), d);
+                 kernels::batchnorm_running_stats(d, 5, input(random_vector(5, 24), d).data(),
+                                                  input(random_vector(5, 25, 0, 1), d).data(), 0.1f, 10, rm.ptr(),
+                                                  rv.ptr());
+                 r.outputs = {rm.take(r.guards_intact), rv.take(r.guards_intact)};
+                 return r;
+               },
+               [] {
+                 auto rm = to_double(random_vector(5, 22)), rv = to_double(random_vector(5, 23, 0.5f, 2));
+                 auto bm = random_vector(5, 24), bv = random_vector(5, 25, 0, 1);
+                 for (size_t i = 0; i < 5; ++i) {
+                   rm[i] = 0.9 * rm[i] + 0.1 * bm[i];
+                   rv[i] = 0.9 * rv[i] + 0.1 * bv[i] * 10.0 / 9.0;
+                 }
+                 return std::vector<std::vector<double>>{rm, rv};
+               },
+               kExact});
+  return c;
+}
+
+namespace {
+// Forward output and every input gradient of `f` on device d, with seeded inputs.
+ParityResult layer_run(Device d, const std::vector<Shape>& shapes,
+                       const std::function<Tensor(const std::vector<Tensor>&)>& f) {
+  std::vector<Tensor> in;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    in.push_back(random_tensor(shapes[i], 100 + i, -1, 1, d).set_requires_grad(true));
+  Tensor y = f(in);
+  ParityResult r;
+  r.outputs.push_back(y.to_vector());
+  run_backward(y, random_tensor(y.shape(), 99, -1, 1, d));
+  for (auto& t : in) r.outputs.push_back(t.grad().to_vector());
+  return r;
+}
+}  // namespace
+
+std::vector<ParityCase> layer_cases() {
+  // Library-backed layers (oneDNN vs cuDNN/cuBLAS): compared CUDA against CPU. cuDNN may use
+  // TF32 tensor cores (10-bit mantissa, as PyTorch allows by default): nmse 1e-5 is ~3e-3
+  // relative, what TF32 gives on sums of a few hundred products.
+  constexpr double kLibrary = 1e-5;
+  std::vector<ParityCase> c;
+  auto add = [&](const std::string& name, std::vector<Shape> shapes,
+                 std::function<Tensor(const std::vector<Tensor>&)> f) {
+    c.push_back({name, [shapes, f](Device d) { return layer_run(d, shapes, f); }, nullptr, kLibrary});
+  };
+  add("conv2d 3x3 pad 1 [2,16,33,20] -> 8 (+bias)", {{2, 16, 33, 20}, {8, 16, 3, 3}, {8}},
+      [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], in[2], 1, 1); });
+  add("conv2d 1x1 (cuBLAS) [2,32,17,16] -> 1 (+bias)", {{2, 32, 17, 16}, {1, 32, 1, 1}, {1}},
+      [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], in[2], 1, 0); });
+  add("conv_transpose2d 2x2 s2 [2,16,9,7] -> 8 (+bias)", {{2, 16, 9, 7}, {16, 8, 2, 2}, {8}},
+      [](const std::vector<Tensor>& in) { return ops::conv_transpose2d(in[0], in[1], in[2], 2, 0); });
+  add("batch_norm train [4,8,15,9]", {{4, 8, 15, 9}, {8}, {8}}, [](const std::vector<Tensor>& in) {
+    Tensor rm = Tensor::zeros({8}, in[0].device()), rv = Tensor::full({8}, 1.0f, in[0].device());
+    return ops::batch_norm_train(in[0], in[1], in[2], rm, rv, 0.1f, 1e-5f);
+  });
+  add("max_pool2d 2x2 [2,8,15,9]", {{2, 8, 15, 9}},
+      [](const std::vector<Tensor>& in) { return ops::max_pool2d(in[0], 2); });
+  add("concat + relu + sigmoid chain", {{2, 3, 8, 8}, {2, 5, 8, 8}},
+      [](const std::vector<Tensor>& in) { return ops::sigmoid(ops::relu(ops::concat_channels(in[0], in[1]))); });
+  return c;
+}
+
+}  // namespace unet::test

@@ -1,0 +1,33 @@
+// The backend parity suite, in the style of ggml's test-backend-ops: every op runs on a
+// backend with the same seeded inputs; outputs are written between guard regions filled
+// with a sentinel, which must come back untouched, and NaN/Inf is rejected.
+// Kernel cases also carry an independent double-precision reference (plain loops).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/device.hpp"
+
+namespace unet::test {
+
+struct ParityResult {
+  std::vector<std::vector<float>> outputs;
+  bool guards_intact = true;
+};
+
+struct ParityCase {
+  std::string name;
+  std::function<ParityResult(Device)> run;
+  std::function<std::vector<std::vector<double>>()> reference;  // empty for library-backed layers
+  double tolerance;  // normalised squared error (ggml's nmse) allowed against the reference / CPU
+};
+
+std::vector<ParityCase> kernel_cases();
+std::vector<ParityCase> layer_cases();
+
+// sum (a - b)^2 / sum b^2
+double nmse(const std::vector<float>& a, const std::vector<double>& b);
+
+}  // namespace unet::test

@@ -1,0 +1,110 @@
+// Tensor, allocator, autograd, RNG and error type.
+#include <doctest/doctest.h>
+
+#include "engine/allocator.hpp"
+#include "engine/autograd.hpp"
+#include "engine/error.hpp"
+#include "engine/rng.hpp"
+#include "layers/ops.hpp"
+#include "tests/test_util.hpp"
+
+using namespace unet;
+
+TEST_CASE("Philox4x32-10 matches the Random123 known-answer vectors") {
+  // From Random123's kat_vectors: philox4x32 10 rounds.
+  Philox4x32 zero = philox4x32_10(Philox4x32{{0, 0, 0, 0}}, 0, 0);
+  CHECK(zero.v[0] == 0x6627e8d5u);
+  CHECK(zero.v[1] == 0xe169c58du);
+  CHECK(zero.v[2] == 0xbc57ac4cu);
+  CHECK(zero.v[3] == 0x9b00dbd8u);
+  Philox4x32 ones = philox4x32_10(Philox4x32{{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu, 0xffffffffu);
+  CHECK(ones.v[0] == 0x408f276du);
+  CHECK(ones.v[1] == 0x41c83b0eu);
+  CHECK(ones.v[2] == 0xa20bc7c6u);
+  CHECK(ones.v[3] == 0x6d5451fdu);
+}
+
+TEST_CASE("Rng is a pure function of (seed, counter)") {
+  Rng a(42), b(42, 0), c(43);
+  std::vector<uint32_t> va, vc;
+  for (int i = 0; i < 16; ++i) {
+    va.push_back(a.next_u32());
+    vc.push_back(c.next_u32());
+    CHECK(va.back() == b.next_u32());
+  }
+  CHECK(va != vc);
+  Rng resumed(42, 5);
+  CHECK(resumed.next_u32() == va[5]);
+  for (int i = 0; i < 1000; ++i) {
+    const float u = a.uniform();
+    CHECK((u >= 0.0f && u < 1.0f));
+  }
+}
+
+TEST_CASE("Tensor factories, views and copies") {
+  Tensor t = Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6});
+  CHECK(t.numel() == 6);
+  CHECK(t.dim(-1) == 3);
+  Tensor v = t.reshape({3, 2});
+  v.fill_(7.0f);  // a view writes through to the same storage
+  CHECK(t.to_vector() == std::vector<float>(6, 7.0f));
+  Tensor r = t.view_range(2, {2});
+  CHECK(r.to_vector() == std::vector<float>{7, 7});
+  Tensor c = t.clone();
+  c.fill_(1.0f);
+  CHECK(t.to_vector()[0] == 7.0f);
+  CHECK_THROWS_AS(t.reshape({4}), Error);
+  CHECK_THROWS_AS(t.view_range(5, {2}), Error);
+  CHECK_THROWS_AS(Tensor::from_vector({2, 2}, {1, 2, 3}), Error);
+}
+
+TEST_CASE("the caching allocator reuses freed blocks") {
+  auto& alloc = allocator_for(Device::CPU);
+  { Tensor warm = Tensor::empty({1000, 1000}); }
+  const auto before = alloc.stats().raw_allocs;
+  for (int i = 0; i < 10; ++i) {
+    Tensor t = Tensor::empty({1000, 1000});
+    t.fill_(1.0f);
+  }
+  CHECK(alloc.stats().raw_allocs == before);  // no system allocation in steady state
+}
+
+TEST_CASE("autograd accumulates through a shared input and frees the graph") {
+  Tensor x = Tensor::from_vector({3}, {1, -2, 3}).set_requires_grad(true);
+  // y = sum(relu(x) + 2x): x is used twice, so its gradient is the sum of two paths.
+  Tensor y = ops::sum(ops::add(ops::relu(x), ops::scale(x, 2.0f)));
+  y.backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{3, 2, 3});
+  // a second backward accumulates
+  Tensor y2 = ops::sum(ops::scale(x, 1.0f));
+  y2.backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{4, 3, 4});
+  CHECK(y.impl()->grad_fn == nullptr);  // graph released after backward
+}
+
+TEST_CASE("no-grad mode records nothing") {
+  Tensor x = Tensor::from_vector({2}, {1, 2}).set_requires_grad(true);
+  Tensor y;
+  {
+    NoGradGuard guard;
+    y = ops::sum(x);
+  }
+  CHECK_FALSE(y.requires_grad());
+  CHECK(grad_enabled());
+  CHECK_THROWS_AS(y.backward(), Error);
+}
+
+TEST_CASE("errors carry the op, both shapes and the location") {
+  Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({3, 2});
+  try {
+    ops::add(a, b);
+    FAIL("no exception");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    CHECK(e.call() == "add");
+    CHECK(what.find("[2, 3]") != std::string::npos);
+    CHECK(what.find("[3, 2]") != std::string::npos);
+    CHECK(e.line() > 0);
+  }
+  CHECK_THROWS_AS(ops::sum(Tensor::zeros({1})).backward(), Error);  // nothing requires grad
+}

@@ -1,0 +1,43 @@
+// Backend parity, CUDA half: every kernel and layer on the GPU against the CPU (and the
+// kernels against the double reference too). On a machine without a usable GPU it runs
+// nothing, says how many cases it skipped and why, and exits 77, which ctest reports as
+// "Skipped" — never as passed.
+#include <cstdio>
+
+#include "engine/device.hpp"
+#include "tests/parity_cases.hpp"
+
+using namespace unet;
+using namespace unet::test;
+
+int main() {
+  const auto kernels = kernel_cases();
+  const auto layers = layer_cases();
+  const size_t total = kernels.size() + layers.size();
+  if (!cuda_available()) {
+    std::printf("SKIPPED: %zu CUDA parity cases (%zu kernels, %zu layers) not run: %s\n", total, kernels.size(),
+                layers.size(), cuda_unavailable_reason().c_str());
+    return 77;
+  }
+  size_t failed = 0;
+  auto report = [&](const ParityCase& c, const ParityResult& gpu, const ParityResult& cpu) {
+    bool ok = gpu.guards_intact && gpu.outputs.size() == cpu.outputs.size();
+    double worst = 0.0;
+    for (size_t i = 0; ok && i < gpu.outputs.size(); ++i) {
+      const double e = nmse(gpu.outputs[i], std::vector<double>(cpu.outputs[i].begin(), cpu.outputs[i].end()));
+      worst = std::max(worst, e);
+      ok = e <= c.tolerance;
+    }
+    if (ok && c.reference) {
+      const auto ref = c.reference();
+      for (size_t i = 0; ok && i < ref.size(); ++i) ok = nmse(gpu.outputs[i], ref[i]) <= c.tolerance;
+    }
+    std::printf("  %-55s nmse %.2e  %s%s\n", c.name.c_str(), worst, ok ? "OK" : "FAIL",
+                gpu.guards_intact ? "" : " (guard bytes overwritten)");
+    failed += ok ? 0 : 1;
+  };
+  for (const auto* list : {&kernels, &layers})
+    for (const auto& c : *list) report(c, c.run(Device::CUDA), c.run(Device::CPU));
+  std::printf("%zu passed, %zu failed\n", total - failed, failed);
+  return failed == 0 ? 0 : 1;
+}

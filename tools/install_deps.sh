@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages unet-engine builds and tests with. Idempotent; needs root
+# (or sudo). The CUDA toolkit is not installed here: when /usr/local/cuda exists the build
+# uses it, otherwise it builds the CPU backend only.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build        # toolchain
+  libdnnl-dev                              # oneDNN: CPU conv / batch norm / pooling
+  libtiff-dev libstb-dev                   # TIFF in, PNG out
+  doctest-dev libcli11-dev nlohmann-json3-dev
+  python3-torch python3-numpy              # golden values and the PyTorch side-by-side
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
