@@ -68,7 +68,7 @@ CudaContext::~CudaContext() {
     std::fprintf(stderr, "unet: cublasDestroy failed\n");
   if (cudnn_ != nullptr && cudnnDestroy(cudnn_) != CUDNN_STATUS_SUCCESS)
     std::fprintf(stderr, "unet: cudnnDestroy failed\n");
-  if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  if (stream_ != nullptr && cudaStreamDestroy(stream_) != cudaSuccess) std::fprintf(stderr, "unet: cudaStreamDestroy failed\n");
 }
 
 }  // namespace unet

@@ -6,6 +6,7 @@
 #include <cudnn.h>
 
 #include <array>
+#include <cstdio>
 
 #include "engine/cuda_check.hpp"
 #include "layers/backend.hpp"
@@ -17,7 +18,8 @@ class CudnnDescriptor {
  public:
   CudnnDescriptor() { UNET_CUDNN_CHECK(Create(&desc_)); }
   ~CudnnDescriptor() {
-    if (desc_ != nullptr) Destroy(desc_);  // destructors do not throw
+    // Destructors report instead of throwing.
+    if (desc_ != nullptr && Destroy(desc_) != CUDNN_STATUS_SUCCESS) std::fprintf(stderr, "unet: destroying a cuDNN descriptor failed\n");
   }
   CudnnDescriptor(const CudnnDescriptor&) = delete;
   CudnnDescriptor& operator=(const CudnnDescriptor&) = delete;
