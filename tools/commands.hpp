@@ -10,5 +10,6 @@ namespace unet::tools {
 using Runner = std::function<int()>;
 
 Runner add_demo_command(CLI::App& app);
+Runner add_synth_command(CLI::App& app);
 
 }  // namespace unet::tools

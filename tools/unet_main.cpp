@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     runners[app.get_subcommands({})[before]] = std::move(r);
   };
   add(unet::tools::add_demo_command);
+  add(unet::tools::add_synth_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

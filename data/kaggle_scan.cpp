@@ -1,0 +1,115 @@
+#include "data/kaggle_scan.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "engine/error.hpp"
+
+namespace unet::data {
+
+namespace fs = std::filesystem;
+
+int64_t ScanResult::slice_count() const {
+  int64_t n = 0;
+  for (const auto& p : patients) n += static_cast<int64_t>(p.slices.size());
+  return n;
+}
+
+namespace {
+
+bool is_tiff(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".tif" || ext == ".tiff";
+}
+
+// "<case>_<n>" or "<case>_<n>_mask" -> (n, is_mask); false when the name has no number.
+bool parse_name(const std::string& stem, int& number, bool& is_mask) {
+  std::string s = stem;
+  is_mask = false;
+  constexpr const char* kMask = "_mask";
+  if (s.size() > 5 && s.compare(s.size() - 5, 5, kMask) == 0) {
+    is_mask = true;
+    s.resize(s.size() - 5);
+  }
+  const auto us = s.find_last_of('_');
+  if (us == std::string::npos || us + 1 >= s.size() || s.size() - us - 1 > 6) return false;
+  for (size_t i = us + 1; i < s.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  number = std::stoi(s.substr(us + 1));
+  return true;
+}
+
+bool has_case_folders(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_directory()) continue;
+    for (const auto& f : fs::directory_iterator(e.path(), ec))
+      if (f.is_regular_file() && is_tiff(f.path())) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ScanResult scan_kaggle(const std::string& folder) {
+  std::error_code ec;
+  UNET_CHECK(fs::is_directory(folder, ec), folder, "data folder does not exist or is not a folder");
+  fs::path root = folder;
+  if (fs::is_directory(root / "kaggle_3m", ec)) root = root / "kaggle_3m";
+  UNET_CHECK(has_case_folders(root), folder,
+             "no case folders with TIFF files found (expected kaggle_3m/<case>/<case>_<n>.tif and <case>_<n>_mask.tif)");
+
+  ScanResult result;
+  result.root = root.string();
+  std::vector<fs::path> cases;
+  for (const auto& e : fs::directory_iterator(root, ec))
+    if (e.is_directory()) cases.push_back(e.path());
+  std::sort(cases.begin(), cases.end());
+  for (const auto& dir : cases) {
+    std::map<int, SliceFiles> by_number;
+    std::map<int, std::pair<bool, bool>> seen;  // number -> (image, mask)
+    std::vector<std::string> odd;
+    for (const auto& f : fs::directory_iterator(dir, ec)) {
+      if (!f.is_regular_file() && !f.is_symlink()) continue;
+      if (!is_tiff(f.path())) continue;  // data.csv, README, thumbnails...
+      int n = 0;
+      bool is_mask = false;
+      if (!parse_name(f.path().stem().string(), n, is_mask)) {
+        odd.push_back(f.path().filename().string());
+        continue;
+      }
+      auto& s = by_number[n];
+      s.number = n;
+      (is_mask ? s.mask : s.image) = f.path().string();
+      (is_mask ? seen[n].second : seen[n].first) = true;
+    }
+    PatientFiles patient;
+    patient.id = dir.filename().string();
+    std::vector<std::string> unpaired;
+    for (auto& [n, s] : by_number) {
+      if (s.image.empty() || s.mask.empty()) {
+        unpaired.push_back(fs::path(s.image.empty() ? s.mask : s.image).filename().string() +
+                           (s.image.empty() ? " (mask without image)" : " (image without mask)"));
+        continue;
+      }
+      patient.slices.push_back(s);
+    }
+    if (!unpaired.empty()) {
+      std::string w = patient.id + ": " + std::to_string(unpaired.size()) + " unpaired file(s): ";
+      for (size_t i = 0; i < unpaired.size(); ++i) w += (i ? ", " : "") + unpaired[i];
+      result.warnings.push_back(w);
+    }
+    if (!odd.empty()) {
+      std::string w = patient.id + ": " + std::to_string(odd.size()) + " TIFF file(s) not named <case>_<n>[_mask].tif, ignored: ";
+      for (size_t i = 0; i < odd.size(); ++i) w += (i ? ", " : "") + odd[i];
+      result.warnings.push_back(w);
+    }
+    if (!patient.slices.empty()) result.patients.push_back(std::move(patient));
+  }
+  UNET_CHECK(!result.patients.empty(), folder, "no image/mask pairs found in any case folder");
+  return result;
+}
+
+}  // namespace unet::data
