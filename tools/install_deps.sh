@@ -9,6 +9,7 @@ packages=(
   libtiff-dev libstb-dev                   # TIFF in, PNG out
   doctest-dev libcli11-dev nlohmann-json3-dev
   python3-torch python3-numpy              # golden values and the PyTorch side-by-side
+  python3-tifffile python3-pil libtiff-tools  # TIFFs written by other tools, for tests
 )
 missing=()
 for p in "${packages[@]}"; do
