@@ -58,7 +58,8 @@ float percentile(std::vector<float> v, double q) {
 }  // namespace
 
 Volume preprocess_volume(const std::string& patient, const std::vector<int>& numbers, const std::vector<Image>& images,
-                         const std::vector<std::vector<uint8_t>>& masks, Preprocess mode, int64_t size) {
+                         const std::vector<std::vector<uint8_t>>& masks, Preprocess mode, int64_t size,
+                         VolumeGeometry* geometry) {
   UNET_CHECK(!images.empty() && images.size() == masks.size() && images.size() == numbers.size(), patient,
              "volume without slices");
   const int64_t h = images[0].height, w = images[0].width;
@@ -109,6 +110,7 @@ Volume preprocess_volume(const std::string& patient, const std::vector<int>& num
   const int64_t pad_x = mode == Preprocess::Reference ? (side - cw) / 2 : 0;
   const int64_t sh = mode == Preprocess::Reference ? side : h, sw = mode == Preprocess::Reference ? side : w;
 
+  if (geometry != nullptr) *geometry = VolumeGeometry{h, w, z0, z1, y0, y1, x0, x1, pad_y, pad_x, sh, sw};
   Volume v;
   v.patient = patient;
   v.size = size;

@@ -49,9 +49,20 @@ struct LoadReport {
 
 std::vector<Volume> load_dataset(const ScanResult& scan, const LoadOptions& options, LoadReport& report);
 
+// Where the model's S x S slices come from in the original H x W images: slices
+// [z0, z1) were kept; rows [y0, y1) and columns [x0, x1) were cropped, placed at
+// (pad_y, pad_x) in a square_h x square_w canvas and resized to S x S. Prediction uses it
+// to map masks back onto the original images.
+struct VolumeGeometry {
+  int64_t height = 0, width = 0;
+  int64_t z0 = 0, z1 = 0, y0 = 0, y1 = 0, x0 = 0, x1 = 0;
+  int64_t pad_y = 0, pad_x = 0, square_h = 0, square_w = 0;
+};
+
 // One volume from decoded slices (images [D] of H x W x 1|3, masks [D] of H x W {0,1}).
 Volume preprocess_volume(const std::string& patient, const std::vector<int>& numbers, const std::vector<Image>& images,
-                         const std::vector<std::vector<uint8_t>>& masks, Preprocess mode, int64_t size);
+                         const std::vector<std::vector<uint8_t>>& masks, Preprocess mode, int64_t size,
+                         VolumeGeometry* geometry = nullptr);
 
 // Resizes a [h, w] plane (helper shared with prediction).
 std::vector<float> resize_bilinear(const float* src, int64_t h, int64_t w, int64_t oh, int64_t ow);

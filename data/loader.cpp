@@ -49,7 +49,7 @@ void Loader::stop() {
   workers_.clear();
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop();
   epoch_ = epoch;
   order_ = items_;
@@ -83,7 +83,7 @@ void Loader::start_epoch(int64_t epoch) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ready_.clear();
-    next_to_build_ = next_to_deliver_ = 0;
+    next_to_build_ = next_to_deliver_ = std::clamp<int64_t>(first_batch, 0, batches_per_epoch());
     stopping_ = false;
     error_ = nullptr;
   }

@@ -54,7 +54,8 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  void start_epoch(int64_t epoch);
+  // Starts `epoch`; with first_batch > 0 the epoch resumes there (batches before it are not built).
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   bool next(Batch& out);  // false when the epoch is done
   int64_t batches_per_epoch() const;
   int64_t samples_per_epoch() const { return static_cast<int64_t>(items_.size()); }

@@ -1,6 +1,8 @@
 #include "engine/device.hpp"
 
 #include <cstdio>
+#include <fstream>
+#include <thread>
 #include <mutex>
 
 #include "engine/error.hpp"
@@ -45,6 +47,28 @@ const Probe& probe() {
 bool cuda_available() { return probe().available; }
 
 std::string cuda_unavailable_reason() { return probe().reason; }
+
+std::string hardware_description(Device d) {
+#ifdef UNET_HAS_CUDA
+  if (d == Device::CUDA) {
+    int dev = 0;
+    cudaDeviceProp prop{};
+    if (cudaGetDevice(&dev) == cudaSuccess && cudaGetDeviceProperties(&prop, dev) == cudaSuccess)
+      return std::string(prop.name) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB, compute capability " +
+             std::to_string(prop.major) + "." + std::to_string(prop.minor);
+    return "CUDA device (properties unavailable)";
+  }
+#endif
+  (void)d;
+  std::string model = "unknown CPU";
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " threads";
+}
 
 Device resolve_device(const std::string& choice) {
   if (choice == "cpu") return Device::CPU;

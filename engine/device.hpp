@@ -16,6 +16,9 @@ bool cuda_available();
 // Why cuda_available() is false, in one line a user can act on.
 std::string cuda_unavailable_reason();
 
+// One line describing the hardware a run used: CPU model and cores, or the GPU's name and memory.
+std::string hardware_description(Device d);
+
 // "auto" -> CUDA when available, else CPU (printing one line that says so, once);
 // "cpu" / "cuda" -> that device, or an error naming the argument when CUDA is missing.
 Device resolve_device(const std::string& choice);

@@ -78,6 +78,16 @@ Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values,
   return t;
 }
 
+Tensor Tensor::from_host(const Shape& shape, const float* values, Device device) {
+  Tensor t = empty(shape, device);
+  copy_bytes(t.data(), device, values, Device::CPU, static_cast<std::size_t>(t.numel()) * sizeof(float));
+  return t;
+}
+
+void Tensor::copy_to_host(float* out) const {
+  copy_bytes(out, Device::CPU, data(), device(), static_cast<std::size_t>(numel()) * sizeof(float));
+}
+
 const Shape& Tensor::shape() const {
   UNET_CHECK(defined(), "Tensor::shape", "undefined tensor");
   return impl_->shape;

@@ -60,6 +60,9 @@ class Tensor {
   static Tensor full(const Shape& shape, float value, Device device = Device::CPU);
   static Tensor from_vector(const Shape& shape, const std::vector<float>& values,
                             Device device = Device::CPU);
+  // Copies shape_numel(shape) floats from host memory (pinned or not).
+  static Tensor from_host(const Shape& shape, const float* values, Device device = Device::CPU);
+  void copy_to_host(float* out) const;  // numel() floats
 
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;

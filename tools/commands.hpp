@@ -11,5 +11,8 @@ using Runner = std::function<int()>;
 
 Runner add_demo_command(CLI::App& app);
 Runner add_synth_command(CLI::App& app);
+Runner add_train_command(CLI::App& app);
+Runner add_eval_command(CLI::App& app);
+Runner add_predict_command(CLI::App& app);
 
 }  // namespace unet::tools

@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   };
   add(unet::tools::add_demo_command);
   add(unet::tools::add_synth_command);
+  add(unet::tools::add_train_command);
+  add(unet::tools::add_eval_command);
+  add(unet::tools::add_predict_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,97 @@
+// `unet eval`: DSC per volume of a checkpoint on a kaggle_3m folder, as a table and a chart.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "data/kaggle_scan.hpp"
+#include "engine/error.hpp"
+#include "tools/commands.hpp"
+#include "tools/report.hpp"
+#include "unet/metrics.hpp"
+#include "unet/trainer.hpp"
+
+namespace unet::tools {
+
+namespace fs = std::filesystem;
+
+Runner add_eval_command(CLI::App& app) {
+  struct Options {
+    std::string ckpt, data, out, device = "auto", patients, preprocess;
+    int64_t batch = 16, size = 0;
+    bool largest_component = false, strict = false;
+    int workers = 2;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand("eval", "DSC per volume of a checkpoint on a kaggle_3m folder (table, mean, median, chart)");
+  sub->add_option("--ckpt", o->ckpt, "checkpoint (best.safetensors of a run)")->required();
+  sub->add_option("--data", o->data, "kaggle_3m folder or the folder above it")->required();
+  sub->add_option("--out", o->out, "folder for dsc_per_volume.{csv,svg,png} (default: beside the checkpoint)");
+  sub->add_option("--patients", o->patients, "only these patients (file, one id per line; e.g. a run's validation_patients.txt)");
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--batch", o->batch, "slices per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--preprocess", o->preprocess, "override the checkpoint's preprocessing (reference or simple)")
+      ->check(CLI::IsMember({"reference", "simple"}));
+  sub->add_option("--size", o->size, "override the checkpoint's image size")->check(CLI::PositiveNumber);
+  sub->add_flag("--largest-component", o->largest_component, "keep the largest 3D component per volume first");
+  sub->add_flag("--strict", o->strict, "stop at the first unreadable file");
+  sub->add_option("--workers", o->workers, "decoding threads")->check(CLI::PositiveNumber)->capture_default_str();
+  return [o]() {
+    const Device device = resolve_device(o->device);
+    LoadedModel lm = load_model_checkpoint(o->ckpt, device);
+    const TrainConfig& tc = lm.train_config;
+    data::LoadOptions lo;
+    lo.size = o->size > 0 ? o->size : tc.size;
+    lo.mode = data::parse_preprocess(o->preprocess.empty() ? tc.preprocess : o->preprocess);
+    lo.strict = o->strict;
+    lo.threads = o->workers;
+    UNET_CHECK(lo.size % 16 == 0, "--size", "must be a multiple of 16");
+    data::ScanResult scan = data::scan_kaggle(o->data);
+    for (const auto& w : scan.warnings) std::printf("warning: %s\n", w.c_str());
+    if (!o->patients.empty()) {
+      std::ifstream in(o->patients);
+      UNET_CHECK(in.good(), o->patients, "cannot read the patient list");
+      std::set<std::string> keep;
+      for (std::string line; std::getline(in, line);)
+        if (!line.empty() && line[0] != '#') keep.insert(line.substr(0, line.find_last_not_of(" \r\t") + 1));
+      std::vector<data::PatientFiles> selected;
+      for (auto& p : scan.patients)
+        if (keep.count(p.id)) selected.push_back(p);
+      UNET_CHECK(!selected.empty(), o->patients, "none of the listed patients is in " + o->data);
+      scan.patients = selected;
+    }
+    data::LoadReport rep;
+    const auto volumes = data::load_dataset(scan, lo, rep);
+    for (const auto& p : rep.problems) std::printf("warning: %s\n", p.c_str());
+    std::vector<size_t> all(volumes.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    LossConfig lc;
+    lc.kind = LossConfig::parse(tc.loss);
+    EvalOptions eo;
+    eo.batch = o->batch;
+    eo.largest_component = o->largest_component || tc.largest_component;
+    const EvalResult r = evaluate(*lm.model, volumes, all, lc, eo);
+    std::printf("%-32s %7s %8s %8s\n", "volume", "slices", "tumour", "DSC");
+    std::vector<std::string> names;
+    std::vector<double> dsc;
+    for (size_t i = 0; i < volumes.size(); ++i) {
+      int64_t positive = 0;
+      for (int64_t d = 0; d < volumes[i].depth(); ++d) positive += volumes[i].mask_area(d) > 0;
+      std::printf("%-32s %7lld %8lld %8.4f\n", volumes[i].patient.c_str(), static_cast<long long>(volumes[i].depth()),
+                  static_cast<long long>(positive), r.volumes[i].dsc);
+      names.push_back(volumes[i].patient);
+      dsc.push_back(r.volumes[i].dsc);
+    }
+    std::printf("DSC per volume over %zu volumes: mean %.4f, median %.4f (Dice per slice %.4f, loss %.4f)\n", dsc.size(),
+                mean_of(dsc), median_of(dsc), r.dice_per_slice, r.loss);
+    const std::string out = o->out.empty() ? (fs::path(o->ckpt).parent_path() / "eval").string() : o->out;
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    UNET_CHECK(!ec, out, "cannot create the output folder: " + ec.message());
+    write_dsc_chart(out, names, dsc);
+    std::printf("wrote %s/dsc_per_volume.csv, .svg and .png\n", out.c_str());
+    return 0;
+  };
+}
+
+}  // namespace unet::tools

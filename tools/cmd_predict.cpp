@@ -1,0 +1,207 @@
+// `unet predict`: masks, overlays and triptychs for an image or a folder of images.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "data/augment.hpp"
+#include "data/dataset.hpp"
+#include "data/tiff_io.hpp"
+#include "engine/autograd.hpp"
+#include "engine/error.hpp"
+#include "tools/commands.hpp"
+#include "tools/visuals.hpp"
+#include "unet/metrics.hpp"
+#include "unet/trainer.hpp"
+
+namespace unet::tools {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_tiff(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return e == ".tif" || e == ".tiff";
+}
+
+bool is_mask_name(const fs::path& p) {
+  const std::string s = p.stem().string();
+  return s.size() > 5 && s.compare(s.size() - 5, 5, "_mask") == 0;
+}
+
+// Images of one volume: the same folder and the same <case> prefix with numbered slices.
+struct Group {
+  std::string name;
+  std::vector<std::pair<int, fs::path>> slices;
+};
+
+std::vector<Group> group_inputs(const fs::path& input) {
+  std::vector<fs::path> files;
+  if (fs::is_regular_file(input)) {
+    files.push_back(input);
+  } else {
+    UNET_CHECK(fs::is_directory(input), input.string(), "--input is neither a file nor a folder");
+    for (const auto& e : fs::recursive_directory_iterator(input))
+      if (e.is_regular_file() && is_tiff(e.path()) && !is_mask_name(e.path())) files.push_back(e.path());
+  }
+  UNET_CHECK(!files.empty(), input.string(), "no TIFF images found");
+  std::sort(files.begin(), files.end());
+  std::map<std::string, Group> groups;
+  for (const auto& f : files) {
+    const std::string stem = f.stem().string();
+    const auto us = stem.find_last_of('_');
+    const bool numbered = us != std::string::npos && us + 1 < stem.size() &&
+                          std::all_of(stem.begin() + static_cast<std::ptrdiff_t>(us) + 1, stem.end(), ::isdigit);
+    const std::string key = numbered ? (f.parent_path() / stem.substr(0, us)).string() : f.string();
+    Group& g = groups[key];
+    g.name = numbered ? stem.substr(0, us) : stem;
+    g.slices.emplace_back(numbered ? std::stoi(stem.substr(us + 1)) : 0, f);
+  }
+  std::vector<Group> out;
+  for (auto& [k, g] : groups) {
+    std::sort(g.slices.begin(), g.slices.end());
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+// 8-bit RGB for display: grayscale replicated, 16-bit scaled by the volume maximum.
+std::vector<uint8_t> display_rgb(const data::Image& im, float vmax) {
+  std::vector<uint8_t> rgb(static_cast<size_t>(im.height * im.width * 3));
+  const float scale = im.bits == 8 ? 1.0f : 255.0f / std::max(vmax, 1.0f);
+  for (int64_t i = 0; i < im.height * im.width; ++i)
+    for (int c = 0; c < 3; ++c)
+      rgb[static_cast<size_t>(i * 3 + c)] = static_cast<uint8_t>(
+          std::min(255.0f, im.pixels[static_cast<size_t>(i * im.channels + (im.channels == 3 ? c : 0))] * scale));
+  return rgb;
+}
+
+}  // namespace
+
+Runner add_predict_command(CLI::App& app) {
+  struct Options {
+    std::string ckpt, input, out, device = "auto";
+    float threshold = 0.5f;
+    int64_t batch = 16;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand("predict", "Predict tumour masks for a TIFF image or a folder of them");
+  sub->add_option("--ckpt", o->ckpt, "checkpoint (best.safetensors of a run)")->required();
+  sub->add_option("--input", o->input, "a TIFF image or a folder (searched recursively; *_mask.tif are ground truth)")->required();
+  sub->add_option("--out", o->out, "output folder")->required();
+  sub->add_option("--threshold", o->threshold, "probability threshold")->check(CLI::Range(0.001, 0.999))->capture_default_str();
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--batch", o->batch, "slices per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  return [o]() {
+    const Device device = resolve_device(o->device);
+    LoadedModel lm = load_model_checkpoint(o->ckpt, device);
+    UNet& model = *lm.model;
+    model.train(false);
+    const data::Preprocess mode = data::parse_preprocess(lm.train_config.preprocess);
+    const int64_t s = lm.train_config.size, plane = s * s;
+    std::error_code ec;
+    fs::create_directories(o->out, ec);
+    UNET_CHECK(!ec, o->out, "cannot create the output folder: " + ec.message());
+    const float logit_threshold = std::log(o->threshold / (1.0f - o->threshold));
+    int64_t written = 0, failed = 0, with_truth = 0;
+    std::vector<double> dscs;
+    for (const Group& g : group_inputs(o->input)) {
+      std::vector<data::Image> images;
+      std::vector<std::vector<uint8_t>> truths;
+      std::vector<bool> has_truth;
+      std::vector<fs::path> paths;
+      std::vector<int> numbers;
+      for (const auto& [n, path] : g.slices) {
+        try {
+          data::Image im = data::read_tiff(path.string());
+          UNET_CHECK(im.channels == 1 || im.channels == 3, path.string(), "expected 1 or 3 channels");
+          if (!images.empty())
+            UNET_CHECK(im.height == images[0].height && im.width == images[0].width, path.string(),
+                       "size differs from the other slices of " + g.name);
+          const fs::path mpath = path.parent_path() / (path.stem().string() + "_mask" + path.extension().string());
+          std::vector<uint8_t> truth(static_cast<size_t>(im.height * im.width), 0);
+          bool ok = false;
+          if (fs::exists(mpath)) {
+            try {
+              const data::Image m = data::read_tiff(mpath.string());
+              UNET_CHECK(m.height == im.height && m.width == im.width, mpath.string(), "mask size differs from its image");
+              truth = data::mask_to_binary(m, mpath.string());
+              ok = true;
+            } catch (const Error& e) {
+              std::printf("warning: ground truth ignored: %s\n", e.what());
+            }
+          }
+          images.push_back(std::move(im));
+          truths.push_back(std::move(truth));
+          has_truth.push_back(ok);
+          paths.push_back(path);
+          numbers.push_back(n);
+        } catch (const Error& e) {
+          std::printf("warning: skipped: %s\n", e.what());
+          ++failed;
+        }
+      }
+      if (images.empty()) continue;
+      data::VolumeGeometry geo;
+      const data::Volume v = data::preprocess_volume(g.name, numbers, images, truths, mode, s, &geo);
+      // Probabilities on the model grid, then back onto each original image.
+      std::vector<float> logits(static_cast<size_t>(v.depth() * plane));
+      {
+        NoGradGuard no_grad;
+        for (int64_t d0 = 0; d0 < v.depth(); d0 += o->batch) {
+          const int64_t n = std::min(o->batch, v.depth() - d0);
+          std::vector<float> img(static_cast<size_t>(n * 3 * plane)), msk(static_cast<size_t>(n * plane));
+          for (int64_t i = 0; i < n; ++i)
+            data::render_sample(v, d0 + i, data::Affine::identity(), img.data() + i * 3 * plane, msk.data() + i * plane);
+          model.forward(Tensor::from_host({n, 3, s, s}, img.data(), device)).copy_to_host(logits.data() + d0 * plane);
+        }
+      }
+      float vmax = 1.0f;
+      for (const auto& im : images)
+        for (uint16_t p : im.pixels) vmax = std::max(vmax, static_cast<float>(p));
+      const int64_t h = geo.height, w = geo.width, ch = geo.y1 - geo.y0, cw = geo.x1 - geo.x0;
+      std::vector<uint8_t> volume_pred, volume_truth;
+      bool volume_has_truth = true;
+      for (size_t k = 0; k < images.size(); ++k) {
+        std::vector<uint8_t> pred(static_cast<size_t>(h * w), 0);
+        const int64_t z = static_cast<int64_t>(k);
+        if (z >= geo.z0 && z < geo.z1) {
+          const auto up = data::resize_bilinear(logits.data() + (z - geo.z0) * plane, s, s, geo.square_h, geo.square_w);
+          for (int64_t y = 0; y < ch; ++y)
+            for (int64_t x = 0; x < cw; ++x)
+              pred[static_cast<size_t>((geo.y0 + y) * w + geo.x0 + x)] =
+                  up[static_cast<size_t>((y + geo.pad_y) * geo.square_w + x + geo.pad_x)] > logit_threshold;
+        }
+        const std::string stem = (fs::path(o->out) / paths[k].stem()).string();
+        data::Image8 mask_out{h, w, 1, std::vector<uint8_t>(pred.size())};
+        for (size_t i = 0; i < pred.size(); ++i) mask_out.pixels[i] = pred[i] ? 255 : 0;
+        data::write_tiff(stem + "_pred_mask.tif", mask_out);
+        const auto rgb = display_rgb(images[k], vmax);
+        const uint8_t* truth = has_truth[k] ? truths[k].data() : nullptr;
+        overlay(rgb, static_cast<int>(h), static_cast<int>(w), truth, pred.data()).save_png(stem + "_overlay.png");
+        triptych(rgb, static_cast<int>(h), static_cast<int>(w), truth, pred.data()).save_png(stem + "_triptych.png");
+        volume_has_truth = volume_has_truth && has_truth[k];
+        volume_pred.insert(volume_pred.end(), pred.begin(), pred.end());
+        volume_truth.insert(volume_truth.end(), truths[k].begin(), truths[k].end());
+        ++written;
+      }
+      if (volume_has_truth) {
+        dscs.push_back(dice_volume(volume_pred, volume_truth));
+        with_truth += static_cast<int64_t>(images.size());
+        std::printf("%-32s %4zu slices  DSC %.4f\n", g.name.c_str(), images.size(), dscs.back());
+      }
+    }
+    std::printf("unet predict: %lld images -> %s (*_pred_mask.tif, *_overlay.png, *_triptych.png)%s\n",
+                static_cast<long long>(written), o->out.c_str(),
+                failed ? (", " + std::to_string(failed) + " skipped").c_str() : "");
+    if (!dscs.empty())
+      std::printf("ground truth found for %lld images: DSC per volume mean %.4f, median %.4f\n",
+                  static_cast<long long>(with_truth), mean_of(dscs), median_of(dscs));
+    return written > 0 ? 0 : 1;
+  };
+}
+
+}  // namespace unet::tools

@@ -1,0 +1,145 @@
+#include "tools/report.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "engine/safetensors.hpp"
+#include "tools/charts.hpp"
+#include "tools/visuals.hpp"
+#include "unet/metrics.hpp"
+
+namespace unet::tools {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kW = 720, kH = 360;
+
+template <class Draw>
+std::string chart_both(const std::string& dir, const std::string& name, int w, int h, Draw&& draw) {
+  SvgPainter svg(w, h);
+  draw(svg);
+  Canvas png(w, h);
+  draw(png);
+  write_file_atomic((fs::path(dir) / (name + ".svg")).string(), svg.str());
+  png.save_png((fs::path(dir) / (name + ".png")).string());
+  return svg.str();
+}
+
+std::string dsc_chart(const std::string& dir, const std::vector<std::string>& names, const std::vector<double>& dsc) {
+  const double mean = mean_of(dsc), median = median_of(dsc);
+  return chart_both(dir, "dsc_per_volume", std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40, [&](Painter& p) {
+    bar_chart(p, std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40,
+              "DSC per volume (" + std::to_string(dsc.size()) + " volumes)", names, dsc, mean, median);
+  });
+}
+
+}  // namespace
+
+void write_dsc_chart(const std::string& dir, const std::vector<std::string>& names, const std::vector<double>& dsc) {
+  dsc_chart(dir, names, dsc);
+  std::string csv = "volume,dsc\n";
+  for (size_t i = 0; i < names.size(); ++i) csv += names[i] + "," + std::to_string(dsc[i]) + "\n";
+  write_file_atomic((fs::path(dir) / "dsc_per_volume.csv").string(), csv);
+}
+
+void write_report(const std::string& dir, const RunReport& r) {
+  std::vector<double> x;
+  Series tl{"train loss", {}, {31, 119, 180}}, vl{"validation loss", {}, {255, 127, 14}};
+  Series td{"train Dice", {}, {31, 119, 180}}, vd{"val Dice per slice", {}, {255, 127, 14}},
+      vv{"val DSC per volume", {}, {44, 160, 44}};
+  for (const auto& m : r.history) {
+    x.push_back(static_cast<double>(m.epoch));
+    tl.y.push_back(m.train_loss), vl.y.push_back(m.val_loss);
+    td.y.push_back(m.train_dice), vd.y.push_back(m.val_dice_slice), vv.y.push_back(m.val_dsc_volume);
+  }
+  const std::string loss_svg = chart_both(dir, "loss", kW, kH, [&](Painter& p) { line_chart(p, kW, kH, "Loss", x, {tl, vl}, "epoch"); });
+  const std::string dice_svg =
+      chart_both(dir, "dice", kW, kH, [&](Painter& p) { line_chart(p, kW, kH, "Dice", x, {td, vd, vv}, "epoch"); });
+  const std::string dsc_svg = r.volume_dsc.empty() ? "" : dsc_chart(dir, r.volume_names, r.volume_dsc);
+
+  std::string h;
+  h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + html_escape(r.title) + "</title>\n";
+  h += "<style>body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}table{border-collapse:collapse}"
+       "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
+       "figure{display:inline-block;margin:6px}figcaption{font-size:12px;color:#555}pre{background:#f7f7f7;padding:8px}"
+       "</style></head><body>\n";
+  h += "<h1>" + html_escape(r.title) + "</h1>\n<table id=\"facts\">\n";
+  for (const auto& [k, v] : r.facts) h += "<tr><th>" + html_escape(k) + "</th><td style=\"text-align:left\">" + html_escape(v) + "</td></tr>\n";
+  h += "</table>\n<h2>Curves</h2>\n<div id=\"loss-chart\">" + loss_svg + "</div>\n<div id=\"dice-chart\">" + dice_svg + "</div>\n";
+  if (!dsc_svg.empty()) {
+    h += "<h2>Validation DSC per volume</h2>\n<div id=\"dsc-chart\">" + dsc_svg + "</div>\n";
+    h += "<p>mean " + std::to_string(mean_of(r.volume_dsc)) + ", median " + std::to_string(median_of(r.volume_dsc)) + "</p>\n";
+  }
+  h += "<h2>Epochs</h2>\n<table id=\"epochs\"><tr><th>epoch</th><th>train loss</th><th>train Dice</th><th>val loss</th>"
+       "<th>val Dice/slice</th><th>val DSC/volume</th><th>lr</th><th>seconds</th></tr>\n";
+  char row[512];
+  for (const auto& m : r.history) {
+    std::snprintf(row, sizeof row,
+                  "<tr><td>%lld</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.2e</td><td>%.1f</td></tr>\n",
+                  static_cast<long long>(m.epoch), m.train_loss, m.train_dice, m.val_loss, m.val_dice_slice,
+                  m.val_dsc_volume, m.lr, m.seconds);
+    h += row;
+  }
+  h += "</table>\n";
+  if (!r.slices.empty()) {
+    h += "<h2>Validation slices (image | ground truth | prediction)</h2>\n<div id=\"triptychs\">\n";
+    for (const auto& s : r.slices)
+      h += "<figure><img alt=\"" + html_escape(s.caption) + "\" src=\"data:image/png;base64," + base64(s.png) +
+           "\"><figcaption>" + html_escape(s.caption) + "</figcaption></figure>\n";
+    h += "</div>\n";
+  }
+  h += "<h2>Configuration</h2>\n<pre id=\"config\">" + html_escape(r.config_json) + "</pre>\n</body></html>\n";
+  write_file_atomic((fs::path(dir) / "report.html").string(), h);
+}
+
+RunReport make_run_report(Trainer& trainer, double total_seconds, int max_slices) {
+  RunReport r;
+  const TrainConfig& c = trainer.config();
+  r.title = "unet-engine run: " + fs::path(c.out).filename().string();
+  r.config_json = c.to_json();
+  r.history = trainer.state().history;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f s", total_seconds);
+  r.facts = {{"data", c.data},
+             {"patients / slices / with tumour",
+              std::to_string(trainer.load_report().patients) + " / " + std::to_string(trainer.load_report().slices) + " / " +
+                  std::to_string(trainer.load_report().tumour_slices)},
+             {"model", "U-Net base " + std::to_string(c.base) + ", " + trainer.model().config().layout_name() + " layout, " +
+                           std::to_string(trainer.model().parameter_count()) + " parameters"},
+             {"device", std::string(device_name(trainer.device())) + ": " + hardware_description(trainer.device())},
+             {"training time", buf},
+             {"epochs done", std::to_string(trainer.state().history.size()) + " of " + std::to_string(c.epochs)},
+             {"best validation DSC per volume",
+              std::to_string(trainer.state().best_dsc) + " (epoch " + std::to_string(trainer.state().best_epoch) + ")"}};
+  if (trainer.validation_volumes().empty()) return r;
+  LossConfig lc;
+  lc.kind = LossConfig::parse(c.loss);
+  EvalOptions eo;
+  eo.batch = c.batch;
+  eo.largest_component = c.largest_component;
+  eo.keep_predictions = true;
+  const EvalResult ev = evaluate(trainer.model(), trainer.volumes(), trainer.validation_volumes(), lc, eo);
+  // Triptychs: the slice with the most tumour in each of the first validation volumes.
+  for (size_t k = 0; k < ev.volumes.size(); ++k) {
+    const auto& v = trainer.volumes()[trainer.validation_volumes()[k]];
+    r.volume_names.push_back(v.patient);
+    r.volume_dsc.push_back(ev.volumes[k].dsc);
+    if (static_cast<int>(r.slices.size()) >= max_slices) continue;
+    int64_t best = 0, area = -1;
+    for (int64_t d = 0; d < v.depth(); ++d)
+      if (v.mask_area(d) > area) area = v.mask_area(d), best = d;
+    const int s = static_cast<int>(v.size);
+    std::vector<uint8_t> rgb(static_cast<size_t>(s * s * 3));
+    for (int i = 0; i < s * s; ++i)
+      for (int ch = 0; ch < 3; ++ch) rgb[static_cast<size_t>(i * 3 + ch)] = v.images[static_cast<size_t>((best * 3 + ch) * s * s + i)];
+    const Canvas t = triptych(rgb, s, s, v.masks.data() + best * s * s, ev.volumes[k].prediction.data() + best * s * s);
+    r.slices.push_back({v.patient + " slice " + std::to_string(v.slice_numbers[static_cast<size_t>(best)]) + " (volume DSC " +
+                            std::to_string(ev.volumes[k].dsc).substr(0, 5) + ")",
+                        t.png_bytes()});
+  }
+  return r;
+}
+
+}  // namespace unet::tools

@@ -1,0 +1,38 @@
+// Validation and evaluation: the model over whole volumes (every slice, no augmentation),
+// loss, Dice per slice and the reference program's DSC per volume.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "unet/losses.hpp"
+#include "unet/unet_model.hpp"
+
+namespace unet {
+
+struct VolumeResult {
+  std::string patient;
+  double dsc = 0.0;
+  std::vector<uint8_t> prediction;  // [D, S, S] {0,1}; kept when asked for
+  std::vector<float> probability;   // [D, S, S]; kept when asked for
+};
+
+struct EvalResult {
+  double loss = 0.0;            // mean over slices
+  double dice_per_slice = 0.0;  // mean over slices (empty prediction on an empty slice = 1)
+  double dsc_per_volume = 0.0;  // mean over volumes
+  std::vector<VolumeResult> volumes;
+};
+
+struct EvalOptions {
+  int64_t batch = 16;
+  bool largest_component = false;  // keep only the largest 3D component per volume
+  bool keep_predictions = false;
+  float threshold = 0.5f;
+};
+
+EvalResult evaluate(UNet& model, const std::vector<data::Volume>& volumes, const std::vector<size_t>& which,
+                    const LossConfig& loss, const EvalOptions& options);
+
+}  // namespace unet
