@@ -10,6 +10,7 @@ packages=(
   doctest-dev libcli11-dev nlohmann-json3-dev
   python3-torch python3-numpy              # golden values and the PyTorch side-by-side
   python3-tifffile python3-pil libtiff-tools  # TIFFs written by other tools, for tests
+  chromium                                 # renders report.html in the report test
 )
 missing=()
 for p in "${packages[@]}"; do

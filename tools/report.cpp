@@ -130,11 +130,18 @@ RunReport make_run_report(Trainer& trainer, double total_seconds, int max_slices
     int64_t best = 0, area = -1;
     for (int64_t d = 0; d < v.depth(); ++d)
       if (v.mask_area(d) > area) area = v.mask_area(d), best = d;
-    const int s = static_cast<int>(v.size);
-    std::vector<uint8_t> rgb(static_cast<size_t>(s * s * 3));
-    for (int i = 0; i < s * s; ++i)
-      for (int ch = 0; ch < 3; ++ch) rgb[static_cast<size_t>(i * 3 + ch)] = v.images[static_cast<size_t>((best * 3 + ch) * s * s + i)];
-    const Canvas t = triptych(rgb, s, s, v.masks.data() + best * s * s, ev.volumes[k].prediction.data() + best * s * s);
+    // Small model sizes are shown enlarged (nearest neighbour) to at least 192 pixels.
+    const int s = static_cast<int>(v.size), f = std::max(1, 192 / s), S = s * f;
+    std::vector<uint8_t> rgb(static_cast<size_t>(S * S * 3)), truth(static_cast<size_t>(S * S)), pred(truth.size());
+    for (int y = 0; y < S; ++y)
+      for (int x = 0; x < S; ++x) {
+        const int src = (y / f) * s + x / f, dst = y * S + x;
+        for (int ch = 0; ch < 3; ++ch)
+          rgb[static_cast<size_t>(dst * 3 + ch)] = v.images[static_cast<size_t>((best * 3 + ch) * s * s + src)];
+        truth[static_cast<size_t>(dst)] = v.masks[static_cast<size_t>(best * s * s + src)];
+        pred[static_cast<size_t>(dst)] = ev.volumes[k].prediction[static_cast<size_t>(best * s * s + src)];
+      }
+    const Canvas t = triptych(rgb, S, S, truth.data(), pred.data());
     r.slices.push_back({v.patient + " slice " + std::to_string(v.slice_numbers[static_cast<size_t>(best)]) + " (volume DSC " +
                             std::to_string(ev.volumes[k].dsc).substr(0, 5) + ")",
                         t.png_bytes()});

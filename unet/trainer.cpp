@@ -118,10 +118,10 @@ void check_config(const TrainConfig& c) {
   UNET_CHECK(c.batch >= 1, "--batch", "must be at least 1, got " + std::to_string(c.batch));
   UNET_CHECK(c.size >= 16 && c.size % 16 == 0, "--size", "must be a multiple of 16 (the U-Net pools 4 times), got " + std::to_string(c.size));
   UNET_CHECK(c.base >= 1, "--base", "must be positive, got " + std::to_string(c.base));
-  UNET_CHECK(c.lr > 0.0f, "--lr", "must be positive");
+  UNET_CHECK(c.lr > 0.0, "--lr", "must be positive");
   UNET_CHECK(c.lr_schedule == "none" || c.lr_schedule == "plateau", "--lr-schedule",
              "'" + c.lr_schedule + "' is not a schedule; use none or plateau");
-  UNET_CHECK(c.plateau_factor > 0.0f && c.plateau_factor < 1.0f, "--plateau-factor", "must be in (0, 1)");
+  UNET_CHECK(c.plateau_factor > 0.0 && c.plateau_factor < 1.0, "--plateau-factor", "must be in (0, 1)");
   UNET_CHECK(c.workers >= 1, "--workers", "must be at least 1");
   LossConfig::parse(c.loss);
   data::parse_preprocess(c.preprocess);
@@ -170,8 +170,8 @@ Trainer::Trainer(TrainConfig config, bool resume) : config_(std::move(config)) {
   check_writable(config_.out);
   device_ = resolve_device(config_.device);
   loss_.kind = LossConfig::parse(config_.loss);
-  loss_.bce_weight = config_.bce_weight;
-  loss_.dice_weight = config_.dice_weight;
+  loss_.bce_weight = static_cast<float>(config_.bce_weight);
+  loss_.dice_weight = static_cast<float>(config_.dice_weight);
 
   // Data.
   const data::ScanResult scan = data::scan_kaggle(config_.data);
@@ -210,8 +210,8 @@ Trainer::Trainer(TrainConfig config, bool resume) : config_(std::move(config)) {
   // Model and optimizer.
   model_ = std::make_unique<UNet>(UNetConfig::for_base(config_.base), device_, config_.seed);
   AdamConfig ac;
-  ac.lr = config_.lr;
-  ac.weight_decay = config_.weight_decay;
+  ac.lr = static_cast<float>(config_.lr);
+  ac.weight_decay = static_cast<float>(config_.weight_decay);
   adam_ = std::make_unique<Adam>(model_->parameters(), ac);
   state_.lr = config_.lr;
 
@@ -279,7 +279,7 @@ bool Trainer::run() {
   const std::string best = (fs::path(config_.out) / "best.safetensors").string();
   model_->train(true);
   while (state_.epoch < config_.epochs) {
-    adam_->set_lr(state_.lr);
+    adam_->set_lr(static_cast<float>(state_.lr));
     int64_t steps = loader_->batches_per_epoch();
     if (config_.max_steps_per_epoch > 0) steps = std::min(steps, config_.max_steps_per_epoch);
     const int64_t samples_in_epoch = std::min(loader_->samples_per_epoch(), steps * config_.batch);
@@ -353,7 +353,7 @@ bool Trainer::run() {
         state_.plateau_best = em.val_dsc_volume;
         state_.plateau_bad = 0;
       } else if (++state_.plateau_bad > config_.plateau_patience) {
-        const float new_lr = std::max(state_.lr * config_.plateau_factor, config_.min_lr);
+        const double new_lr = std::max(state_.lr * config_.plateau_factor, config_.min_lr);
         if (new_lr < state_.lr) say("plateau: learning rate " + fmt(state_.lr) + " -> " + fmt(new_lr));
         state_.lr = new_lr;
         state_.plateau_bad = 0;

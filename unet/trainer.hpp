@@ -22,10 +22,10 @@ struct TrainConfig {
   std::string out;              // the run folder
   int64_t epochs = 50;
   int64_t batch = 16;           // reference program
-  float lr = 1e-3f;             // spec: Adam, lr 1e-3
-  float weight_decay = 0.0f;
+  double lr = 1e-3;             // spec: Adam, lr 1e-3
+  double weight_decay = 0.0;
   std::string loss = "bce";     // spec: BCE-with-logits
-  float bce_weight = 1.0f, dice_weight = 1.0f;
+  double bce_weight = 1.0, dice_weight = 1.0;
   int64_t base = 32;            // 32: reference layout (7.76M); 64: classic layout (31.0M)
   int64_t size = 256;           // spec / reference: 256x256
   uint64_t seed = 42;
@@ -34,8 +34,8 @@ struct TrainConfig {
   std::string preprocess = "reference";
   std::string lr_schedule = "none";  // none | plateau
   int plateau_patience = 5;
-  float plateau_factor = 0.1f;
-  float min_lr = 1e-6f;
+  double plateau_factor = 0.1;
+  double min_lr = 1e-6;
   bool augment = true;               // reference: scale 0.05, rotate 15, flip 0.5
   bool drop_empty = true;            // spec: train on slices with tumour
   bool weighted_sampling = false;    // reference's tumour-weighted sampling
@@ -65,7 +65,7 @@ struct TrainState {
   int64_t partial_samples = 0;
   double best_dsc = -1.0;
   int64_t best_epoch = 0;
-  float lr = 0.0f;
+  double lr = 0.0;
   int64_t plateau_bad = 0;
   double plateau_best = -1.0;
   std::vector<EpochMetrics> history;

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The `unet` command end to end on a tiny synthetic dataset: synth -> train -> eval ->
+# predict, the files each writes, report.html rendered by headless Chromium, and the usage
+# errors. Usage: cli_checks.sh UNET_BINARY WORK_DIR
+set -euo pipefail
+unet=$1
+work=$2
+rm -rf "$work"
+mkdir -p "$work"
+fail() { echo "FAIL: $*"; exit 1; }
+expect_file() { for f in "$@"; do [ -s "$f" ] || fail "missing or empty: $f"; done; }
+
+"$unet" synth --out "$work/data" --patients 4 --seed 3 | tee "$work/synth.log"
+grep -q "4 patients" "$work/synth.log" || fail "synth summary"
+
+"$unet" train --data "$work/data" --out "$work/run" --epochs 2 --size 32 --base 4 --batch 4 \
+  --max-steps-per-epoch 3 --device cpu --loss bce+dice | tee "$work/train.log"
+grep -Eq "^epoch 2: train loss [0-9.]+ Dice [0-9.]+ \| val loss [0-9.]+ Dice/slice [0-9.]+ DSC/volume [0-9.]+" "$work/train.log" \
+  || fail "epoch summary line"
+expect_file "$work/run/"{best.safetensors,last.safetensors,metrics.csv,config.json,report.html,loss.png,dice.png,dsc_per_volume.png,loss.svg,validation_patients.txt}
+[ "$(wc -l < "$work/run/metrics.csv")" -eq 3 ] || fail "metrics.csv rows"
+
+"$unet" eval --ckpt "$work/run/best.safetensors" --data "$work/data" --out "$work/eval" --device cpu | tee "$work/eval.log"
+grep -Eq "DSC per volume over 4 volumes: mean [0-9.]+, median [0-9.]+" "$work/eval.log" || fail "eval summary"
+expect_file "$work/eval/"{dsc_per_volume.csv,dsc_per_volume.svg,dsc_per_volume.png}
+
+# predict on a whole case folder, and on one image of another size (not divisible by 16)
+case_dir=$(find "$work/data/kaggle_3m" -mindepth 1 -maxdepth 1 -type d | sort | head -1)
+"$unet" predict --ckpt "$work/run/best.safetensors" --input "$case_dir" --out "$work/pred" --device cpu | tee "$work/pred.log"
+n_images=$(find "$case_dir" -name '*.tif' ! -name '*_mask.tif' | wc -l)
+[ "$(find "$work/pred" -name '*_pred_mask.tif' | wc -l)" -eq "$n_images" ] || fail "one mask per image"
+[ "$(find "$work/pred" -name '*_overlay.png' | wc -l)" -eq "$n_images" ] || fail "one overlay per image"
+[ "$(find "$work/pred" -name '*_triptych.png' | wc -l)" -eq "$n_images" ] || fail "one triptych per image"
+grep -q "ground truth found" "$work/pred.log" || fail "predict DSC with ground truth"
+one=$(find "$case_dir" -name '*.tif' ! -name '*_mask.tif' | sort | head -1)
+/usr/bin/python3 - "$one" "$work/odd.tif" <<'PY'
+import sys
+from PIL import Image
+Image.open(sys.argv[1]).resize((203, 177)).save(sys.argv[2])
+PY
+"$unet" predict --ckpt "$work/run/best.safetensors" --input "$work/odd.tif" --out "$work/pred_odd" --device cpu
+/usr/bin/python3 - "$work/pred_odd/odd_pred_mask.tif" <<'PY'
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1])
+assert im.size == (203, 177), im.size
+PY
+
+# report.html renders in headless Chromium: the DOM has the charts, the triptychs and the config
+if command -v chromium > /dev/null; then
+  chromium --headless --no-sandbox --disable-gpu --dump-dom "file://$work/run/report.html" > "$work/dom.html" 2> "$work/chromium.log" \
+    || fail "chromium could not render report.html"
+  for id in loss-chart dice-chart dsc-chart triptychs config epochs; do
+    grep -q "id=\"$id\"" "$work/dom.html" || fail "report.html lacks #$id after rendering"
+  done
+  [ "$(grep -o '<svg' "$work/dom.html" | wc -l)" -ge 3 ] || fail "report.html charts"
+  grep -q 'src="data:image/png;base64,' "$work/dom.html" || fail "report.html triptych images"
+  chromium --headless --no-sandbox --disable-gpu --screenshot="$work/report.png" --window-size=1200,1600 \
+    "file://$work/run/report.html" >> "$work/chromium.log" 2>&1 || fail "chromium screenshot"
+  expect_file "$work/report.png"
+else
+  echo "SKIPPED: report rendering check (chromium not installed)"
+  exit 77
+fi
+
+# usage errors name the option
+if "$unet" train --out "$work/x" > "$work/usage.log" 2>&1; then fail "train without --data succeeded"; fi
+grep -q -- "--data" "$work/usage.log" || fail "missing --data not named"
+if "$unet" train --data "$work/data" --out "$work/x" --loss hinge > "$work/usage2.log" 2>&1; then fail "bad --loss accepted"; fi
+grep -q -- "--loss" "$work/usage2.log" || fail "bad --loss not named"
+if "$unet" train --data "$work/data" --out "$work/run/best.safetensors/sub" > "$work/usage3.log" 2>&1; then fail "unwritable --out accepted"; fi
+grep -q "cannot create the output folder" "$work/usage3.log" || fail "unwritable --out not explained"
+echo "cli checks: all passed"
