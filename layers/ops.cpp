@@ -7,6 +7,7 @@
 #include "engine/error.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"
+#include "layers/profiler.hpp"
 
 namespace unet {
 
@@ -99,11 +100,15 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
   const Device d = x.device();
   ConvPrimitive& prim = conv_primitive(d, spec);
   Tensor y = Tensor::empty({spec.n, c_out, spec.out_h(), spec.out_w()}, d);  // [N, Cout, H', W']
-  prim.forward(x.data(), w.data(), b.defined() ? b.data() : nullptr, y.data());
+  {
+    ScopedOpTimer timer(d, [&] { return spec.str(); }, false);
+    prim.forward(x.data(), w.data(), b.defined() ? b.data() : nullptr, y.data());
+  }
 
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.requires_grad();
   record(y, op, {x, w, b}, [spec, d, need_x, need_w, need_b, xs = detached(x), ws = detached(w)](const Tensor& dy) {
     ConvPrimitive& p = conv_primitive(d, spec);
+    ScopedOpTimer timer(d, [&] { return spec.str(); }, true);
     Tensor dx, dw, db;
     if (need_x) {
       dx = Tensor::empty(xs.shape(), d);
@@ -149,11 +154,13 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta
   const Device d = x.device();
   Tensor y = Tensor::empty(x.shape(), d);
   Tensor saved = Tensor::empty({2, spec.c}, d);  // backend-defined per-channel statistics
+  ScopedOpTimer timer(d, [&] { return "batch_norm " + shape_str(x.shape()); }, false);
   batchnorm_primitive(d, spec).forward_train(x.data(), gamma.data(), beta.data(), y.data(), saved.data(),
                                              running_mean.data(), running_var.data(), momentum);
   const bool need_x = x.requires_grad();
   record(y, "batch_norm", {x, gamma, beta},
          [spec, d, need_x, xs = detached(x), gs = detached(gamma), bs = detached(beta), saved](const Tensor& dy) {
+           ScopedOpTimer t(d, [&] { return "batch_norm " + shape_str(xs.shape()); }, true);
            Tensor dx = Tensor::empty(xs.shape(), d);
            Tensor dgamma = Tensor::empty({spec.c}, d), dbeta = Tensor::empty({spec.c}, d);
            batchnorm_primitive(d, spec).backward(xs.data(), dy.data(), gs.data(), bs.data(), saved.data(), dx.data(),
@@ -186,8 +193,12 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel) {
   Tensor y = Tensor::empty({spec.n, spec.c, spec.out_h(), spec.out_w()}, d);  // [N, C, H/k, W/k]
   const int64_t ws_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
   Tensor ws = ws_floats > 0 ? Tensor::empty({ws_floats}, d) : Tensor();
-  prim.forward(x.data(), y.data(), ws.defined() ? ws.data() : nullptr);
+  {
+    ScopedOpTimer timer(d, [&] { return "max_pool2d " + shape_str(x.shape()); }, false);
+    prim.forward(x.data(), y.data(), ws.defined() ? ws.data() : nullptr);
+  }
   record(y, "max_pool2d", {x}, [spec, d, xs = detached(x), ys = detached(y), ws](const Tensor& dy) {
+    ScopedOpTimer t(d, [&] { return "max_pool2d " + shape_str(xs.shape()); }, true);
     Tensor dx = Tensor::empty(xs.shape(), d);
     pool_primitive(d, spec).backward(xs.data(), ys.data(), dy.data(), ws.defined() ? ws.data() : nullptr, dx.data());
     return std::vector<Tensor>{dx};
@@ -197,8 +208,12 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel) {
 
 Tensor relu(const Tensor& x) {
   Tensor y = Tensor::empty(x.shape(), x.device());
-  kernels::relu_forward(x.device(), x.numel(), x.data(), y.data());
+  {
+    ScopedOpTimer timer(x.device(), [&] { return "relu " + shape_str(x.shape()); }, false);
+    kernels::relu_forward(x.device(), x.numel(), x.data(), y.data());
+  }
   record(y, "relu", {x}, [ys = detached(y)](const Tensor& dy) {
+    ScopedOpTimer t(ys.device(), [&] { return "relu " + shape_str(ys.shape()); }, true);
     Tensor dx = Tensor::empty(ys.shape(), ys.device());
     kernels::relu_backward(ys.device(), ys.numel(), ys.data(), dy.data(), dx.data());
     return std::vector<Tensor>{dx};
@@ -226,9 +241,13 @@ Tensor concat_channels(const Tensor& a, const Tensor& b) {
   const int64_t n = a.dim(0), ca = a.dim(1), cb = b.dim(1), hw = a.dim(2) * a.dim(3);
   const Device d = a.device();
   Tensor y = Tensor::empty({n, ca + cb, a.dim(2), a.dim(3)}, d);  // [N, Ca+Cb, H, W]
-  kernels::concat_channels(d, n, ca, cb, hw, a.data(), b.data(), y.data());
+  {
+    ScopedOpTimer timer(d, [&] { return "concat " + shape_str(y.shape()); }, false);
+    kernels::concat_channels(d, n, ca, cb, hw, a.data(), b.data(), y.data());
+  }
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   record(y, "concat_channels", {a, b}, [=, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
+    ScopedOpTimer t(d, [&] { return "concat " + shape_str({n, ca + cb, sa[2], sa[3]}); }, true);
     Tensor da = need_a ? Tensor::empty(sa, d) : Tensor();
     Tensor db = need_b ? Tensor::empty(sb, d) : Tensor();
     kernels::concat_channels_backward(d, n, ca, cb, hw, dy.data(), need_a ? da.data() : nullptr,

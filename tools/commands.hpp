@@ -14,5 +14,6 @@ Runner add_synth_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
 Runner add_eval_command(CLI::App& app);
 Runner add_predict_command(CLI::App& app);
+Runner add_bench_command(CLI::App& app);
 
 }  // namespace unet::tools

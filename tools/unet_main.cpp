@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add(unet::tools::add_train_command);
   add(unet::tools::add_eval_command);
   add(unet::tools::add_predict_command);
+  add(unet::tools::add_bench_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

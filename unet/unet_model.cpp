@@ -135,6 +135,22 @@ Tensor UNet::forward(const Tensor& x) {
   return out_conv_->forward(h);
 }
 
+double UNet::forward_flops(int64_t h, int64_t w) const {
+  const auto& c = config_;
+  auto width = [&](int64_t level) { return static_cast<double>(c.base << level); };
+  auto pixels = [&](int64_t level) { return static_cast<double>(h >> level) * static_cast<double>(w >> level); };
+  double macs = 0.0;
+  for (int64_t i = 0; i < c.depth; ++i) {
+    const double cin = i == 0 ? static_cast<double>(c.in_channels) : width(i - 1);
+    macs += (cin * width(i) + width(i) * width(i)) * 9 * pixels(i);          // encoder DoubleConv
+    macs += width(i + 1) * width(i) * 4 * pixels(i + 1);                      // transposed conv
+    macs += (2 * width(i) * width(i) + width(i) * width(i)) * 9 * pixels(i);  // decoder DoubleConv
+  }
+  macs += (width(c.depth - 1) * width(c.depth) + width(c.depth) * width(c.depth)) * 9 * pixels(c.depth);  // bottleneck
+  macs += width(0) * static_cast<double>(c.out_channels) * pixels(0);  // 1x1 output conv
+  return 2.0 * macs;
+}
+
 void UNet::train(bool on) {
   training_ = on;
   for (BatchNorm2d* n : norms_) n->training = on;

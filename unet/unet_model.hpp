@@ -67,6 +67,9 @@ class UNet {
   FlatTensorSet& buffers() { return reg_.buffers; }
   const std::vector<StateEntry>& state() const { return reg_.state; }
   int64_t parameter_count() const { return reg_.parameters.numel(); }
+  // Floating-point operations of one forward pass of one h x w image (2 per multiply-add,
+  // convolutions only: they are > 99% of the work).
+  double forward_flops(int64_t h, int64_t w) const;
 
  private:
   UNetConfig config_;

@@ -1,0 +1,235 @@
+// `unet bench`: training samples/s, inference latency and throughput, peak memory, model
+// file size, per-layer forward/backward times, and the achieved FLOP/s against this
+// machine's fp32 GEMM rate (measured here). Prints a table, and JSON with --json.
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/allocator.hpp"
+#include "engine/autograd.hpp"
+#include "engine/error.hpp"
+#include "layers/profiler.hpp"
+#include "engine/rng.hpp"
+#include "tools/commands.hpp"
+#include "unet/adam.hpp"
+#include "unet/losses.hpp"
+#include "unet/state_dict.hpp"
+#ifdef UNET_HAS_CUDA
+#include "engine/cuda_context.hpp"
+#endif
+
+namespace unet::tools {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+void sync(Device d) {
+#ifdef UNET_HAS_CUDA
+  if (d == Device::CUDA) CudaContext::get().synchronize();
+#else
+  (void)d;
+#endif
+}
+
+double peak_rss_mb() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  return 0.0;
+}
+
+// Best of a few runs of an n x n x n single-precision GEMM, in GFLOP/s.
+double gemm_gflops(Device d) {
+  const int64_t n = d == Device::CPU ? 2048 : 8192;
+  double best = 0.0;
+  if (d == Device::CPU) {
+    std::vector<float> a(static_cast<size_t>(n * n), 1.0f), b(a.size(), 0.5f), c(a.size());
+    for (int r = 0; r < 3; ++r) {
+      const auto t0 = clock_type::now();
+      const dnnl_status_t st = dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+      UNET_CHECK(st == dnnl_success, "dnnl_sgemm", "status " + std::to_string(static_cast<int>(st)));
+      const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+      best = std::max(best, 2.0 * static_cast<double>(n * n * n) / s / 1e9);
+    }
+    return best;
+  }
+#ifdef UNET_HAS_CUDA
+  Tensor a = Tensor::full({n * n}, 1.0f, d), b = Tensor::full({n * n}, 0.5f, d), c = Tensor::empty({n * n}, d);
+  const float one = 1.0f, zero = 0.0f;
+  auto& ctx = CudaContext::get();
+  UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), CUBLAS_PEDANTIC_MATH));  // fp32, no TF32
+  for (int r = 0; r < 4; ++r) {
+    ctx.synchronize();
+    const auto t0 = clock_type::now();
+    UNET_CUBLAS_CHECK(cublasSgemm(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(n),
+                                  static_cast<int>(n), &one, a.data(), static_cast<int>(n), b.data(), static_cast<int>(n),
+                                  &zero, c.data(), static_cast<int>(n)));
+    ctx.synchronize();
+    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    if (r > 0) best = std::max(best, 2.0 * static_cast<double>(n) * n * n / s / 1e9);
+  }
+  UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), CUBLAS_DEFAULT_MATH));
+#endif
+  return best;
+}
+
+// A seeded random input [n, 3, s, s] in [-1, 1).
+Tensor random_input(const Shape& shape, uint64_t seed, Device d) {
+  Rng rng(seed);
+  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
+  for (auto& x : v) x = rng.uniform(-1.0f, 1.0f);
+  return Tensor::from_vector(shape, v, d);
+}
+
+struct BenchOptions {
+  int64_t base = 32, size = 256, batch = 4;
+  std::string device = "auto", json_path;
+  int warmup = 2, steps = 0, infer_iters = 0;
+  bool layers = true;
+};
+
+}  // namespace
+
+Runner add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* sub = app.add_subcommand("bench", "Benchmark training and inference of the U-Net (table, JSON, verdicts)");
+  sub->add_option("--base", o->base, "U-Net base width (32 reference layout, 64 classic layout)")->capture_default_str();
+  sub->add_option("--size", o->size, "image size (multiple of 16)")->capture_default_str();
+  sub->add_option("--batch", o->batch, "training batch")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--warmup", o->warmup, "untimed steps first")->capture_default_str();
+  sub->add_option("--steps", o->steps, "timed training steps (default: 5 on CPU, 30 on GPU)");
+  sub->add_option("--infer-iters", o->infer_iters, "timed inference passes (default: 5 on CPU, 50 on GPU)");
+  sub->add_option("--json", o->json_path, "also write the results as JSON here");
+  sub->add_flag("!--no-layers", o->layers, "skip the per-layer table");
+  return [o]() {
+    UNET_CHECK(o->size % 16 == 0 && o->size >= 16, "--size", "must be a multiple of 16");
+    const Device d = resolve_device(o->device);
+    const int steps = o->steps > 0 ? o->steps : (d == Device::CPU ? 5 : 30);
+    const int iters = o->infer_iters > 0 ? o->infer_iters : (d == Device::CPU ? 5 : 50);
+    UNet model(UNetConfig::for_base(o->base), d, 0);
+    Adam adam(model.parameters(), AdamConfig{});
+    LossConfig bce;  // the spec's BCE-with-logits
+    const int64_t s = o->size, n = o->batch;
+    const Tensor x = random_input({n, 3, s, s}, 1, d);
+    std::vector<float> tv(static_cast<size_t>(n * s * s));
+    for (size_t i = 0; i < tv.size(); ++i) tv[i] = (i / 97) % 3 == 0 ? 1.0f : 0.0f;
+    const Tensor t = Tensor::from_vector({n, 1, s, s}, tv, d);
+    auto train_step = [&] {
+      model.zero_grad();
+      Tensor loss = segmentation_loss(model.forward(x), t, bce);
+      loss.backward();
+      adam.step();
+      return loss.item();
+    };
+    model.train(true);
+    for (int i = 0; i < o->warmup; ++i) train_step();
+    sync(d);
+    auto t0 = clock_type::now();
+    for (int i = 0; i < steps; ++i) train_step();
+    sync(d);
+    const double train_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    const double train_sps = static_cast<double>(n * steps) / train_s;
+
+    // Inference in evaluation mode: batch 1 latency, batch 16 throughput.
+    model.train(false);
+    double ms_b1 = 0, ips_b16 = 0;
+    {
+      NoGradGuard ng;
+      const Tensor x1 = random_input({1, 3, s, s}, 2, d);
+      for (int i = 0; i < 2; ++i) model.forward(x1).to_vector();
+      t0 = clock_type::now();
+      for (int i = 0; i < iters; ++i) model.forward(x1).to_vector();
+      ms_b1 = std::chrono::duration<double>(clock_type::now() - t0).count() * 1e3 / iters;
+      const int64_t b16 = 16;
+      const Tensor x16 = random_input({b16, 3, s, s}, 3, d);
+      model.forward(x16).to_vector();
+      const int reps = std::max(1, iters / 4);
+      t0 = clock_type::now();
+      for (int i = 0; i < reps; ++i) model.forward(x16).to_vector();
+      ips_b16 = static_cast<double>(b16 * reps) / std::chrono::duration<double>(clock_type::now() - t0).count();
+    }
+
+    // Per-layer table from one profiled training step.
+    std::vector<OpTiming> layer_times;
+    if (o->layers) {
+      model.train(true);
+      OpProfiler::get().reset();
+      OpProfiler::get().set_enabled(true);
+      train_step();
+      OpProfiler::get().set_enabled(false);
+      layer_times = OpProfiler::get().results();
+    }
+
+    const fs::path tmp = fs::temp_directory_path() / ("unet_bench_" + std::to_string(o->base) + ".safetensors");
+    save_weights(model, tmp.string());
+    const double file_mb = static_cast<double>(fs::file_size(tmp)) / (1024.0 * 1024.0);
+    fs::remove(tmp);
+    const double rss = peak_rss_mb();
+    const double dev_mb = d == Device::CUDA ? static_cast<double>(allocator_for(Device::CUDA).stats().peak_in_use) / (1024.0 * 1024.0) : 0.0;
+    const double gemm = gemm_gflops(d);
+    const double train_flops = 3.0 * model.forward_flops(s, s);  // forward + two backward GEMMs per conv
+    const double achieved = train_sps * train_flops / 1e9;
+
+    std::printf("unet bench: U-Net base %lld (%s layout, %lld parameters), %lldx%lld, %s (%s)\n",
+                static_cast<long long>(o->base), model.config().layout_name().c_str(),
+                static_cast<long long>(model.parameter_count()), static_cast<long long>(s), static_cast<long long>(s),
+                device_name(d), hardware_description(d).c_str());
+    std::printf("  training       %8.2f samples/s   (batch %lld, Adam + BCE, %d steps after %d warm-up)\n", train_sps,
+                static_cast<long long>(n), steps, o->warmup);
+    std::printf("  inference      %8.1f ms/image    (batch 1)   %8.2f images/s (batch 16)\n", ms_b1, ips_b16);
+    std::printf("  peak memory    %8.1f MB host RSS%s\n", rss,
+                d == Device::CUDA ? (", " + std::to_string(static_cast<int>(dev_mb)) + " MB device (allocator peak)").c_str() : "");
+    std::printf("  model file     %8.1f MB (safetensors)\n", file_mb);
+    std::printf("  compute        %8.1f GFLOP/s achieved in training (%.1f GFLOP per sample) = %.0f%% of this machine's fp32 GEMM rate (%.0f GFLOP/s)\n",
+                achieved, train_flops / 1e9, 100.0 * achieved / gemm, gemm);
+    if (d == Device::CUDA) {
+      std::printf("  verdict        training >= 8 samples/s: %s | inference <= 50 ms/image: %s | model file <= 200 MB: %s\n",
+                  train_sps >= 8 ? "PASS" : "FAIL", ms_b1 <= 50 ? "PASS" : "FAIL", file_mb <= 200 ? "PASS" : "FAIL");
+    } else {
+      std::printf("  verdict        model file <= 200 MB: %s (the speed thresholds of the spec apply to a GPU)\n",
+                  file_mb <= 200 ? "PASS" : "FAIL");
+    }
+    nlohmann::json layers_json = nlohmann::json::array();
+    if (!layer_times.empty()) {
+      std::printf("\n  %-72s %10s %10s\n", "op (one training step)", "fwd ms", "bwd ms");
+      double tf = 0, tb = 0;
+      for (const auto& lt : layer_times) {
+        std::printf("  %-72s %10.2f %10.2f\n", lt.name.c_str(), lt.forward_seconds * 1e3, lt.backward_seconds * 1e3);
+        tf += lt.forward_seconds, tb += lt.backward_seconds;
+        layers_json.push_back({{"op", lt.name}, {"forward_ms", lt.forward_seconds * 1e3}, {"backward_ms", lt.backward_seconds * 1e3}});
+      }
+      std::printf("  %-72s %10.2f %10.2f\n", "total", tf * 1e3, tb * 1e3);
+    }
+    if (!o->json_path.empty()) {
+      const nlohmann::json j = {{"engine", "unet-engine"},
+                                {"device", device_name(d)},
+                                {"hardware", hardware_description(d)},
+                                {"base", o->base},
+                                {"size", s},
+                                {"batch", n},
+                                {"parameters", model.parameter_count()},
+                                {"train_samples_per_s", train_sps},
+                                {"infer_ms_per_image_b1", ms_b1},
+                                {"infer_images_per_s_b16", ips_b16},
+                                {"peak_host_rss_mb", rss},
+                                {"peak_device_mb", dev_mb},
+                                {"model_file_mb", file_mb},
+                                {"gemm_gflops", gemm},
+                                {"train_gflop_per_sample", train_flops / 1e9},
+                                {"train_gflops_achieved", achieved},
+                                {"layers", layers_json}};
+      std::ofstream(o->json_path) << j.dump(2) << "\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace unet::tools
