@@ -11,8 +11,14 @@
 
 namespace unet {
 
-CachingAllocator::CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free)
-    : name_(std::move(name)), raw_alloc_(raw_alloc), raw_free_(raw_free) {}
+CachingAllocator::CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free, bool release_on_miss)
+    : name_(std::move(name)), raw_alloc_(raw_alloc), raw_free_(raw_free), release_on_miss_(release_on_miss) {}
+
+void CachingAllocator::release_cached_locked() {
+  for (auto& [size, p] : free_) raw_free_(p);
+  free_.clear();
+  stats_.cached = 0;
+}
 
 CachingAllocator::~CachingAllocator() {
   // Blocks still in use at exit belong to static tensors; leave them to the OS.
@@ -47,12 +53,11 @@ void* CachingAllocator::allocate(std::size_t bytes) {
     if (stats_.in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.in_use;
     return p;
   }
+  if (release_on_miss_) release_cached_locked();
   void* p = raw_alloc_(size);
   if (p == nullptr) {
     // Out of memory: give the cache back to the system and try once more.
-    for (auto& [s, q] : free_) raw_free_(q);
-    free_.clear();
-    stats_.cached = 0;
+    release_cached_locked();
     p = raw_alloc_(size);
   }
   UNET_CHECK(p != nullptr, name_ + " allocate",
@@ -79,9 +84,7 @@ void CachingAllocator::release(void* p) {
 
 void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [size, p] : free_) raw_free_(p);
-  free_.clear();
-  stats_.cached = 0;
+  release_cached_locked();
 }
 
 AllocatorStats CachingAllocator::stats() const {
@@ -121,7 +124,7 @@ void device_free(void* p) {
 }  // namespace
 
 CachingAllocator& allocator_for(Device d) {
-  static CachingAllocator host("host allocator", host_alloc, host_free);
+  static CachingAllocator host("host allocator", host_alloc, host_free, /*release_on_miss=*/true);
   if (d == Device::CPU) return host;
 #ifdef UNET_HAS_CUDA
   static CachingAllocator device("cuda allocator", device_alloc, device_free);

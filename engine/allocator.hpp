@@ -25,7 +25,11 @@ class CachingAllocator {
   using RawAlloc = void* (*)(std::size_t bytes);
   using RawFree = void (*)(void* p);
 
-  CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free);
+  // release_on_miss: on a cache miss, hand all cached blocks back before allocating. Host
+  // memory uses it: a change of shapes (training -> inference, another batch size) then
+  // does not leave the old blocks pinned in RSS, while a steady training step, which always
+  // hits the cache, is unaffected. Device memory keeps its cache until an allocation fails.
+  CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free, bool release_on_miss = false);
   ~CachingAllocator();
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
@@ -33,6 +37,11 @@ class CachingAllocator {
   void* allocate(std::size_t bytes);
   void release(void* p);
   void empty_cache();  // return every free block to the system
+
+ private:
+  void release_cached_locked();
+
+ public:
   AllocatorStats stats() const;
   void reset_peak();
 
@@ -42,6 +51,7 @@ class CachingAllocator {
   std::string name_;
   RawAlloc raw_alloc_;
   RawFree raw_free_;
+  bool release_on_miss_;
   mutable std::mutex mu_;
   std::multimap<std::size_t, void*> free_;        // block size -> block
   std::unordered_map<void*, std::size_t> used_;   // block -> block size

@@ -206,12 +206,14 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel) {
   return y;
 }
 
-Tensor relu(const Tensor& x) {
-  Tensor y = Tensor::empty(x.shape(), x.device());
+namespace {
+Tensor relu_impl(const Tensor& x, bool in_place) {
+  Tensor y = in_place ? detached(x) : Tensor::empty(x.shape(), x.device());
   {
     ScopedOpTimer timer(x.device(), [&] { return "relu " + shape_str(x.shape()); }, false);
     kernels::relu_forward(x.device(), x.numel(), x.data(), y.data());
   }
+  // The backward needs only the output (y > 0 exactly where x > 0).
   record(y, "relu", {x}, [ys = detached(y)](const Tensor& dy) {
     ScopedOpTimer t(ys.device(), [&] { return "relu " + shape_str(ys.shape()); }, true);
     Tensor dx = Tensor::empty(ys.shape(), ys.device());
@@ -220,6 +222,11 @@ Tensor relu(const Tensor& x) {
   });
   return y;
 }
+}  // namespace
+
+Tensor relu(const Tensor& x) { return relu_impl(x, false); }
+
+Tensor relu_(const Tensor& x) { return relu_impl(x, true); }
 
 Tensor sigmoid(const Tensor& x) {
   Tensor y = Tensor::empty(x.shape(), x.device());

@@ -24,6 +24,10 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
 Tensor max_pool2d(const Tensor& x, int64_t kernel);
 
 Tensor relu(const Tensor& x);
+// In place: overwrites x with relu(x) and returns it. Only for a tensor that no recorded op
+// still reads, such as a batch norm's output (its backward reads the input, not the output):
+// it saves one activation per layer, as PyTorch's ReLU(inplace=True).
+Tensor relu_(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 // cat((a, b), dim=1): a [N, Ca, H, W], b [N, Cb, H, W] -> [N, Ca+Cb, H, W]
 Tensor concat_channels(const Tensor& a, const Tensor& b);

@@ -138,6 +138,11 @@ Runner add_bench_command(CLI::App& app) {
     const double train_s = std::chrono::duration<double>(clock_type::now() - t0).count();
     const double train_sps = static_cast<double>(n * steps) / train_s;
 
+    const AllocatorStats train_mem = allocator_for(d).stats();
+    const double train_rss = peak_rss_mb();
+    // Give cached blocks back between phases, so the peak measured is that of the larger
+    // phase, not the sum of two phases' differently sized blocks.
+    allocator_for(d).empty_cache();
     // Inference in evaluation mode: batch 1 latency, batch 16 throughput.
     model.train(false);
     double ms_b1 = 0, ips_b16 = 0;
@@ -187,6 +192,8 @@ Runner add_bench_command(CLI::App& app) {
     std::printf("  inference      %8.1f ms/image    (batch 1)   %8.2f images/s (batch 16)\n", ms_b1, ips_b16);
     std::printf("  peak memory    %8.1f MB host RSS%s\n", rss,
                 d == Device::CUDA ? (", " + std::to_string(static_cast<int>(dev_mb)) + " MB device (allocator peak)").c_str() : "");
+    std::printf("                 %8.1f MB host RSS after training; %.1f MB peak in use by tensors in training\n", train_rss,
+                static_cast<double>(train_mem.peak_in_use) / (1024.0 * 1024.0));
     std::printf("  model file     %8.1f MB (safetensors)\n", file_mb);
     std::printf("  compute        %8.1f GFLOP/s achieved in training (%.1f GFLOP per sample) = %.0f%% of this machine's fp32 GEMM rate (%.0f GFLOP/s)\n",
                 achieved, train_flops / 1e9, 100.0 * achieved / gemm, gemm);

@@ -25,9 +25,15 @@ DoubleConv::DoubleConv(ModuleRegistry& reg, const std::string conv_names[2], con
       conv2(reg, conv_names[1], c_out, c_out, 3, 1, 1, bias),
       norm2(reg, norm_names[1], c_out) {}
 
-Tensor DoubleConv::forward(const Tensor& x) {
-  Tensor h = ops::relu(norm1.forward(conv1.forward(x)));
-  return ops::relu(norm2.forward(conv2.forward(h)));
+Tensor DoubleConv::forward(Tensor x) {
+  // Each intermediate is dropped as soon as the next one exists: during evaluation nothing
+  // else holds them, so the peak is a few activations (in training the autograd graph keeps
+  // what backward needs). ReLU runs in place on the batch norm outputs, which nothing reads.
+  Tensor h = conv1.forward(x);
+  x = Tensor();
+  h = ops::relu_(norm1.forward(h));
+  h = conv2.forward(h);
+  return ops::relu_(norm2.forward(h));
 }
 
 namespace {
@@ -121,16 +127,22 @@ Tensor UNet::forward(const Tensor& x) {
   std::vector<Tensor> skips;
   Tensor h = x;
   for (auto& enc : encoders_) {
-    h = enc->forward(h);
+    h = enc->forward(std::move(h));
     skips.push_back(h);
     h = ops::max_pool2d(h, 2);
   }
-  h = bottleneck_->forward(h);
+  h = bottleneck_->forward(std::move(h));
   const bool ref = config_.layout == UNetLayout::Reference;
   for (int64_t i = config_.depth - 1; i >= 0; --i) {
-    const Tensor up = upconvs_[static_cast<size_t>(i)]->forward(h);
-    const Tensor& skip = skips[static_cast<size_t>(i)];
-    h = decoders_[static_cast<size_t>(i)]->forward(ref ? ops::concat_channels(up, skip) : ops::concat_channels(skip, up));
+    Tensor cat;
+    {
+      const Tensor up = upconvs_[static_cast<size_t>(i)]->forward(h);
+      h = Tensor();
+      Tensor& skip = skips[static_cast<size_t>(i)];
+      cat = ref ? ops::concat_channels(up, skip) : ops::concat_channels(skip, up);
+      skip = Tensor();  // the concatenation holds its copy
+    }
+    h = decoders_[static_cast<size_t>(i)]->forward(std::move(cat));
   }
   return out_conv_->forward(h);
 }

@@ -38,7 +38,9 @@ class DoubleConv {
   // `conv_names` / `norm_names`: the two convs' and norms' state_dict prefixes.
   DoubleConv(ModuleRegistry& reg, const std::string conv_names[2], const std::string norm_names[2],
              int64_t c_in, int64_t c_out, bool bias);
-  Tensor forward(const Tensor& x);  // [N, Cin, H, W] -> [N, Cout, H, W]
+  // [N, Cin, H, W] -> [N, Cout, H, W]. Takes x by value so that, in evaluation, it is
+  // freed as soon as the first conv has read it.
+  Tensor forward(Tensor x);
 
   // Declared in PyTorch's registration order: conv1, norm1, conv2, norm2.
   Conv2d conv1;

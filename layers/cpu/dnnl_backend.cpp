@@ -2,6 +2,8 @@
 // can fail throws dnnl::error; it is rethrown as unet::Error naming the layer and shape.
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cstdlib>
+
 #include "engine/error.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"
@@ -29,7 +31,35 @@ memory wrap(const memory::desc& md, const void* p) {
   return memory(md, cpu_engine(), const_cast<void*>(p));
 }
 
-void execute(dnnl::primitive& prim, const std::unordered_map<int, memory>& args) {
+// Every primitive is created with a user-managed scratchpad and they all share one buffer
+// (per thread), sized to the largest request: with oneDNN's default each primitive keeps its
+// own (im2col buffers of tens of MB each), which multiplied the U-Net's memory.
+dnnl::primitive_attr shared_scratchpad_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void* scratchpad(std::size_t bytes) {
+  struct Buffer {
+    void* p = nullptr;
+    std::size_t size = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buf;
+  if (bytes > buf.size) {
+    std::free(buf.p);
+    buf.p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    UNET_CHECK(buf.p != nullptr, "oneDNN scratchpad", "out of memory allocating " + std::to_string(bytes) + " bytes");
+    buf.size = bytes;
+  }
+  return buf.p;
+}
+
+template <class PrimitiveDesc>
+void execute(dnnl::primitive& prim, const PrimitiveDesc& pd, std::unordered_map<int, memory> args) {
+  const memory::desc scratch = pd.scratchpad_desc();
+  if (scratch.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratch, cpu_engine(), scratchpad(scratch.get_size())));
   prim.execute(cpu_stream(), args);
   cpu_stream().wait();
 }
@@ -57,12 +87,13 @@ class DnnlConv final : public ConvPrimitive {
       wei_ = memory::desc({s.c_out, s.c_in, s.kernel, s.kernel}, dt::f32, s.transposed ? tag::iohw : tag::oihw);
       bias_ = s.bias ? memory::desc({s.c_out}, dt::f32, tag::x) : memory::desc();
       auto& eng = cpu_engine();
+      const auto attr = shared_scratchpad_attr();
       fwd_pd_ = typename Fwd::primitive_desc(
-          typename Fwd::desc(dnnl::prop_kind::forward_training, algo, src_, wei_, bias_, dst_, strides, pad, pad), eng);
+          typename Fwd::desc(dnnl::prop_kind::forward_training, algo, src_, wei_, bias_, dst_, strides, pad, pad), attr, eng);
       bwd_data_pd_ = typename BwdData::primitive_desc(
-          typename BwdData::desc(algo, src_, wei_, dst_, strides, pad, pad), eng, fwd_pd_);
+          typename BwdData::desc(algo, src_, wei_, dst_, strides, pad, pad), attr, eng, fwd_pd_);
       bwd_weights_pd_ = typename BwdWeights::primitive_desc(
-          typename BwdWeights::desc(algo, src_, wei_, bias_, dst_, strides, pad, pad), eng, fwd_pd_);
+          typename BwdWeights::desc(algo, src_, wei_, bias_, dst_, strides, pad, pad), attr, eng, fwd_pd_);
       fwd_ = Fwd(fwd_pd_);
       bwd_data_ = BwdData(bwd_data_pd_);
       bwd_weights_ = BwdWeights(bwd_weights_pd_);
@@ -74,12 +105,12 @@ class DnnlConv final : public ConvPrimitive {
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, wrap(src_, x)}, {DNNL_ARG_WEIGHTS, wrap(wei_, w)}, {DNNL_ARG_DST, wrap(dst_, y)}};
     if (spec_.bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_, b));
-    dnnl_call("convolution forward " + spec_.str(), [&] { execute(fwd_, args); return 0; });
+    dnnl_call("convolution forward " + spec_.str(), [&] { execute(fwd_, fwd_pd_, args); return 0; });
   }
 
   void backward_data(const float* dy, const float* w, float* dx) override {
     dnnl_call("convolution backward data " + spec_.str(), [&] {
-      execute(bwd_data_, {{DNNL_ARG_DIFF_DST, wrap(dst_, dy)},
+      execute(bwd_data_, bwd_data_pd_, {{DNNL_ARG_DIFF_DST, wrap(dst_, dy)},
                           {DNNL_ARG_WEIGHTS, wrap(wei_, w)},
                           {DNNL_ARG_DIFF_SRC, wrap(src_, dx)}});
       return 0;
@@ -91,7 +122,7 @@ class DnnlConv final : public ConvPrimitive {
                                          {DNNL_ARG_DIFF_DST, wrap(dst_, dy)},
                                          {DNNL_ARG_DIFF_WEIGHTS, wrap(wei_, dw)}};
     if (spec_.bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(bias_, db));
-    dnnl_call("convolution backward weights " + spec_.str(), [&] { execute(bwd_weights_, args); return 0; });
+    dnnl_call("convolution backward weights " + spec_.str(), [&] { execute(bwd_weights_, bwd_weights_pd_, args); return 0; });
   }
 
  private:
@@ -114,12 +145,13 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
       stat_ = memory::desc({s.c}, dt::f32, tag::x);
       auto& eng = cpu_engine();
       const auto flags = nf::use_scale | nf::use_shift;
+      const auto attr = shared_scratchpad_attr();
       train_pd_ = dnnl::batch_normalization_forward::primitive_desc(
-          {dnnl::prop_kind::forward_training, data_, s.eps, flags}, eng);
+          {dnnl::prop_kind::forward_training, data_, s.eps, flags}, attr, eng);
       eval_pd_ = dnnl::batch_normalization_forward::primitive_desc(
-          {dnnl::prop_kind::forward_inference, data_, s.eps, flags | nf::use_global_stats}, eng);
+          {dnnl::prop_kind::forward_inference, data_, s.eps, flags | nf::use_global_stats}, attr, eng);
       bwd_pd_ = dnnl::batch_normalization_backward::primitive_desc(
-          {dnnl::prop_kind::backward, data_, data_, s.eps, flags}, eng, train_pd_);
+          {dnnl::prop_kind::backward, data_, data_, s.eps, flags}, attr, eng, train_pd_);
       train_ = dnnl::batch_normalization_forward(train_pd_);
       eval_ = dnnl::batch_normalization_forward(eval_pd_);
       bwd_ = dnnl::batch_normalization_backward(bwd_pd_);
@@ -132,7 +164,7 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
     float* mean = saved;
     float* var = saved + spec_.c;
     dnnl_call("batch norm forward", [&] {
-      execute(train_, {{DNNL_ARG_SRC, wrap(data_, x)},
+      execute(train_, train_pd_, {{DNNL_ARG_SRC, wrap(data_, x)},
                        {DNNL_ARG_DST, wrap(data_, y)},
                        {DNNL_ARG_SCALE, wrap(stat_, gamma)},
                        {DNNL_ARG_SHIFT, wrap(stat_, beta)},
@@ -147,7 +179,7 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
   void forward_eval(const float* x, const float* gamma, const float* beta, const float* running_mean,
                     const float* running_var, float* y) override {
     dnnl_call("batch norm forward (eval)", [&] {
-      execute(eval_, {{DNNL_ARG_SRC, wrap(data_, x)},
+      execute(eval_, eval_pd_, {{DNNL_ARG_SRC, wrap(data_, x)},
                       {DNNL_ARG_DST, wrap(data_, y)},
                       {DNNL_ARG_SCALE, wrap(stat_, gamma)},
                       {DNNL_ARG_SHIFT, wrap(stat_, beta)},
@@ -160,7 +192,7 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
   void backward(const float* x, const float* dy, const float* gamma, const float* beta, const float* saved,
                 float* dx, float* dgamma, float* dbeta) override {
     dnnl_call("batch norm backward", [&] {
-      execute(bwd_, {{DNNL_ARG_SRC, wrap(data_, x)},
+      execute(bwd_, bwd_pd_, {{DNNL_ARG_SRC, wrap(data_, x)},
                      {DNNL_ARG_DIFF_DST, wrap(data_, dy)},
                      {DNNL_ARG_SCALE, wrap(stat_, gamma)},
                      {DNNL_ARG_SHIFT, wrap(stat_, beta)},
@@ -190,10 +222,11 @@ class DnnlPool final : public PoolPrimitive {
       dst_ = memory::desc({s.n, s.c, s.out_h(), s.out_w()}, dt::f32, tag::nchw);
       const memory::dims k{s.kernel, s.kernel}, zero{0, 0};
       auto& eng = cpu_engine();
+      const auto attr = shared_scratchpad_attr();
       fwd_pd_ = dnnl::pooling_forward::primitive_desc(
-          {dnnl::prop_kind::forward_training, dnnl::algorithm::pooling_max, src_, dst_, k, k, zero, zero}, eng);
+          {dnnl::prop_kind::forward_training, dnnl::algorithm::pooling_max, src_, dst_, k, k, zero, zero}, attr, eng);
       bwd_pd_ = dnnl::pooling_backward::primitive_desc(
-          {dnnl::algorithm::pooling_max, src_, dst_, k, k, zero, zero}, eng, fwd_pd_);
+          {dnnl::algorithm::pooling_max, src_, dst_, k, k, zero, zero}, attr, eng, fwd_pd_);
       ws_ = fwd_pd_.workspace_desc();
       fwd_ = dnnl::pooling_forward(fwd_pd_);
       bwd_ = dnnl::pooling_backward(bwd_pd_);
@@ -205,14 +238,14 @@ class DnnlPool final : public PoolPrimitive {
 
   void forward(const float* x, float* y, void* workspace) override {
     dnnl_call("max pool forward", [&] {
-      execute(fwd_, {{DNNL_ARG_SRC, wrap(src_, x)}, {DNNL_ARG_DST, wrap(dst_, y)}, {DNNL_ARG_WORKSPACE, wrap(ws_, workspace)}});
+      execute(fwd_, fwd_pd_, {{DNNL_ARG_SRC, wrap(src_, x)}, {DNNL_ARG_DST, wrap(dst_, y)}, {DNNL_ARG_WORKSPACE, wrap(ws_, workspace)}});
       return 0;
     });
   }
 
   void backward(const float*, const float*, const float* dy, const void* workspace, float* dx) override {
     dnnl_call("max pool backward", [&] {
-      execute(bwd_, {{DNNL_ARG_DIFF_DST, wrap(dst_, dy)}, {DNNL_ARG_DIFF_SRC, wrap(src_, dx)}, {DNNL_ARG_WORKSPACE, wrap(ws_, workspace)}});
+      execute(bwd_, bwd_pd_, {{DNNL_ARG_DIFF_DST, wrap(dst_, dy)}, {DNNL_ARG_DIFF_SRC, wrap(src_, dx)}, {DNNL_ARG_WORKSPACE, wrap(ws_, workspace)}});
       return 0;
     });
   }

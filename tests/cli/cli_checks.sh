@@ -48,14 +48,14 @@ PY
 
 # report.html renders in headless Chromium: the DOM has the charts, the triptychs and the config
 if command -v chromium > /dev/null; then
-  chromium --headless --no-sandbox --disable-gpu --dump-dom "file://$work/run/report.html" > "$work/dom.html" 2> "$work/chromium.log" \
+  chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium-profile" --dump-dom "file://$work/run/report.html" > "$work/dom.html" 2> "$work/chromium.log" \
     || fail "chromium could not render report.html"
   for id in loss-chart dice-chart dsc-chart triptychs config epochs; do
     grep -q "id=\"$id\"" "$work/dom.html" || fail "report.html lacks #$id after rendering"
   done
   [ "$(grep -o '<svg' "$work/dom.html" | wc -l)" -ge 3 ] || fail "report.html charts"
   grep -q 'src="data:image/png;base64,' "$work/dom.html" || fail "report.html triptych images"
-  chromium --headless --no-sandbox --disable-gpu --screenshot="$work/report.png" --window-size=1200,1600 \
+  chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium-profile" --screenshot="$work/report.png" --window-size=1200,1600 \
     "file://$work/run/report.html" >> "$work/chromium.log" 2>&1 || fail "chromium screenshot"
   expect_file "$work/report.png"
 else
