@@ -14,7 +14,7 @@ check_only=0
 #    CUDA build exists, else nvidia-smi.
 reason=""
 if [ -x build/tests/test_parity_cuda ]; then
-  probe=$(build/tests/test_parity_cuda 2>&1 | head -1)
+  probe=$(build/tests/test_parity_cuda 2>&1 | sed -n 1p)
   case "$probe" in SKIPPED*) reason=${probe#*not run: } ;; esac
 elif command -v nvidia-smi > /dev/null; then
   nvidia-smi -L > /dev/null 2>&1 || reason="nvidia-smi found no usable GPU"

@@ -25,14 +25,14 @@ grep -Eq "DSC per volume over 4 volumes: mean [0-9.]+, median [0-9.]+" "$work/ev
 expect_file "$work/eval/"{dsc_per_volume.csv,dsc_per_volume.svg,dsc_per_volume.png}
 
 # predict on a whole case folder, and on one image of another size (not divisible by 16)
-case_dir=$(find "$work/data/kaggle_3m" -mindepth 1 -maxdepth 1 -type d | sort | head -1)
+case_dir=$(find "$work/data/kaggle_3m" -mindepth 1 -maxdepth 1 -type d | sort | sed -n 1p)
 "$unet" predict --ckpt "$work/run/best.safetensors" --input "$case_dir" --out "$work/pred" --device cpu | tee "$work/pred.log"
 n_images=$(find "$case_dir" -name '*.tif' ! -name '*_mask.tif' | wc -l)
 [ "$(find "$work/pred" -name '*_pred_mask.tif' | wc -l)" -eq "$n_images" ] || fail "one mask per image"
 [ "$(find "$work/pred" -name '*_overlay.png' | wc -l)" -eq "$n_images" ] || fail "one overlay per image"
 [ "$(find "$work/pred" -name '*_triptych.png' | wc -l)" -eq "$n_images" ] || fail "one triptych per image"
 grep -q "ground truth found" "$work/pred.log" || fail "predict DSC with ground truth"
-one=$(find "$case_dir" -name '*.tif' ! -name '*_mask.tif' | sort | head -1)
+one=$(find "$case_dir" -name '*.tif' ! -name '*_mask.tif' | sort | sed -n 1p)
 /usr/bin/python3 - "$one" "$work/odd.tif" <<'PY'
 import sys
 from PIL import Image
