@@ -11,28 +11,17 @@
 #include "engine/device.hpp"
 #include "engine/tensor.hpp"
 #include "kernels/kernels.hpp"
-#ifdef UNET_HAS_CUDA
-#include "engine/cuda_context.hpp"
-#endif
 
 using namespace unet;
 
 namespace {
 
-void sync(Device d) {
-#ifdef UNET_HAS_CUDA
-  if (d == Device::CUDA) CudaContext::get().synchronize();
-#else
-  (void)d;
-#endif
-}
-
 double time_it(Device d, int reps, const std::function<void()>& f) {
   f();  // warm-up
-  sync(d);
+  synchronize(d);
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < reps; ++i) f();
-  sync(d);
+  synchronize(d);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
 }
 

@@ -8,6 +8,8 @@
 #include "engine/error.hpp"
 #ifdef UNET_HAS_CUDA
 #include <cuda_runtime.h>
+
+#include "engine/cuda_context.hpp"
 #endif
 
 namespace unet {
@@ -47,6 +49,14 @@ const Probe& probe() {
 bool cuda_available() { return probe().available; }
 
 std::string cuda_unavailable_reason() { return probe().reason; }
+
+void synchronize(Device d) {
+#ifdef UNET_HAS_CUDA
+  if (d == Device::CUDA) CudaContext::get().synchronize();
+#else
+  (void)d;
+#endif
+}
 
 std::string hardware_description(Device d) {
 #ifdef UNET_HAS_CUDA

@@ -16,6 +16,9 @@ bool cuda_available();
 // Why cuda_available() is false, in one line a user can act on.
 std::string cuda_unavailable_reason();
 
+// Waits for all work queued on the device (a no-op on the CPU, where ops are synchronous).
+void synchronize(Device d);
+
 // One line describing the hardware a run used: CPU model and cores, or the GPU's name and memory.
 std::string hardware_description(Device d);
 

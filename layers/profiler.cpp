@@ -1,9 +1,5 @@
 #include "layers/profiler.hpp"
 
-#ifdef UNET_HAS_CUDA
-#include "engine/cuda_context.hpp"
-#endif
-
 namespace unet {
 
 OpProfiler& OpProfiler::get() {
@@ -34,27 +30,17 @@ std::vector<OpTiming> OpProfiler::results() const {
   return timings_;
 }
 
-namespace {
-void sync(Device d) {
-#ifdef UNET_HAS_CUDA
-  if (d == Device::CUDA) CudaContext::get().synchronize();
-#else
-  (void)d;
-#endif
-}
-}  // namespace
-
 ScopedOpTimer::ScopedOpTimer(Device device, const std::function<std::string()>& name, bool backward)
     : active_(OpProfiler::get().enabled()), device_(device), backward_(backward) {
   if (!active_) return;
   name_ = name();
-  sync(device_);
+  synchronize(device_);
   start_ = std::chrono::steady_clock::now();
 }
 
 ScopedOpTimer::~ScopedOpTimer() {
   if (!active_) return;
-  sync(device_);
+  synchronize(device_);
   OpProfiler::get().add(name_, backward_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
 }
 

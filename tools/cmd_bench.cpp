@@ -30,14 +30,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-void sync(Device d) {
-#ifdef UNET_HAS_CUDA
-  if (d == Device::CUDA) CudaContext::get().synchronize();
-#else
-  (void)d;
-#endif
-}
-
 double peak_rss_mb() {
   std::ifstream f("/proc/self/status");
   for (std::string line; std::getline(f, line);)
@@ -131,10 +123,10 @@ Runner add_bench_command(CLI::App& app) {
     };
     model.train(true);
     for (int i = 0; i < o->warmup; ++i) train_step();
-    sync(d);
+    synchronize(d);
     auto t0 = clock_type::now();
     for (int i = 0; i < steps; ++i) train_step();
-    sync(d);
+    synchronize(d);
     const double train_s = std::chrono::duration<double>(clock_type::now() - t0).count();
     const double train_sps = static_cast<double>(n * steps) / train_s;
 
