@@ -78,8 +78,7 @@ Runner add_train_command(CLI::App& app) {
     }
     Progress progress;
     const auto t0 = std::chrono::steady_clock::now();
-    Trainer trainer(*c, resuming);
-    trainer.on_message = [&](const std::string& l) { progress.message(l); };
+    Trainer trainer(*c, resuming, [&](const std::string& l) { progress.message(l); });
     trainer.on_step = [&](const StepInfo& s) { progress.step(s); };
     trainer.on_epoch = [&](const EpochMetrics& m, const EvalResult&) { progress.epoch(m, trainer.state().best_dsc); };
     progress.message("model: U-Net base " + std::to_string(trainer.config().base) + " (" +
@@ -100,10 +99,12 @@ Runner add_train_command(CLI::App& app) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_report(trainer.config().out, make_run_report(trainer, secs));
     const std::string dir = trainer.config().out;
-    progress.message(std::string(done ? "done" : "stopped") + " in " + format_duration(secs) +
-                     ": best validation DSC per volume " + std::to_string(trainer.state().best_dsc) + " (epoch " +
-                     std::to_string(trainer.state().best_epoch) + "); " + dir + "/best.safetensors, " + dir +
-                     "/metrics.csv, " + dir + "/report.html");
+    const auto& st = trainer.state();
+    progress.message(std::string(done ? "done" : "stopped") + " in " + format_duration(secs) + ": " +
+                     (st.best_epoch > 0 ? "best validation DSC per volume " + std::to_string(st.best_dsc) + " (epoch " +
+                                              std::to_string(st.best_epoch) + "), " + dir + "/best.safetensors; "
+                                        : std::string("no epoch completed yet; ")) +
+                     dir + "/last.safetensors, " + dir + "/report.html");
     return done ? 0 : 130;
   };
 }

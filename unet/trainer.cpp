@@ -150,7 +150,8 @@ std::string fmt(double v) {
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig config, bool resume) : config_(std::move(config)) {
+Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::string&)> message)
+    : on_message(std::move(message)), config_(std::move(config)) {
   const std::string last = (fs::path(config_.out) / "last.safetensors").string();
   SafetensorsFile checkpoint;
   if (resume) {

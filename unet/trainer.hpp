@@ -82,7 +82,9 @@ class Trainer {
  public:
   // Validates the configuration and the output folder, loads and splits the data, builds
   // the model; with resume, continues the run in config.out from its last.safetensors.
-  explicit Trainer(TrainConfig config, bool resume = false);
+  // `on_message` receives the lines of the set-up (data report, warnings, split, resume).
+  explicit Trainer(TrainConfig config, bool resume = false,
+                   std::function<void(const std::string&)> on_message = {});
   ~Trainer();
 
   // Runs until the last epoch or a stop request. Returns true when all epochs are done.

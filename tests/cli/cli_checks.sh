@@ -63,6 +63,18 @@ else
   exit 77
 fi
 
+# Ctrl-C: the run saves last.safetensors and exits cleanly (130); the checkpoint is usable
+set +e
+timeout --preserve-status -s INT 4 "$unet" train --data "$work/data" --out "$work/interrupted" --epochs 500 --size 32 --base 4 --batch 4 \
+  --device cpu > "$work/sigint.log" 2>&1
+rc=$?
+set -e
+[ $rc -eq 130 ] || fail "Ctrl-C: exit code $rc, expected 130 ($(tail -2 "$work/sigint.log"))"
+grep -q "stopped" "$work/sigint.log" || fail "Ctrl-C: no 'stopped' message"
+expect_file "$work/interrupted/last.safetensors" "$work/interrupted/report.html"
+"$unet" train --resume "$work/interrupted" --epochs 1 --device cpu > "$work/resume.log" 2>&1 || true
+grep -q "resuming" "$work/resume.log" || fail "resume after Ctrl-C"
+
 # usage errors name the option
 if "$unet" train --out "$work/x" > "$work/usage.log" 2>&1; then fail "train without --data succeeded"; fi
 grep -q -- "--data" "$work/usage.log" || fail "missing --data not named"
