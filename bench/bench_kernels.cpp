@@ -2,6 +2,7 @@
 // achieved bandwidth of each kernel beside a memcpy of the same bytes, on the CPU and, when
 // one is present, on the GPU. Usage: bench_kernels [--n 16777216] [--reps 10]
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -10,7 +11,9 @@
 
 #include "engine/device.hpp"
 #include "engine/tensor.hpp"
+#include "kernels/cpu/launch_cpu.hpp"
 #include "kernels/kernels.hpp"
+#include "kernels/resize.hpp"
 
 using namespace unet;
 
@@ -62,6 +65,17 @@ void run(Device d, int64_t n, int reps) {
        }},
       {"uniform init (Philox)", 1, [&] { kernels::uniform_init(d, n, -1.0f, 1.0f, 7, 0, out.data()); }},
   };
+  if (d == Device::CPU) {
+    // Resizing runs on the host only (data preparation and prediction): n outputs from a
+    // plane of a quarter the pixels, so it moves about 1.25 n floats.
+    const int64_t side = static_cast<int64_t>(std::sqrt(static_cast<double>(n))) & ~int64_t{1}, small = side / 2;  // side^2 ~ n
+    ks.push_back({"resize bilinear (host)", 1.25, [&, side, small] {
+                    kernels::cpu::parallel_for(side * side, kernels::ResizeBilinearOp<float>{a.data(), small, small, side, side, out.data()});
+                  }});
+    ks.push_back({"resize nearest (host)", 1.25, [&, side, small] {
+                    kernels::cpu::parallel_for(side * side, kernels::ResizeNearestOp<float>{a.data(), small, small, side, side, out.data()});
+                  }});
+  }
   for (const auto& k : ks) {
     const double s = time_it(d, reps, k.f);
     const double gbs = bytes(k.floats_moved) / s / 1e9;
