@@ -11,8 +11,8 @@
 
 namespace unet {
 
-CachingAllocator::CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free, bool release_on_miss)
-    : name_(std::move(name)), raw_alloc_(raw_alloc), raw_free_(raw_free), release_on_miss_(release_on_miss) {}
+CachingAllocator::CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free)
+    : name_(std::move(name)), raw_alloc_(raw_alloc), raw_free_(raw_free) {}
 
 void CachingAllocator::release_cached_locked() {
   for (auto& [size, p] : free_) raw_free_(p);
@@ -53,7 +53,6 @@ void* CachingAllocator::allocate(std::size_t bytes) {
     if (stats_.in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.in_use;
     return p;
   }
-  if (release_on_miss_) release_cached_locked();
   void* p = raw_alloc_(size);
   if (p == nullptr) {
     // Out of memory: give the cache back to the system and try once more.
@@ -124,7 +123,7 @@ void device_free(void* p) {
 }  // namespace
 
 CachingAllocator& allocator_for(Device d) {
-  static CachingAllocator host("host allocator", host_alloc, host_free, /*release_on_miss=*/true);
+  static CachingAllocator host("host allocator", host_alloc, host_free);
   if (d == Device::CPU) return host;
 #ifdef UNET_HAS_CUDA
   static CachingAllocator device("cuda allocator", device_alloc, device_free);

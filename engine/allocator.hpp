@@ -25,18 +25,16 @@ class CachingAllocator {
   using RawAlloc = void* (*)(std::size_t bytes);
   using RawFree = void (*)(void* p);
 
-  // release_on_miss: on a cache miss, hand all cached blocks back before allocating. Host
-  // memory uses it: a change of shapes (training -> inference, another batch size) then
-  // does not leave the old blocks pinned in RSS, while a steady training step, which always
-  // hits the cache, is unaffected. Device memory keeps its cache until an allocation fails.
-  CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free, bool release_on_miss = false);
+  CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free);
   ~CachingAllocator();
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
 
   void* allocate(std::size_t bytes);
   void release(void* p);
-  void empty_cache();  // return every free block to the system
+  // Returns every free block to the system. Called where the shapes change (training ->
+  // validation), so that blocks of one phase do not stay cached beside the other's.
+  void empty_cache();
 
  private:
   void release_cached_locked();
@@ -51,7 +49,6 @@ class CachingAllocator {
   std::string name_;
   RawAlloc raw_alloc_;
   RawFree raw_free_;
-  bool release_on_miss_;
   mutable std::mutex mu_;
   std::multimap<std::size_t, void*> free_;        // block size -> block
   std::unordered_map<void*, std::size_t> used_;   // block -> block size

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "data/split.hpp"
+#include "engine/allocator.hpp"
 #include "engine/error.hpp"
 #include "engine/safetensors.hpp"
 #include "unet/metrics.hpp"
@@ -336,7 +337,12 @@ bool Trainer::run() {
     EvalOptions eo;
     eo.batch = config_.batch;
     eo.largest_component = config_.largest_component;
+    // Validation allocates other shapes than training; releasing the cache around it keeps
+    // the peak memory that of the larger phase, not the sum (one epoch's first step then
+    // refills the cache, a few dozen allocations per epoch).
+    allocator_for(device_).empty_cache();
     const EvalResult ev = val_.empty() ? EvalResult{} : evaluate(*model_, volumes_, val_, loss_, eo);
+    allocator_for(device_).empty_cache();
     em.val_loss = ev.loss;
     em.val_dice_slice = ev.dice_per_slice;
     em.val_dsc_volume = ev.dsc_per_volume;
