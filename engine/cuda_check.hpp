@@ -41,7 +41,14 @@ const char* cublas_status_name(cublasStatus_t s);
       UNET_THROW(#call, ::unet::detail::cublas_status_name(unet_st_));                \
   } while (0)
 
-// After a kernel launch: launch-configuration errors surface here, not at the next sync.
-#define UNET_CUDA_CHECK_LAUNCH(name) UNET_CUDA_CHECK(cudaGetLastError())
+// After a kernel launch: launch-configuration errors surface here, naming the kernel,
+// rather than at the next synchronisation.
+#define UNET_CUDA_CHECK_LAUNCH(name)                                                  \
+  do {                                                                                \
+    const cudaError_t unet_err_ = cudaGetLastError();                                 \
+    if (unet_err_ != cudaSuccess)                                                     \
+      UNET_THROW(std::string("launch of ") + (name), std::string(cudaGetErrorName(unet_err_)) + ": " + \
+                                                     cudaGetErrorString(unet_err_));  \
+  } while (0)
 
 #endif  // UNET_HAS_CUDA
