@@ -161,6 +161,7 @@ Runner add_bench_command(CLI::App& app) {
     // Per-layer table from one profiled training step.
     std::vector<OpTiming> layer_times;
     if (o->layers) {
+      allocator_for(d).empty_cache();  // back to training shapes
       model.train(true);
       OpProfiler::get().reset();
       OpProfiler::get().set_enabled(true);
