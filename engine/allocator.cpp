@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <malloc.h>
 #include <new>
 
 #include "engine/error.hpp"
@@ -40,10 +41,11 @@ std::size_t CachingAllocator::round_up(std::size_t bytes) {
 void* CachingAllocator::allocate(std::size_t bytes) {
   const std::size_t size = round_up(bytes);
   std::lock_guard<std::mutex> lock(mu_);
-  // Reuse a free block of this size or a little larger (at most 1/8 waste is already built
-  // into the rounding; allow up to 2x for blocks below 1 MiB where waste is cheap).
+  // Best fit among the free blocks up to twice the size: a larger block costs no extra
+  // resident memory (its pages are resident already), while a new block would, and shapes
+  // that change through a network (encoder, decoder, another batch) then reuse what exists.
   auto it = free_.lower_bound(size);
-  if (it != free_.end() && it->first <= (size < (1u << 20) ? 2 * size : size + size / 8)) {
+  if (it != free_.end() && it->first <= 2 * size) {
     void* p = it->second;
     const std::size_t block = it->first;
     free_.erase(it);
@@ -98,6 +100,11 @@ void CachingAllocator::reset_peak() {
 
 namespace {
 void* host_alloc(std::size_t bytes) {
+  // Blocks of 1 MiB and more come from mmap, so that empty_cache() really returns them to
+  // the system: glibc otherwise raises its mmap threshold after the first large free and
+  // serves later blocks from the heap, which a free does not shrink.
+  static const bool mmap_large = [] { return mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1; }();
+  (void)mmap_large;
   // 64-byte alignment: one AVX-512 vector / cache line, as oneDNN prefers.
   return std::aligned_alloc(64, bytes);
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "engine/error.hpp"
+#include "engine/tensor.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"
 
@@ -73,27 +74,82 @@ auto dnnl_call(const std::string& what, Fn&& fn) {
   }
 }
 
+// A tensor argument in the layout oneDNN chose for speed (blocked, e.g. nChw16c or
+// OIhw16i16o) while the engine's tensors are plain NCHW: reorders in and out, through
+// a temporary from the caching allocator. When the two layouts agree nothing is copied.
+class Relayout {
+ public:
+  Relayout() = default;
+  Relayout(const memory::desc& plain, const memory::desc& chosen) : plain_(plain), chosen_(chosen) {
+    if (plain == chosen) return;
+    auto& eng = cpu_engine();
+    to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, chosen));
+    to_plain_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, chosen, eng, plain));
+    needed_ = true;
+  }
+  const memory::desc& chosen() const { return chosen_; }
+  // An input: the pointer to hand to the primitive.
+  const void* in(const void* plain, Tensor& tmp) const {
+    if (!needed_) return plain;
+    tmp = Tensor::empty({static_cast<int64_t>((chosen_.get_size() + 3) / 4)});
+    memory from = wrap(plain_, plain), to = wrap(chosen_, tmp.data());
+    to_chosen_.execute(cpu_stream(), from, to);
+    return tmp.data();
+  }
+  // An output: where the primitive writes; finish() moves it to the plain tensor.
+  void* out(void* plain, Tensor& tmp) const {
+    if (!needed_) return plain;
+    tmp = Tensor::empty({static_cast<int64_t>((chosen_.get_size() + 3) / 4)});
+    return tmp.data();
+  }
+  void finish(void* plain, const Tensor& tmp) const {
+    if (!needed_) return;
+    memory from = wrap(chosen_, tmp.data()), to = wrap(plain_, plain);
+    to_plain_.execute(cpu_stream(), from, to);
+  }
+
+ private:
+  memory::desc plain_, chosen_;
+  dnnl::reorder to_chosen_, to_plain_;
+  bool needed_ = false;
+};
+
 // Convolution and deconvolution share descriptor shapes in oneDNN; one template serves both.
+// The primitives are created with format `any`, so oneDNN picks its fastest (blocked)
+// layouts; Relayout converts at the boundary.
 template <class Fwd, class BwdData, class BwdWeights>
 class DnnlConv final : public ConvPrimitive {
  public:
   DnnlConv(const ConvSpec& s, dnnl::algorithm algo) : spec_(s) {
     dnnl_call("convolution setup " + s.str(), [&] {
       const memory::dims strides{s.stride, s.stride}, pad{s.pad, s.pad};
-      src_ = memory::desc({s.n, s.c_in, s.h, s.w}, dt::f32, tag::nchw);
-      dst_ = memory::desc({s.n, s.c_out, s.out_h(), s.out_w()}, dt::f32, tag::nchw);
+      const memory::dims src_dims{s.n, s.c_in, s.h, s.w}, dst_dims{s.n, s.c_out, s.out_h(), s.out_w()};
       // Logical weight dims are {out, in, k, k} for both; PyTorch's transposed layout
       // [in, out, k, k] is oneDNN's iohw.
-      wei_ = memory::desc({s.c_out, s.c_in, s.kernel, s.kernel}, dt::f32, s.transposed ? tag::iohw : tag::oihw);
+      const memory::dims wei_dims{s.c_out, s.c_in, s.kernel, s.kernel};
+      const memory::desc src(src_dims, dt::f32, tag::nchw), dst(dst_dims, dt::f32, tag::nchw);
+      const memory::desc wei(wei_dims, dt::f32, s.transposed ? tag::iohw : tag::oihw);
+      const memory::desc src_any(src_dims, dt::f32, tag::any), dst_any(dst_dims, dt::f32, tag::any);
+      const memory::desc wei_any(wei_dims, dt::f32, tag::any);
       bias_ = s.bias ? memory::desc({s.c_out}, dt::f32, tag::x) : memory::desc();
       auto& eng = cpu_engine();
       const auto attr = shared_scratchpad_attr();
       fwd_pd_ = typename Fwd::primitive_desc(
-          typename Fwd::desc(dnnl::prop_kind::forward_training, algo, src_, wei_, bias_, dst_, strides, pad, pad), attr, eng);
+          typename Fwd::desc(dnnl::prop_kind::forward_training, algo, src_any, wei_any, bias_, dst_any, strides, pad, pad),
+          attr, eng);
       bwd_data_pd_ = typename BwdData::primitive_desc(
-          typename BwdData::desc(algo, src_, wei_, dst_, strides, pad, pad), attr, eng, fwd_pd_);
+          typename BwdData::desc(algo, src_any, wei_any, dst_any, strides, pad, pad), attr, eng, fwd_pd_);
       bwd_weights_pd_ = typename BwdWeights::primitive_desc(
-          typename BwdWeights::desc(algo, src_, wei_, bias_, dst_, strides, pad, pad), attr, eng, fwd_pd_);
+          typename BwdWeights::desc(algo, src_any, wei_any, bias_, dst_any, strides, pad, pad), attr, eng, fwd_pd_);
+      fwd_src_ = Relayout(src, fwd_pd_.src_desc());
+      fwd_wei_ = Relayout(wei, fwd_pd_.weights_desc());
+      fwd_dst_ = Relayout(dst, fwd_pd_.dst_desc());
+      bd_dsrc_ = Relayout(src, bwd_data_pd_.diff_src_desc());
+      bd_wei_ = Relayout(wei, bwd_data_pd_.weights_desc());
+      bd_ddst_ = Relayout(dst, bwd_data_pd_.diff_dst_desc());
+      bw_src_ = Relayout(src, bwd_weights_pd_.src_desc());
+      bw_dwei_ = Relayout(wei, bwd_weights_pd_.diff_weights_desc());
+      bw_ddst_ = Relayout(dst, bwd_weights_pd_.diff_dst_desc());
       fwd_ = Fwd(fwd_pd_);
       bwd_data_ = BwdData(bwd_data_pd_);
       bwd_weights_ = BwdWeights(bwd_weights_pd_);
@@ -102,35 +158,50 @@ class DnnlConv final : public ConvPrimitive {
   }
 
   void forward(const float* x, const float* w, const float* b, float* y) override {
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, wrap(src_, x)}, {DNNL_ARG_WEIGHTS, wrap(wei_, w)}, {DNNL_ARG_DST, wrap(dst_, y)}};
-    if (spec_.bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_, b));
-    dnnl_call("convolution forward " + spec_.str(), [&] { execute(fwd_, fwd_pd_, args); return 0; });
+    dnnl_call("convolution forward " + spec_.str(), [&] {
+      Tensor ts, tw, td;
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(fwd_src_.chosen(), fwd_src_.in(x, ts))},
+                                           {DNNL_ARG_WEIGHTS, wrap(fwd_wei_.chosen(), fwd_wei_.in(w, tw))},
+                                           {DNNL_ARG_DST, wrap(fwd_dst_.chosen(), fwd_dst_.out(y, td))}};
+      if (spec_.bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_, b));
+      execute(fwd_, fwd_pd_, args);
+      fwd_dst_.finish(y, td);
+      return 0;
+    });
   }
 
   void backward_data(const float* dy, const float* w, float* dx) override {
     dnnl_call("convolution backward data " + spec_.str(), [&] {
-      execute(bwd_data_, bwd_data_pd_, {{DNNL_ARG_DIFF_DST, wrap(dst_, dy)},
-                          {DNNL_ARG_WEIGHTS, wrap(wei_, w)},
-                          {DNNL_ARG_DIFF_SRC, wrap(src_, dx)}});
+      Tensor tdy, tw, tdx;
+      execute(bwd_data_, bwd_data_pd_,
+              {{DNNL_ARG_DIFF_DST, wrap(bd_ddst_.chosen(), bd_ddst_.in(dy, tdy))},
+               {DNNL_ARG_WEIGHTS, wrap(bd_wei_.chosen(), bd_wei_.in(w, tw))},
+               {DNNL_ARG_DIFF_SRC, wrap(bd_dsrc_.chosen(), bd_dsrc_.out(dx, tdx))}});
+      bd_dsrc_.finish(dx, tdx);
       return 0;
     });
   }
 
   void backward_weights(const float* x, const float* dy, float* dw, float* db) override {
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(src_, x)},
-                                         {DNNL_ARG_DIFF_DST, wrap(dst_, dy)},
-                                         {DNNL_ARG_DIFF_WEIGHTS, wrap(wei_, dw)}};
-    if (spec_.bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(bias_, db));
-    dnnl_call("convolution backward weights " + spec_.str(), [&] { execute(bwd_weights_, bwd_weights_pd_, args); return 0; });
+    dnnl_call("convolution backward weights " + spec_.str(), [&] {
+      Tensor ts, tdy, tdw;
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(bw_src_.chosen(), bw_src_.in(x, ts))},
+                                           {DNNL_ARG_DIFF_DST, wrap(bw_ddst_.chosen(), bw_ddst_.in(dy, tdy))},
+                                           {DNNL_ARG_DIFF_WEIGHTS, wrap(bw_dwei_.chosen(), bw_dwei_.out(dw, tdw))}};
+      if (spec_.bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(bias_, db));
+      execute(bwd_weights_, bwd_weights_pd_, args);
+      bw_dwei_.finish(dw, tdw);
+      return 0;
+    });
   }
 
  private:
   ConvSpec spec_;
-  memory::desc src_, dst_, wei_, bias_;
+  memory::desc bias_;
   typename Fwd::primitive_desc fwd_pd_;
   typename BwdData::primitive_desc bwd_data_pd_;
   typename BwdWeights::primitive_desc bwd_weights_pd_;
+  Relayout fwd_src_, fwd_wei_, fwd_dst_, bd_dsrc_, bd_wei_, bd_ddst_, bw_src_, bw_dwei_, bw_ddst_;
   Fwd fwd_;
   BwdData bwd_data_;
   BwdWeights bwd_weights_;
