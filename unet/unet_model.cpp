@@ -1,5 +1,7 @@
 #include "unet/unet_model.hpp"
 
+#include "engine/allocator.hpp"
+#include "engine/autograd.hpp"
 #include "engine/error.hpp"
 #include "layers/ops.hpp"
 
@@ -134,6 +136,12 @@ Tensor UNet::forward(const Tensor& x) {
   h = bottleneck_->forward(std::move(h));
   const bool ref = config_.layout == UNetLayout::Reference;
   for (int64_t i = config_.depth - 1; i >= 0; --i) {
+    // In evaluation, each decoder level needs larger blocks than anything freed so far. When
+    // the cache holds a lot (large batches), handing it back first keeps the peak near what
+    // is in use; small batches keep their cache (releasing it costs page faults). In
+    // training the autograd graph holds the activations and a steady step hits the cache.
+    constexpr std::size_t kReleaseAbove = std::size_t{256} << 20;
+    if (!grad_enabled() && allocator_for(device_).stats().cached > kReleaseAbove) allocator_for(device_).empty_cache();
     Tensor cat;
     {
       const Tensor up = upconvs_[static_cast<size_t>(i)]->forward(h);
