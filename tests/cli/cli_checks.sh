@@ -63,10 +63,18 @@ else
   exit 77
 fi
 
-# Ctrl-C: the run saves last.safetensors and exits cleanly (130); the checkpoint is usable
+# Ctrl-C: the run saves last.safetensors and exits cleanly (130); the checkpoint is usable.
+# The signal is sent once training has started (the handler is installed by then).
+"$unet" train --data "$work/data" --out "$work/interrupted" --epochs 500 --size 32 --base 4 --batch 4 \
+  --device cpu > "$work/sigint.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -q "^epoch " "$work/sigint.log" && break
+  sleep 0.1
+done
+kill -INT "$pid"
 set +e
-timeout --preserve-status -s INT 4 "$unet" train --data "$work/data" --out "$work/interrupted" --epochs 500 --size 32 --base 4 --batch 4 \
-  --device cpu > "$work/sigint.log" 2>&1
+wait "$pid"
 rc=$?
 set -e
 [ $rc -eq 130 ] || fail "Ctrl-C: exit code $rc, expected 130 ($(tail -2 "$work/sigint.log"))"
