@@ -16,16 +16,13 @@ int64_t ScanResult::slice_count() const {
   return n;
 }
 
-namespace {
-
-bool is_tiff(const fs::path& p) {
-  std::string ext = p.extension().string();
+bool is_tiff_path(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext == ".tif" || ext == ".tiff";
 }
 
-// "<case>_<n>" or "<case>_<n>_mask" -> (n, is_mask); false when the name has no number.
-bool parse_name(const std::string& stem, int& number, bool& is_mask) {
+bool parse_slice_name(const std::string& stem, int& number, bool& is_mask) {
   std::string s = stem;
   is_mask = false;
   constexpr const char* kMask = "_mask";
@@ -41,12 +38,14 @@ bool parse_name(const std::string& stem, int& number, bool& is_mask) {
   return true;
 }
 
+namespace {
+
 bool has_case_folders(const fs::path& dir) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     if (!e.is_directory()) continue;
     for (const auto& f : fs::directory_iterator(e.path(), ec))
-      if (f.is_regular_file() && is_tiff(f.path())) return true;
+      if (f.is_regular_file() && is_tiff_path(f.path().string())) return true;
   }
   return false;
 }
@@ -73,10 +72,10 @@ ScanResult scan_kaggle(const std::string& folder) {
     std::vector<std::string> odd;
     for (const auto& f : fs::directory_iterator(dir, ec)) {
       if (!f.is_regular_file() && !f.is_symlink()) continue;
-      if (!is_tiff(f.path())) continue;  // data.csv, README, thumbnails...
+      if (!is_tiff_path(f.path().string())) continue;  // data.csv, README, thumbnails...
       int n = 0;
       bool is_mask = false;
-      if (!parse_name(f.path().stem().string(), n, is_mask)) {
+      if (!parse_slice_name(f.path().stem().string(), n, is_mask)) {
         odd.push_back(f.path().filename().string());
         continue;
       }

@@ -26,6 +26,12 @@ struct ScanResult {
   int64_t slice_count() const;
 };
 
+// True for .tif / .tiff (any case).
+bool is_tiff_path(const std::string& path);
+// "<case>_<n>" -> (n, false), "<case>_<n>_mask" -> (n, true); false when the stem has no
+// slice number.
+bool parse_slice_name(const std::string& stem, int& number, bool& is_mask);
+
 // Errors: the folder is missing, or holds no case folder with image/mask pairs.
 ScanResult scan_kaggle(const std::string& folder);
 

@@ -26,20 +26,26 @@ Split split_patients(std::vector<std::string> ids, double validation_fraction, u
   return s;
 }
 
-Split split_from_file(const std::vector<std::string>& ids, const std::string& path) {
+std::vector<std::string> read_id_list(const std::string& path) {
   std::ifstream in(path);
-  UNET_CHECK(in.good(), path, "cannot read the validation list");
-  const std::set<std::string> known(ids.begin(), ids.end());
-  std::set<std::string> val;
-  std::string line;
-  while (std::getline(in, line)) {
+  UNET_CHECK(in.good(), path, "cannot read the patient list");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
     const auto hash = line.find('#');
     if (hash != std::string::npos) line.resize(hash);
     line.erase(0, line.find_first_not_of(" \t\r"));
     line.erase(line.find_last_not_of(" \t\r") + 1);
-    if (line.empty()) continue;
-    UNET_CHECK(known.count(line), path, "patient '" + line + "' is not in the dataset");
-    val.insert(line);
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+Split split_from_file(const std::vector<std::string>& ids, const std::string& path) {
+  const std::set<std::string> known(ids.begin(), ids.end());
+  std::set<std::string> val;
+  for (const std::string& id : read_id_list(path)) {
+    UNET_CHECK(known.count(id), path, "patient '" + id + "' is not in the dataset");
+    val.insert(id);
   }
   UNET_CHECK(!val.empty(), path, "the validation list is empty");
   Split s;

@@ -16,6 +16,10 @@ struct Split {
 // the seed: identical on every machine and every run.
 Split split_patients(std::vector<std::string> ids, double validation_fraction, uint64_t seed);
 
+// Patient ids from a text file, one per line; blank lines and # comments are ignored and
+// surrounding spaces trimmed (a run's validation_patients.txt is such a file).
+std::vector<std::string> read_id_list(const std::string& path);
+
 // An explicit validation list (one id per line; blank lines and # comments ignored).
 // Errors name the file and any id that is not in `ids`.
 Split split_from_file(const std::vector<std::string>& ids, const std::string& path);

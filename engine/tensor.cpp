@@ -171,11 +171,6 @@ Tensor& Tensor::set_requires_grad(bool value) {
 
 Tensor Tensor::grad() const { return defined() && impl_->grad ? Tensor(impl_->grad) : Tensor(); }
 
-void Tensor::set_grad(const Tensor& g) {
-  if (g.defined()) check_same_shape("set_grad", *this, g);
-  impl_->grad = g.impl_ptr();
-}
-
 void Tensor::zero_grad() {
   if (impl_ && impl_->grad) Tensor(impl_->grad).fill_(0.0f);
 }

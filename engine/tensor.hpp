@@ -89,7 +89,6 @@ class Tensor {
   bool requires_grad() const;
   Tensor& set_requires_grad(bool value);
   Tensor grad() const;  // undefined when no gradient has been accumulated
-  void set_grad(const Tensor& g);
   void zero_grad();
   void backward() const;  // from a one-element loss
 

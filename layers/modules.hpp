@@ -31,7 +31,6 @@ class FlatTensorSet {
   const Tensor& flat() const { return flat_; }
   const Tensor& flat_grad() const { return flat_grad_; }
   const std::vector<Tensor>& tensors() const { return tensors_; }
-  int64_t offset_of(size_t index) const { return offsets_[index]; }
 
  private:
   std::vector<Tensor> tensors_;

@@ -1,10 +1,10 @@
 // `unet eval`: DSC per volume of a checkpoint on a kaggle_3m folder, as a table and a chart.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "data/kaggle_scan.hpp"
+#include "data/split.hpp"
 #include "engine/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/report.hpp"
@@ -49,11 +49,8 @@ Runner add_eval_command(CLI::App& app) {
     data::ScanResult scan = data::scan_kaggle(o->data);
     for (const auto& w : scan.warnings) std::printf("warning: %s\n", w.c_str());
     if (!o->patients.empty()) {
-      std::ifstream in(o->patients);
-      UNET_CHECK(in.good(), o->patients, "cannot read the patient list");
-      std::set<std::string> keep;
-      for (std::string line; std::getline(in, line);)
-        if (!line.empty() && line[0] != '#') keep.insert(line.substr(0, line.find_last_not_of(" \r\t") + 1));
+      const auto listed = data::read_id_list(o->patients);
+      const std::set<std::string> keep(listed.begin(), listed.end());
       std::vector<data::PatientFiles> selected;
       for (auto& p : scan.patients)
         if (keep.count(p.id)) selected.push_back(p);

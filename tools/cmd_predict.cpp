@@ -7,6 +7,7 @@
 
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
+#include "data/kaggle_scan.hpp"
 #include "data/tiff_io.hpp"
 #include "engine/autograd.hpp"
 #include "engine/error.hpp"
@@ -21,15 +22,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_tiff(const fs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return e == ".tif" || e == ".tiff";
-}
-
+// *_mask.tif files are ground truth, not inputs (numbered or not).
 bool is_mask_name(const fs::path& p) {
-  const std::string s = p.stem().string();
-  return s.size() > 5 && s.compare(s.size() - 5, 5, "_mask") == 0;
+  int number = 0;
+  bool is_mask = false;
+  data::parse_slice_name(p.stem().string(), number, is_mask);
+  return is_mask;
 }
 
 // Images of one volume: the same folder and the same <case> prefix with numbered slices.
@@ -45,20 +43,20 @@ std::vector<Group> group_inputs(const fs::path& input) {
   } else {
     UNET_CHECK(fs::is_directory(input), input.string(), "--input is neither a file nor a folder");
     for (const auto& e : fs::recursive_directory_iterator(input))
-      if (e.is_regular_file() && is_tiff(e.path()) && !is_mask_name(e.path())) files.push_back(e.path());
+      if (e.is_regular_file() && data::is_tiff_path(e.path().string()) && !is_mask_name(e.path())) files.push_back(e.path());
   }
   UNET_CHECK(!files.empty(), input.string(), "no TIFF images found");
   std::sort(files.begin(), files.end());
   std::map<std::string, Group> groups;
   for (const auto& f : files) {
     const std::string stem = f.stem().string();
-    const auto us = stem.find_last_of('_');
-    const bool numbered = us != std::string::npos && us + 1 < stem.size() &&
-                          std::all_of(stem.begin() + static_cast<std::ptrdiff_t>(us) + 1, stem.end(), ::isdigit);
-    const std::string key = numbered ? (f.parent_path() / stem.substr(0, us)).string() : f.string();
-    Group& g = groups[key];
-    g.name = numbered ? stem.substr(0, us) : stem;
-    g.slices.emplace_back(numbered ? std::stoi(stem.substr(us + 1)) : 0, f);
+    int number = 0;
+    bool is_mask = false;
+    const bool numbered = data::parse_slice_name(stem, number, is_mask);
+    const std::string prefix = numbered ? stem.substr(0, stem.find_last_of('_')) : stem;
+    Group& g = groups[numbered ? (f.parent_path() / prefix).string() : f.string()];
+    g.name = prefix;
+    g.slices.emplace_back(numbered ? number : 0, f);
   }
   std::vector<Group> out;
   for (auto& [k, g] : groups) {
