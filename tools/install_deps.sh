@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build        # toolchain
   libdnnl-dev                              # oneDNN: CPU conv / batch norm / pooling
+  ocl-icd-opencl-dev                       # OpenCL: only Recommended by libdnnl-dev, yet its CMake config requires it
   libtiff-dev libstb-dev                   # TIFF in, PNG out
   doctest-dev libcli11-dev nlohmann-json3-dev
   python3-torch python3-numpy              # golden values and the PyTorch side-by-side
