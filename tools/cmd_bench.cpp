@@ -16,6 +16,7 @@
 #include "layers/profiler.hpp"
 #include "engine/rng.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 #include "unet/adam.hpp"
 #include "unet/losses.hpp"
 #include "unet/state_dict.hpp"
@@ -92,17 +93,16 @@ struct BenchOptions {
 Runner add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* sub = app.add_subcommand("bench", "Benchmark training and inference of the U-Net (table, JSON, verdicts)");
-  sub->add_option("--base", o->base, "U-Net base width (32 reference layout, 64 classic layout)")->capture_default_str();
-  sub->add_option("--size", o->size, "image size (multiple of 16)")->capture_default_str();
-  sub->add_option("--batch", o->batch, "training batch")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--warmup", o->warmup, "untimed steps first")->capture_default_str();
-  sub->add_option("--steps", o->steps, "timed training steps (default: 5 on CPU, 30 on GPU)");
-  sub->add_option("--infer-iters", o->infer_iters, "timed inference passes (default: 5 on CPU, 50 on GPU)");
+  sub->add_option("--base", o->base, "U-Net base width (32 reference layout, 64 classic layout)")->check(checks::between(1, 256))->capture_default_str();
+  sub->add_option("--size", o->size, "image size (multiple of 16)")->check(checks::image_size())->capture_default_str();
+  sub->add_option("--batch", o->batch, "training batch")->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--warmup", o->warmup, "untimed steps first")->check(checks::at_least(0))->capture_default_str();
+  sub->add_option("--steps", o->steps, "timed training steps (default: 5 on CPU, 30 on GPU)")->check(checks::at_least(1));
+  sub->add_option("--infer-iters", o->infer_iters, "timed inference passes (default: 5 on CPU, 50 on GPU)")->check(checks::at_least(1));
   sub->add_option("--json", o->json_path, "also write the results as JSON here");
   sub->add_flag("!--no-layers", o->layers, "skip the per-layer table");
   return [o]() {
-    UNET_CHECK(o->size % 16 == 0 && o->size >= 16, "--size", "must be a multiple of 16");
     const Device d = resolve_device(o->device);
     const int steps = o->steps > 0 ? o->steps : (d == Device::CPU ? 5 : 30);
     const int iters = o->infer_iters > 0 ? o->infer_iters : (d == Device::CPU ? 5 : 50);

@@ -9,6 +9,7 @@
 #include "engine/error.hpp"
 #include "engine/rng.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 #include "unet/adam.hpp"
 #include "unet/losses.hpp"
 #include "unet/unet_model.hpp"
@@ -50,13 +51,13 @@ void make_batch(const DemoOptions& o, std::vector<float>& img, std::vector<float
 Runner add_demo_command(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   CLI::App* sub = app.add_subcommand("demo", "Train a small U-Net on one generated batch and print the falling loss");
-  sub->add_option("--steps", o->steps, "training steps")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--batch", o->batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--size", o->size, "image size (multiple of 16)")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--base", o->base, "U-Net base width")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--loss", o->loss, "bce, dice or bce+dice")->check(CLI::IsMember({"bce", "dice", "bce+dice"}))->capture_default_str();
-  sub->add_option("--lr", o->lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--steps", o->steps, "training steps")->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--batch", o->batch, "batch size")->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--size", o->size, "image size (multiple of 16)")->check(checks::image_size())->capture_default_str();
+  sub->add_option("--base", o->base, "U-Net base width")->check(checks::between(1, 256))->capture_default_str();
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--loss", o->loss, "bce, dice or bce+dice")->check(checks::one_of({"bce", "dice", "bce+dice"}))->capture_default_str();
+  sub->add_option("--lr", o->lr, "Adam learning rate")->check(checks::positive())->capture_default_str();
   sub->add_option("--seed", o->seed, "seed for the weights and the batch")->capture_default_str();
   return [o]() {
     const Device device = resolve_device(o->device);

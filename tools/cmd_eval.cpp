@@ -7,6 +7,7 @@
 #include "data/split.hpp"
 #include "engine/error.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 #include "tools/report.hpp"
 #include "unet/metrics.hpp"
 #include "unet/trainer.hpp"
@@ -27,15 +28,16 @@ Runner add_eval_command(CLI::App& app) {
   sub->add_option("--ckpt", o->ckpt, "checkpoint (best.safetensors of a run)")->required();
   sub->add_option("--data", o->data, "kaggle_3m folder or the folder above it")->required();
   sub->add_option("--out", o->out, "folder for dsc_per_volume.{csv,svg,png} (default: beside the checkpoint)");
-  sub->add_option("--patients", o->patients, "only these patients (file, one id per line; e.g. a run's validation_patients.txt)");
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--batch", o->batch, "slices per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--patients", o->patients, "only these patients (file, one id per line; e.g. a run's validation_patients.txt)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--batch", o->batch, "slices per forward pass")->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--preprocess", o->preprocess, "override the checkpoint's preprocessing (reference or simple)")
-      ->check(CLI::IsMember({"reference", "simple"}));
-  sub->add_option("--size", o->size, "override the checkpoint's image size")->check(CLI::PositiveNumber);
+      ->check(checks::one_of({"reference", "simple"}));
+  sub->add_option("--size", o->size, "override the checkpoint's image size")->check(checks::image_size());
   sub->add_flag("--largest-component", o->largest_component, "keep the largest 3D component per volume first");
   sub->add_flag("--strict", o->strict, "stop at the first unreadable file");
-  sub->add_option("--workers", o->workers, "decoding threads")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--workers", o->workers, "decoding threads")->check(checks::at_least(1))->capture_default_str();
   return [o]() {
     const Device device = resolve_device(o->device);
     LoadedModel lm = load_model_checkpoint(o->ckpt, device);
@@ -45,7 +47,6 @@ Runner add_eval_command(CLI::App& app) {
     lo.mode = data::parse_preprocess(o->preprocess.empty() ? tc.preprocess : o->preprocess);
     lo.strict = o->strict;
     lo.threads = o->workers;
-    UNET_CHECK(lo.size % 16 == 0, "--size", "must be a multiple of 16");
     data::ScanResult scan = data::scan_kaggle(o->data);
     for (const auto& w : scan.warnings) std::printf("warning: %s\n", w.c_str());
     if (!o->patients.empty()) {

@@ -12,6 +12,7 @@
 #include "engine/autograd.hpp"
 #include "engine/error.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 #include "tools/visuals.hpp"
 #include "unet/metrics.hpp"
 #include "unet/trainer.hpp"
@@ -32,13 +33,15 @@ bool is_mask_name(const fs::path& p) {
 
 // Images of one volume: the same folder and the same <case> prefix with numbered slices.
 struct Group {
-  std::string name;
+  std::string name;      // the volume as printed: its folder relative to --input, and its prefix
+  fs::path subfolder;    // its folder relative to --input; outputs go to the same place under --out
   std::vector<std::pair<int, fs::path>> slices;
 };
 
 std::vector<Group> group_inputs(const fs::path& input) {
   std::vector<fs::path> files;
-  if (fs::is_regular_file(input)) {
+  const bool one_file = fs::is_regular_file(input);
+  if (one_file) {
     files.push_back(input);
   } else {
     UNET_CHECK(fs::is_directory(input), input.string(), "--input is neither a file nor a folder");
@@ -55,7 +58,9 @@ std::vector<Group> group_inputs(const fs::path& input) {
     const bool numbered = data::parse_slice_name(stem, number, is_mask);
     const std::string prefix = numbered ? stem.substr(0, stem.find_last_of('_')) : stem;
     Group& g = groups[numbered ? (f.parent_path() / prefix).string() : f.string()];
-    g.name = prefix;
+    g.subfolder = one_file ? fs::path() : fs::relative(f.parent_path(), input);
+    if (g.subfolder == ".") g.subfolder.clear();
+    g.name = (g.subfolder / prefix).string();
     g.slices.emplace_back(numbered ? number : 0, f);
   }
   std::vector<Group> out;
@@ -64,6 +69,25 @@ std::vector<Group> group_inputs(const fs::path& input) {
     out.push_back(std::move(g));
   }
   return out;
+}
+
+// Where the outputs of an input image go: --out, the image's folder relative to --input,
+// and its file name without the extension (suffixes are added per output).
+fs::path output_stem(const fs::path& out, const Group& g, const fs::path& image) {
+  return out / g.subfolder / image.stem();
+}
+
+// Two inputs must never write the same output file (a/x.tif and a/x.tiff would): refuse
+// before any work, naming both.
+void check_outputs_distinct(const fs::path& out, const std::vector<Group>& groups) {
+  std::map<fs::path, fs::path> written_by;
+  for (const Group& g : groups)
+    for (const auto& [n, image] : g.slices) {
+      const auto [it, fresh] = written_by.emplace(output_stem(out, g, image), image);
+      UNET_CHECK(fresh, image.string(),
+                 "has the same output name as " + it->second.string() + " (both would be written as " +
+                     it->first.string() + "_pred_mask.tif); rename one of them or predict them separately");
+    }
 }
 
 // 8-bit RGB for display: grayscale replicated, 16-bit scaled by the volume maximum.
@@ -89,10 +113,13 @@ Runner add_predict_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("predict", "Predict tumour masks for a TIFF image or a folder of them");
   sub->add_option("--ckpt", o->ckpt, "checkpoint (best.safetensors of a run)")->required();
   sub->add_option("--input", o->input, "a TIFF image or a folder (searched recursively; *_mask.tif are ground truth)")->required();
-  sub->add_option("--out", o->out, "output folder")->required();
-  sub->add_option("--threshold", o->threshold, "probability threshold")->check(CLI::Range(0.001, 0.999))->capture_default_str();
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--batch", o->batch, "slices per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--out", o->out,
+                  "output folder; a folder --input is mirrored in it (a/x.tif -> OUT/a/x_pred_mask.tif), so no output "
+                  "is written twice")
+      ->required();
+  sub->add_option("--threshold", o->threshold, "probability threshold")->check(checks::between(0.001, 0.999))->capture_default_str();
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--batch", o->batch, "slices per forward pass")->check(checks::at_least(1))->capture_default_str();
   return [o]() {
     const Device device = resolve_device(o->device);
     LoadedModel lm = load_model_checkpoint(o->ckpt, device);
@@ -106,7 +133,9 @@ Runner add_predict_command(CLI::App& app) {
     const float logit_threshold = std::log(o->threshold / (1.0f - o->threshold));
     int64_t written = 0, failed = 0, with_truth = 0;
     std::vector<double> dscs;
-    for (const Group& g : group_inputs(o->input)) {
+    const std::vector<Group> groups = group_inputs(o->input);
+    check_outputs_distinct(o->out, groups);
+    for (const Group& g : groups) {
       std::vector<data::Image> images;
       std::vector<std::vector<uint8_t>> truths;
       std::vector<bool> has_truth;
@@ -173,7 +202,10 @@ Runner add_predict_command(CLI::App& app) {
               pred[static_cast<size_t>((geo.y0 + y) * w + geo.x0 + x)] =
                   up[static_cast<size_t>((y + geo.pad_y) * geo.square_w + x + geo.pad_x)] > logit_threshold;
         }
-        const std::string stem = (fs::path(o->out) / paths[k].stem()).string();
+        const fs::path stem_path = output_stem(o->out, g, paths[k]);
+        fs::create_directories(stem_path.parent_path(), ec);
+        UNET_CHECK(!ec, stem_path.parent_path().string(), "cannot create the output folder: " + ec.message());
+        const std::string stem = stem_path.string();
         data::Image8 mask_out{h, w, 1, std::vector<uint8_t>(pred.size())};
         for (size_t i = 0; i < pred.size(); ++i) mask_out.pixels[i] = pred[i] ? 255 : 0;
         data::write_tiff(stem + "_pred_mask.tif", mask_out);

@@ -4,6 +4,7 @@
 
 #include "data/synth.hpp"
 #include "tools/commands.hpp"
+#include "tools/option_checks.hpp"
 
 namespace unet::tools {
 
@@ -13,11 +14,11 @@ Runner add_synth_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("synth", "Generate a synthetic MRI dataset in the Kaggle LGG kaggle_3m layout");
   sub->add_option("--out", cfg->out, "output folder (kaggle_3m/ is created inside)")->required();
   sub->add_option("--patients", cfg->patients, "number of patients (the real set has 110)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--seed", cfg->seed, "seed; the same seed writes the same files")->capture_default_str();
-  sub->add_option("--threads", cfg->threads, "writer threads")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--threads", cfg->threads, "writer threads")->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--compression", *compression, "TIFF compression: none (as the real set), lzw, deflate, packbits")
-      ->check(CLI::IsMember({"none", "lzw", "deflate", "packbits"}))->capture_default_str();
+      ->check(checks::one_of({"none", "lzw", "deflate", "packbits"}))->capture_default_str();
   return [cfg, compression]() {
     cfg->compression = data::parse_tiff_compression(*compression);
     const auto t0 = std::chrono::steady_clock::now();

@@ -42,13 +42,13 @@ void Progress::step(const StepInfo& s) {
   std::fflush(stdout);
 }
 
-void Progress::epoch(const EpochMetrics& m, double best_dsc) {
+void Progress::epoch(const EpochMetrics& m) {
   if (bar_open_) std::printf("\n");
   bar_open_ = false;
   last_percent_ = -1;
   std::printf("epoch %lld: train loss %.4f Dice %.4f | val loss %.4f Dice/slice %.4f DSC/volume %.4f%s | lr %.2e | %s\n",
               static_cast<long long>(m.epoch), m.train_loss, m.train_dice, m.val_loss, m.val_dice_slice,
-              m.val_dsc_volume, m.val_dsc_volume >= best_dsc ? " (best)" : "", m.lr, format_duration(m.seconds).c_str());
+              m.val_dsc_volume, m.best ? " (best)" : "", m.lr, format_duration(m.seconds).c_str());
   std::fflush(stdout);
 }
 

@@ -13,7 +13,7 @@ class Progress {
  public:
   Progress();
   void step(const StepInfo& s);
-  void epoch(const EpochMetrics& m, double best_dsc);
+  void epoch(const EpochMetrics& m);  // "(best)" when the epoch wrote best.safetensors
   void message(const std::string& line);
 
  private:

@@ -1,5 +1,6 @@
 // `unet`: the command line of unet-engine. Errors are printed as one line naming what is
-// wrong; the exit code is 1 for runtime errors and 2 for usage errors.
+// wrong; the exit status is 0 on success, 1 for runtime errors (a bad file, a failed write),
+// 2 for usage errors (an unknown, missing or out-of-range option) and 130 after Ctrl-C.
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -22,14 +23,25 @@ int main(int argc, char** argv) {
   add(unet::tools::add_eval_command);
   add(unet::tools::add_predict_command);
   add(unet::tools::add_bench_command);
+  // CLI11's own exit codes (105, 106...) say nothing to a shell script; every usage error is 2.
+  auto usage_error = [&](const CLI::ParseError& e) {
+    std::string command = "unet";
+    for (const CLI::App* sub : app.get_subcommands()) command += " " + sub->get_name();
+    std::fprintf(stderr, "unet: usage error: %s\nRun '%s --help' to see the options.\n", e.what(), command.c_str());
+    return 2;
+  };
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return usage_error(e);
   }
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e);  // an option combination the runner refused before any work
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unet: error: %s\n", e.what());
     return 1;

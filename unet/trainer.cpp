@@ -1,10 +1,12 @@
 #include "unet/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -108,25 +110,32 @@ TrainState TrainState::from_json(const std::string& text, const std::string& whe
   }
 }
 
+void TrainConfig::validate() const {
+  const auto got = [](auto v) { return ", got " + std::to_string(v); };
+  UNET_CHECK(!data.empty(), "--data", "is required");
+  UNET_CHECK(!out.empty(), "--out", "is required");
+  UNET_CHECK(epochs >= 1, "--epochs", "must be at least 1" + got(epochs));
+  UNET_CHECK(batch >= 1, "--batch", "must be at least 1" + got(batch));
+  UNET_CHECK(size >= 16 && size % 16 == 0, "--size", "must be a multiple of 16 (the U-Net pools 4 times)" + got(size));
+  UNET_CHECK(base >= 1 && base <= 256, "--base", "must be from 1 to 256" + got(base));
+  UNET_CHECK(lr > 0.0 && std::isfinite(lr), "--lr", "must be greater than 0" + got(lr));
+  UNET_CHECK(weight_decay >= 0.0 && std::isfinite(weight_decay), "--weight-decay", "must be 0 or more" + got(weight_decay));
+  UNET_CHECK(bce_weight >= 0.0 && dice_weight >= 0.0, "--bce-weight/--dice-weight", "must be 0 or more");
+  UNET_CHECK(lr_schedule == "none" || lr_schedule == "plateau", "--lr-schedule",
+             "'" + lr_schedule + "' is not a schedule; use none or plateau");
+  UNET_CHECK(plateau_patience >= 0, "--plateau-patience", "must be 0 or more" + got(plateau_patience));
+  UNET_CHECK(plateau_factor > 0.0 && plateau_factor < 1.0, "--plateau-factor", "must be between 0 and 1" + got(plateau_factor));
+  UNET_CHECK(workers >= 1, "--workers", "must be at least 1" + got(workers));
+  UNET_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "--val-fraction", "must be from 0 to 1 (1 excluded)" + got(val_fraction));
+  UNET_CHECK(max_steps_per_epoch >= 0, "--max-steps-per-epoch", "must be 0 or more" + got(max_steps_per_epoch));
+  LossConfig::parse(loss);
+  data::parse_preprocess(preprocess);
+}
+
 // ---- the trainer ----
 
 namespace {
 
-void check_config(const TrainConfig& c) {
-  UNET_CHECK(!c.data.empty(), "--data", "is required");
-  UNET_CHECK(!c.out.empty(), "--out", "is required");
-  UNET_CHECK(c.epochs >= 1, "--epochs", "must be at least 1, got " + std::to_string(c.epochs));
-  UNET_CHECK(c.batch >= 1, "--batch", "must be at least 1, got " + std::to_string(c.batch));
-  UNET_CHECK(c.size >= 16 && c.size % 16 == 0, "--size", "must be a multiple of 16 (the U-Net pools 4 times), got " + std::to_string(c.size));
-  UNET_CHECK(c.base >= 1, "--base", "must be positive, got " + std::to_string(c.base));
-  UNET_CHECK(c.lr > 0.0, "--lr", "must be positive");
-  UNET_CHECK(c.lr_schedule == "none" || c.lr_schedule == "plateau", "--lr-schedule",
-             "'" + c.lr_schedule + "' is not a schedule; use none or plateau");
-  UNET_CHECK(c.plateau_factor > 0.0 && c.plateau_factor < 1.0, "--plateau-factor", "must be in (0, 1)");
-  UNET_CHECK(c.workers >= 1, "--workers", "must be at least 1");
-  LossConfig::parse(c.loss);
-  data::parse_preprocess(c.preprocess);
-}
 
 // Fails before any work when the run folder cannot be written.
 void check_writable(const std::string& out) {
@@ -141,6 +150,33 @@ void check_writable(const std::string& out) {
     UNET_CHECK(f.good(), out, "cannot write to the output folder");
   }
   fs::remove(probe, ec);
+}
+
+// On resume with --data: the folder must hold the patients the run was trained on. Runs
+// saved before the patient list was stored are checked by their validation list only.
+void check_same_patients(const SafetensorsFile& checkpoint, std::vector<std::string> ids, const std::string& where) {
+  const auto it = checkpoint.metadata.find("patients");
+  if (it == checkpoint.metadata.end()) return;
+  std::vector<std::string> stored;
+  try {
+    stored = json::parse(it->second).get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    UNET_THROW(where, std::string("bad 'patients' metadata: ") + e.what());
+  }
+  std::sort(ids.begin(), ids.end());
+  std::sort(stored.begin(), stored.end());
+  if (ids == stored) return;
+  std::vector<std::string> missing, extra;
+  std::set_difference(stored.begin(), stored.end(), ids.begin(), ids.end(), std::back_inserter(missing));
+  std::set_difference(ids.begin(), ids.end(), stored.begin(), stored.end(), std::back_inserter(extra));
+  auto some = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size() && i < 3; ++i) s += (i ? ", " : "") + v[i];
+    return s + (v.size() > 3 ? ", ..." : "");
+  };
+  UNET_THROW("--data", "the data folder does not hold the patients of the run in " + where + ": " +
+                           std::to_string(missing.size()) + " missing (" + some(missing) + "), " +
+                           std::to_string(extra.size()) + " not in the run (" + some(extra) + ")");
 }
 
 std::string fmt(double v) {
@@ -161,14 +197,27 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
     UNET_CHECK(checkpoint.metadata.count("train_config") && checkpoint.metadata.count("train_state"), last,
                "not a training checkpoint (no train_config / train_state metadata)");
     TrainConfig stored = TrainConfig::from_json(checkpoint.metadata.at("train_config"), last);
-    // What belongs to this machine may change between runs; what defines the run may not.
+    // What belongs to this machine may change between runs (the device, the threads, where
+    // the data lies); what defines the run may not (the patients are checked once loaded).
     stored.device = config_.device;
     stored.workers = config_.workers;
     if (config_.epochs > 0) stored.epochs = config_.epochs;
     stored.out = config_.out;
+    if (!config_.data.empty()) {
+      stored.data = config_.data;
+    } else {
+      UNET_CHECK(fs::exists(stored.data), "--resume",
+                 "the run's data folder '" + stored.data + "' does not exist" +
+                     (fs::path(stored.data).is_relative() ? " (it was stored relative to the first run's working folder)"
+                                                          : "") +
+                     "; give its new place with --data");
+    }
     config_ = stored;
   }
-  check_config(config_);
+  config_.validate();
+  // Absolute, so that a resume from another working folder finds them.
+  config_.data = fs::absolute(config_.data).lexically_normal().string();
+  if (!config_.val_list.empty()) config_.val_list = fs::absolute(config_.val_list).lexically_normal().string();
   check_writable(config_.out);
   device_ = resolve_device(config_.device);
   loss_.kind = LossConfig::parse(config_.loss);
@@ -194,6 +243,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   // Split by patient.
   std::vector<std::string> ids;
   for (const auto& v : volumes_) ids.push_back(v.patient);
+  if (resume) check_same_patients(checkpoint, ids, last);
   const data::Split split = config_.val_list.empty() ? data::split_patients(ids, config_.val_fraction, config_.seed)
                                                      : data::split_from_file(ids, config_.val_list);
   const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
@@ -201,7 +251,15 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   UNET_CHECK(!train_.empty(), "split", "no training patients");
   std::string val_text;
   for (const auto& id : split.validation) val_text += id + "\n";
-  write_file_atomic((fs::path(config_.out) / "validation_patients.txt").string(), val_text);
+  const std::string val_file = (fs::path(config_.out) / "validation_patients.txt").string();
+  if (resume && fs::exists(val_file)) {
+    std::ifstream in(val_file);
+    const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    UNET_CHECK(before == val_text, "--data",
+               "the validation patients differ from those in " + val_file + "; resume with the run's own data");
+  }
+  write_file_atomic(val_file, val_text);
+  patients_ = ids;
   auto items = data::select_slices(volumes_, train_, config_.drop_empty);
   UNET_CHECK(!items.empty(), "training data",
              "no training slice has a tumour; train on all slices with --keep-empty");
@@ -255,6 +313,7 @@ void Trainer::say(const std::string& line) const {
 void Trainer::save_checkpoint(const std::string& path, bool with_optimizer) const {
   SafetensorsFile f = model_state(*model_);
   f.metadata["train_config"] = config_.to_json();
+  f.metadata["patients"] = json(patients_).dump();
   f.metadata["train_state"] = state_.to_json();
   if (with_optimizer) {
     f.tensors["optimizer.exp_avg"] = RawTensor::f32({adam_->exp_avg().numel()}, adam_->exp_avg().to_vector());
@@ -349,7 +408,8 @@ bool Trainer::run() {
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     state_.history.push_back(em);
 
-    const bool improved = em.val_dsc_volume > state_.best_dsc;
+    const bool improved = em.val_dsc_volume > state_.best_dsc;  // a tie keeps the earlier best
+    em.best = improved;
     if (improved) {
       state_.best_dsc = em.val_dsc_volume;
       state_.best_epoch = em.epoch;

@@ -45,6 +45,8 @@ struct TrainConfig {
   bool strict = false;               // stop at the first bad data file
   int64_t max_steps_per_epoch = 0;   // 0 = whole epoch (for quick runs)
 
+  // Every field in range, or an Error naming the option (--epochs, --val-fraction...).
+  void validate() const;
   std::string to_json() const;
   static TrainConfig from_json(const std::string& json, const std::string& where);
 };
@@ -55,6 +57,7 @@ struct EpochMetrics {
   double val_loss = 0, val_dice_slice = 0, val_dsc_volume = 0;
   double lr = 0;
   double seconds = 0;  // wall time of the epoch (console and report only; not in metrics.csv)
+  bool best = false;   // this epoch improved the best DSC and best.safetensors was written (not stored)
 };
 
 // Everything needed to continue a run exactly where it stopped.
@@ -81,7 +84,9 @@ struct StepInfo {
 class Trainer {
  public:
   // Validates the configuration and the output folder, loads and splits the data, builds
-  // the model; with resume, continues the run in config.out from its last.safetensors.
+  // the model; with resume, continues the run in config.out from its last.safetensors,
+  // reading the data from config.data when it is set (it must hold the run's patients) and
+  // from the run's own data folder otherwise. Data paths are stored absolute.
   // `on_message` receives the lines of the set-up (data report, warnings, split, resume).
   explicit Trainer(TrainConfig config, bool resume = false,
                    std::function<void(const std::string&)> on_message = {});
@@ -116,6 +121,7 @@ class Trainer {
   std::vector<data::Volume> volumes_;
   data::LoadReport load_report_;
   std::vector<size_t> train_, val_;
+  std::vector<std::string> patients_;  // every patient loaded, stored in checkpoints for resume
   std::unique_ptr<UNet> model_;
   std::unique_ptr<Adam> adam_;
   std::unique_ptr<data::Loader> loader_;
