@@ -8,8 +8,7 @@
 
 #include "data/tiff_io.hpp"
 #include "engine/error.hpp"
-#include "kernels/cpu/launch_cpu.hpp"
-#include "kernels/resize.hpp"
+#include "kernels/kernels.hpp"
 
 namespace unet::data {
 
@@ -30,13 +29,13 @@ int64_t Volume::mask_area(int64_t slice) const {
 
 std::vector<float> resize_bilinear(const float* src, int64_t h, int64_t w, int64_t oh, int64_t ow) {
   std::vector<float> out(static_cast<size_t>(oh * ow));
-  kernels::cpu::parallel_for(oh * ow, kernels::ResizeBilinearOp<float>{src, h, w, oh, ow, out.data()});
+  kernels::resize_bilinear(Device::CPU, h, w, oh, ow, src, out.data());
   return out;
 }
 
 std::vector<uint8_t> resize_nearest(const uint8_t* src, int64_t h, int64_t w, int64_t oh, int64_t ow) {
   std::vector<uint8_t> out(static_cast<size_t>(oh * ow));
-  kernels::cpu::parallel_for(oh * ow, kernels::ResizeNearestOp<uint8_t>{src, h, w, oh, ow, out.data()});
+  kernels::resize_nearest(Device::CPU, h, w, oh, ow, src, out.data());
   return out;
 }
 

@@ -1,13 +1,8 @@
 #include "kernels/kernels.hpp"
 
 #include "engine/error.hpp"
-#include "kernels/batchnorm_stats.hpp"
-#include "kernels/bce.hpp"
-#include "kernels/concat.hpp"
 #include "kernels/cpu/launch_cpu.hpp"
-#include "kernels/dice.hpp"
-#include "kernels/elementwise.hpp"
-#include "kernels/init.hpp"
+#include "kernels/kernel_list.hpp"
 #ifdef UNET_HAS_CUDA
 #include "kernels/cuda/launch_cuda.hpp"
 #endif
@@ -18,6 +13,7 @@ namespace {
 
 template <class F>
 void run(Device d, int64_t n, const F& f) {
+  static_assert(is_listed<F>::value, "add this functor to UNET_FOR_KERNELS in kernels/kernel_list.hpp");
   if (d == Device::CPU) return cpu::parallel_for(n, f);
 #ifdef UNET_HAS_CUDA
   cuda::parallel_for(n, f);
@@ -28,6 +24,7 @@ void run(Device d, int64_t n, const F& f) {
 
 template <class F>
 void reduce(Device d, int64_t n, const F& f, float* out) {
+  static_assert(is_listed<F>::value, "add this functor to UNET_REDUCE_KERNELS in kernels/kernel_list.hpp");
   if (d == Device::CPU) return cpu::reduce_sum(n, f, out);
 #ifdef UNET_HAS_CUDA
   cuda::reduce_sum(n, f, out);
@@ -100,6 +97,13 @@ void batchnorm_running_stats(Device d, int64_t channels, const float* batch_mean
                              float* running_mean, float* running_var) {
   const float unbias = count > 1 ? static_cast<float>(count) / static_cast<float>(count - 1) : 1.0f;
   run(d, channels, RunningStatsOp{batch_mean, batch_var, momentum, unbias, running_mean, running_var});
+}
+
+void resize_bilinear(Device d, int64_t ih, int64_t iw, int64_t oh, int64_t ow, const float* x, float* y) {
+  run(d, oh * ow, ResizeBilinearOp<float>{x, ih, iw, oh, ow, y});
+}
+void resize_nearest(Device d, int64_t ih, int64_t iw, int64_t oh, int64_t ow, const uint8_t* x, uint8_t* y) {
+  run(d, oh * ow, ResizeNearestOp<uint8_t>{x, ih, iw, oh, ow, y});
 }
 
 }  // namespace unet::kernels

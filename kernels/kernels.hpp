@@ -2,12 +2,25 @@
 // work is queued on the context's stream and these calls return before it finishes.
 // Scalars that come from earlier device work (a loss gradient, the Dice sums) are passed as
 // device pointers so nothing waits on the GPU.
+//
+// Adding a kernel, the whole recipe (the build and the tests tell you if a step is missing):
+//  1. Its arithmetic, once, as a functor with a UNET_HD operator() in kernels/<name>.hpp: the
+//     formula (and for a loss, its gradient) in one comment line, as in kernels/dice.hpp.
+//  2. Its entry point below, and its body in kernels.cpp: run(d, n, YourOp{...}) for an
+//     elementwise or indexed kernel, reduce(d, n, YourValue{...}, out) for a sum.
+//  3. A row in kernels/kernel_list.hpp. Forgetting it fails to compile (run() and reduce()
+//     assert that the functor is listed), and the row makes the CUDA launcher for it.
+//  4. A parity case in tests/parity_cases.cpp with a plain double-precision reference;
+//     test_parity_cpu fails while a listed kernel has none, and test_parity_cuda runs the
+//     same case on a GPU.
+//  5. A line in bench/bench_kernels.cpp with the bytes it moves; the test
+//     bench_kernels_covers_every_kernel fails while a listed kernel is not timed.
 #pragma once
 
 #include <cstdint>
 
 #include "engine/device.hpp"
-#include "kernels/adam.hpp"
+#include "kernels/adam_step.hpp"
 
 namespace unet::kernels {
 
@@ -53,5 +66,10 @@ void uniform_init(Device d, int64_t n, float lo, float hi, uint64_t seed, uint64
 void batchnorm_running_stats(Device d, int64_t channels, const float* batch_mean,
                              const float* batch_var, float momentum, int64_t count,
                              float* running_mean, float* running_var);
+
+// y [oh, ow] from x [ih, iw]: bilinear for intensities, nearest for label masks (pixel
+// centres aligned as PyTorch's align_corners=False; see kernels/resize.hpp).
+void resize_bilinear(Device d, int64_t ih, int64_t iw, int64_t oh, int64_t ow, const float* x, float* y);
+void resize_nearest(Device d, int64_t ih, int64_t iw, int64_t oh, int64_t ow, const uint8_t* x, uint8_t* y);
 
 }  // namespace unet::kernels

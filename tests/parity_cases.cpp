@@ -1,5 +1,7 @@
 #include "tests/parity_cases.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -145,7 +147,7 @@ std::vector<ParityCase> kernel_cases() {
         return std::vector<std::vector<double>>{y};
       });
   add_sized(
-      c, "relu forward+backward", kExact,
+      c, "relu_forward+relu_backward", kExact,
       [](Device d, int64_t n) {
         ParityResult r;
         Guarded y(n, d), dx(n, d);
@@ -165,7 +167,7 @@ std::vector<ParityCase> kernel_cases() {
         return std::vector<std::vector<double>>{y, dx};
       });
   add_sized(
-      c, "sigmoid forward+backward", kTranscendental,
+      c, "sigmoid_forward+sigmoid_backward", kTranscendental,
       [](Device d, int64_t n) {
         ParityResult r;
         Guarded y(n, d), dx(n, d);
@@ -188,7 +190,7 @@ std::vector<ParityCase> kernel_cases() {
   // concat [2, 3, hw] + [2, 5, hw] and its split
   for (int64_t hw : {int64_t{4099}, int64_t{3}}) {
     const int64_t n = 2, ca = 3, cb = 5;
-    c.push_back({"concat_channels forward+backward hw=" + std::to_string(hw),
+    c.push_back({"concat_channels+concat_channels_backward hw=" + std::to_string(hw),
                  [=](Device d) {
                    ParityResult r;
                    Guarded y(n * (ca + cb) * hw, d), da(n * ca * hw, d), db(n * cb * hw, d);
@@ -234,7 +236,7 @@ std::vector<ParityCase> kernel_cases() {
         return std::vector<std::vector<double>>{{s}};
       });
   add_sized(
-      c, "bce_with_logits sum+backward (|z| <= 100)", kTranscendental,
+      c, "bce_with_logits_sum+bce_with_logits_backward (|z| <= 100)", kTranscendental,
       [](Device d, int64_t n) {
         ParityResult r;
         Guarded s(1, d), dz(n, d);
@@ -256,7 +258,7 @@ std::vector<ParityCase> kernel_cases() {
         return std::vector<std::vector<double>>{{s}, dz};
       });
   add_sized(
-      c, "soft dice sums+loss+backward", kTranscendental,
+      c, "dice_sums+dice_loss+dice_backward", kTranscendental,
       [](Device d, int64_t n) {
         ParityResult r;
         Guarded sums(3, d), loss(1, d), dz(n, d);
@@ -285,7 +287,7 @@ std::vector<ParityCase> kernel_cases() {
         return std::vector<std::vector<double>>{{I, P, T}, {1 - N / D}, dz};
       });
   add_sized(
-      c, "adam step (weight decay 0.01, step 3)", kTranscendental,
+      c, "adam_step (weight decay 0.01, step 3)", kTranscendental,
       [](Device d, int64_t n) {
         ParityResult r;
         Guarded p(random_vector(n, 18), d), m(random_vector(n, 19, -0.1f, 0.1f), d),
@@ -324,7 +326,7 @@ std::vector<ParityCase> kernel_cases() {
           y[static_cast<size_t>(i)] = -0.5 + bits_to_unit_float(philox_bits(1234, 77 + static_cast<uint64_t>(i)));
         return std::vector<std::vector<double>>{y};
       });
-  c.push_back({"batchnorm running stats",
+  c.push_back({"batchnorm_running_stats",
                [](Device d) {
                  ParityResult r;
                  Guarded rm(random_vector(5, 22), d), rv(random_vector(5, 23, 0.5f, 2), d);
@@ -344,6 +346,86 @@ std::vector<ParityCase> kernel_cases() {
                  return std::vector<std::vector<double>>{rm, rv};
                },
                kExact});
+  add_sized(
+      c, "broadcast_scalar", kExact,
+      [](Device d, int64_t n) {
+        ParityResult r;
+        Guarded y(n, d);
+        kernels::broadcast_scalar(d, n, input({-3.5f}, d).data(), y.ptr());
+        r.outputs.push_back(y.take(r.guards_intact));
+        return r;
+      },
+      [](int64_t n) { return std::vector<std::vector<double>>{std::vector<double>(static_cast<size_t>(n), -3.5)}; });
+  // Resizing: up (37x23 -> 64x48) and down (64x48 -> 37x23), the reference in double with
+  // the same pixel-centre convention. The kernel computes the source coordinate in float
+  // (up to 64, so ~4e-6 absolute error in each interpolation weight, measured nmse 4e-12):
+  // 1e-10 allows that; a pixel off by one gives ~1e-2.
+  constexpr double kResize = 1e-10;
+  for (const auto& [ih, iw, oh, ow] : {std::array<int64_t, 4>{37, 23, 64, 48}, std::array<int64_t, 4>{64, 48, 37, 23}}) {
+    const std::string size = " " + std::to_string(ih) + "x" + std::to_string(iw) + "->" + std::to_string(oh) + "x" +
+                             std::to_string(ow);
+    c.push_back({"resize_bilinear" + size,
+                 [=](Device d) {
+                   ParityResult r;
+                   Guarded y(oh * ow, d);
+                   kernels::resize_bilinear(d, ih, iw, oh, ow, input(random_vector(ih * iw, 30), d).data(), y.ptr());
+                   r.outputs.push_back(y.take(r.guards_intact));
+                   return r;
+                 },
+                 [=] {
+                   const auto x = random_vector(ih * iw, 30);
+                   std::vector<double> y(static_cast<size_t>(oh * ow));
+                   for (int64_t oy = 0; oy < oh; ++oy)
+                     for (int64_t ox = 0; ox < ow; ++ox) {
+                       const double sy = std::clamp((oy + 0.5) * ih / oh - 0.5, 0.0, ih - 1.0);
+                       const double sx = std::clamp((ox + 0.5) * iw / ow - 0.5, 0.0, iw - 1.0);
+                       const int64_t y0 = static_cast<int64_t>(sy), x0 = static_cast<int64_t>(sx);
+                       const int64_t y1 = std::min(y0 + 1, ih - 1), x1 = std::min(x0 + 1, iw - 1);
+                       const double fy = sy - y0, fx = sx - x0;
+                       auto at = [&](int64_t yy, int64_t xx) { return static_cast<double>(x[static_cast<size_t>(yy * iw + xx)]); };
+                       y[static_cast<size_t>(oy * ow + ox)] = (at(y0, x0) * (1 - fx) + at(y0, x1) * fx) * (1 - fy) +
+                                                              (at(y1, x0) * (1 - fx) + at(y1, x1) * fx) * fy;
+                     }
+                   return std::vector<std::vector<double>>{y};
+                 },
+                 kResize});
+    // Nearest on label bytes: the byte buffers live inside float tensors (guards at float
+    // granularity); the output bytes are compared as values, exactly.
+    auto labels = [=] {
+      std::vector<uint8_t> v(static_cast<size_t>(ih * iw));
+      for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>((i * 37 + i / 7) % 251);
+      return v;
+    };
+    c.push_back({"resize_nearest" + size,
+                 [=](Device d) {
+                   const auto bytes = labels();
+                   std::vector<float> packed((bytes.size() + 3) / 4, 0.0f);
+                   std::memcpy(packed.data(), bytes.data(), bytes.size());
+                   const Tensor x = input(packed, d);
+                   ParityResult r;
+                   Guarded y((oh * ow + 3) / 4, d);
+                   kernels::resize_nearest(d, ih, iw, oh, ow, reinterpret_cast<const uint8_t*>(x.data()),
+                                           reinterpret_cast<uint8_t*>(y.ptr()));
+                   const auto out = y.take(r.guards_intact);
+                   std::vector<uint8_t> got(static_cast<size_t>(oh * ow));
+                   std::memcpy(got.data(), out.data(), got.size());
+                   r.outputs.push_back(std::vector<float>(got.begin(), got.end()));
+                   return r;
+                 },
+                 [=] {
+                   const auto x = labels();
+                   std::vector<double> y(static_cast<size_t>(oh * ow));
+                   for (int64_t oy = 0; oy < oh; ++oy)
+                     for (int64_t ox = 0; ox < ow; ++ox) {
+                       // The source pixel whose centre is nearest: floor((o + 0.5) * in / out).
+                       const int64_t sy = std::min<int64_t>(static_cast<int64_t>(std::floor((oy + 0.5) * ih / oh)), ih - 1);
+                       const int64_t sx = std::min<int64_t>(static_cast<int64_t>(std::floor((ox + 0.5) * iw / ow)), iw - 1);
+                       y[static_cast<size_t>(oy * ow + ox)] = x[static_cast<size_t>(sy * iw + sx)];
+                     }
+                   return std::vector<std::vector<double>>{y};
+                 },
+                 0.0});  // label bytes: exact
+  }
   return c;
 }
 

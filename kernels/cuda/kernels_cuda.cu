@@ -1,13 +1,7 @@
-// Instantiates the CUDA launcher for every kernel functor. Adding a kernel = adding its
-// functor header and one line here.
-#include "kernels/adam.hpp"
-#include "kernels/batchnorm_stats.hpp"
-#include "kernels/bce.hpp"
-#include "kernels/concat.hpp"
+// Instantiates the CUDA launcher for every functor in kernels/kernel_list.hpp. Nothing to
+// edit here when a kernel is added: the list drives it.
 #include "kernels/cuda/launch_cuda.cuh"
-#include "kernels/dice.hpp"
-#include "kernels/elementwise.hpp"
-#include "kernels/init.hpp"
+#include "kernels/kernel_list.hpp"
 
 namespace unet::kernels::cuda {
 
@@ -18,29 +12,9 @@ __global__ void reduce_final_kernel(int count, const float* partial, float* out)
   if (threadIdx.x == 0) out[0] = acc;
 }
 
-#define UNET_CUDA_FOR(Op) template void parallel_for<Op>(int64_t, const Op&);
-#define UNET_CUDA_REDUCE(Op) template void reduce_sum<Op>(int64_t, const Op&, float*);
-
-UNET_CUDA_FOR(FillOp)
-UNET_CUDA_FOR(BroadcastScalarOp)
-UNET_CUDA_FOR(AddOp)
-UNET_CUDA_FOR(AxpyOp)
-UNET_CUDA_FOR(ScaleOp)
-UNET_CUDA_FOR(ReluForwardOp)
-UNET_CUDA_FOR(ReluBackwardOp)
-UNET_CUDA_FOR(SigmoidForwardOp)
-UNET_CUDA_FOR(SigmoidBackwardOp)
-UNET_CUDA_FOR(ConcatChannelsOp)
-UNET_CUDA_FOR(ConcatChannelsBackwardOp)
-UNET_CUDA_FOR(BceBackwardOp)
-UNET_CUDA_FOR(DiceLossOp)
-UNET_CUDA_FOR(DiceBackwardOp)
-UNET_CUDA_FOR(AdamStepOp)
-UNET_CUDA_FOR(UniformInitOp)
-UNET_CUDA_FOR(RunningStatsOp)
-UNET_CUDA_REDUCE(IdentityValue)
-UNET_CUDA_REDUCE(BceValue)
-UNET_CUDA_REDUCE(DiceIntersectionValue)
-UNET_CUDA_REDUCE(SigmoidValue)
+#define UNET_CUDA_FOR(name, ...) template void parallel_for<__VA_ARGS__>(int64_t, const __VA_ARGS__&);
+#define UNET_CUDA_REDUCE(name, ...) template void reduce_sum<__VA_ARGS__>(int64_t, const __VA_ARGS__&, float*);
+UNET_FOR_KERNELS(UNET_CUDA_FOR)
+UNET_REDUCE_KERNELS(UNET_CUDA_REDUCE)
 
 }  // namespace unet::kernels::cuda
