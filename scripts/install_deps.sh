@@ -2,6 +2,9 @@
 # Installs the Debian 12 packages unet-engine builds and tests with. Idempotent; needs root
 # (or sudo). The CUDA toolkit is not installed here: when /usr/local/cuda exists the build
 # uses it, otherwise it builds the CPU backend only.
+#   scripts/install_deps.sh          install the packages that are missing
+#   scripts/install_deps.sh --list   print the package names, one per line, and install nothing
+# The list below is the only one: the dependency check (tests/deps/) reads it through --list.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build        # toolchain
@@ -13,6 +16,11 @@ packages=(
   python3-tifffile python3-pil libtiff-tools  # TIFFs written by other tools, for tests
   chromium                                 # renders report.html in the report test
 )
+case "${1:-}" in
+  "") ;;
+  --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
+  *) echo "install_deps.sh: unknown option '$1' (use no option to install, or --list to print the package names)" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
