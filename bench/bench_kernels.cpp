@@ -80,8 +80,7 @@ void run(Device d, int64_t n, int reps) {
       {"dice_loss", 0, [&] { kernels::dice_loss(d, scalar.data(), 1.0f, scalar.data() + 2); }},  // one value: latency only
       {"dice_backward", 3, [&] { kernels::dice_backward(d, n, a.data(), b.data(), scalar.data(), 1.0f, scalar.data(), out.data()); }},
       {"adam_step", 7, [&] {
-         kernels::AdamHyper h;
-         kernels::adam_step(d, n, h, out.data(), a.data(), c.data(), e.data());
+         kernels::adam_step(d, n, kernels::AdamConfig{}, 1, out.data(), a.data(), c.data(), e.data());
        }},
       {"uniform_init", 1, [&] { kernels::uniform_init(d, n, -1.0f, 1.0f, 7, 0, out.data()); }},
       {"batchnorm_running_stats", 0, [&] {  // per channel: latency only

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   std::vector<Volume> vols;
   if (!data_dir.empty()) {
     LoadReport rep;
-    LoadOptions opt;
+    LoadConfig opt;
     opt.size = size;
     vols = load_dataset(scan_kaggle(data_dir), opt, rep);
   } else {

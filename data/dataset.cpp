@@ -171,7 +171,7 @@ Volume preprocess_volume(const std::string& patient, const std::vector<int>& num
   return v;
 }
 
-std::vector<Volume> load_dataset(const ScanResult& scan, const LoadOptions& options, LoadReport& report) {
+std::vector<Volume> load_dataset(const ScanResult& scan, const LoadConfig& options, LoadReport& report) {
   UNET_CHECK(options.size >= 16, "--size", "image size must be at least 16, got " + std::to_string(options.size));
   std::vector<Volume> volumes(scan.patients.size());
   std::vector<bool> ok(scan.patients.size(), false);

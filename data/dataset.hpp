@@ -34,7 +34,7 @@ struct Volume {
   int64_t mask_area(int64_t slice) const;  // tumour pixels in a slice
 };
 
-struct LoadOptions {
+struct LoadConfig {
   int64_t size = 256;
   Preprocess mode = Preprocess::Reference;
   bool strict = false;  // stop at the first bad file instead of skipping it
@@ -47,7 +47,7 @@ struct LoadReport {
   std::vector<std::string> problems;  // one line per skipped file or patient, naming it
 };
 
-std::vector<Volume> load_dataset(const ScanResult& scan, const LoadOptions& options, LoadReport& report);
+std::vector<Volume> load_dataset(const ScanResult& scan, const LoadConfig& options, LoadReport& report);
 
 // Where the model's S x S slices come from in the original H x W images: slices
 // [z0, z1) were kept; rows [y0, y1) and columns [x0, x1) were cropped, placed at

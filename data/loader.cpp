@@ -36,7 +36,7 @@ Loader::~Loader() { stop(); }
 
 int64_t Loader::batches_per_epoch() const {
   const int64_t n = samples_per_epoch(), b = config_.batch_size;
-  return config_.drop_last ? std::max<int64_t>(1, n / b) : (n + b - 1) / b;
+  return (n + b - 1) / b;  // the last batch may be smaller
 }
 
 void Loader::stop() {

@@ -34,7 +34,6 @@ struct LoaderConfig {
   AugmentConfig augment_config;
   bool shuffle = false;
   bool weighted_sampling = false;  // reference: volume uniform, slice ~ tumour area + 10% of mean
-  bool drop_last = false;
   uint64_t seed = 0;
 };
 

@@ -8,19 +8,19 @@
 
 namespace unet::kernels {
 
-struct AdamHyper {
-  float beta1 = 0.9f;
-  float beta2 = 0.999f;
-  float eps = 1e-8f;
+struct AdamConfig {
+  float lr = 1e-3f;  // the spec's default
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   float weight_decay = 0.0f;  // L2 added to the gradient, as torch.optim.Adam
-  // For the step t being taken, computed on the host in double as torch does in Python:
-  // step_size = lr / (1 - beta1^t), bias_correction2_sqrt = sqrt(1 - beta2^t).
-  float step_size = 1e-3f;
-  float bias_correction2_sqrt = 1.0f;
 };
 
+// p -= step_size * m / (sqrt(v) / bias_correction2_sqrt + eps), after the moment updates.
 struct AdamStepOp {
-  AdamHyper h;
+  AdamConfig h;
+  // For the step t being taken, computed on the host in double as torch does in Python:
+  // step_size = lr / (1 - beta1^t), bias_correction2_sqrt = sqrt(1 - beta2^t).
+  float step_size;
+  float bias_correction2_sqrt;
   float* p;
   const float* g;
   float* m;
@@ -30,8 +30,8 @@ struct AdamStepOp {
     if (h.weight_decay != 0.0f) grad += h.weight_decay * p[i];
     m[i] = m[i] * h.beta1 + (1.0f - h.beta1) * grad;
     v[i] = v[i] * h.beta2 + (1.0f - h.beta2) * grad * grad;
-    const float denom = sqrtf(v[i]) / h.bias_correction2_sqrt + h.eps;
-    p[i] += -h.step_size * (m[i] / denom);
+    const float denom = sqrtf(v[i]) / bias_correction2_sqrt + h.eps;
+    p[i] += -step_size * (m[i] / denom);
   }
 };
 

@@ -1,5 +1,7 @@
 #include "kernels/kernels.hpp"
 
+#include <cmath>
+
 #include "engine/error.hpp"
 #include "kernels/cpu/launch_cpu.hpp"
 #include "kernels/kernel_list.hpp"
@@ -82,9 +84,12 @@ void dice_backward(Device d, int64_t n, const float* z, const float* t, const fl
   run(d, n, DiceBackwardOp{z, t, sums, smooth, grad_out, dz});
 }
 
-void adam_step(Device d, int64_t n, const AdamHyper& h, float* p, const float* g, float* m,
+void adam_step(Device d, int64_t n, const AdamConfig& config, int64_t step, float* p, const float* g, float* m,
                float* v) {
-  run(d, n, AdamStepOp{h, p, g, m, v});
+  const double t = static_cast<double>(step);
+  const auto step_size = static_cast<float>(config.lr / (1.0 - std::pow(static_cast<double>(config.beta1), t)));
+  const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(config.beta2), t)));
+  run(d, n, AdamStepOp{config, step_size, bias_correction2_sqrt, p, g, m, v});
 }
 
 void uniform_init(Device d, int64_t n, float lo, float hi, uint64_t seed, uint64_t offset,

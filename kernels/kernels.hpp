@@ -56,7 +56,8 @@ void dice_loss(Device d, const float* sums, float smooth, float* out);
 void dice_backward(Device d, int64_t n, const float* z, const float* t, const float* sums,
                    float smooth, const float* grad_out, float* dz);
 
-void adam_step(Device d, int64_t n, const AdamHyper& h, float* p, const float* g, float* m,
+// Step number `step` (1 for the first) of Adam over n parameters, in place.
+void adam_step(Device d, int64_t n, const AdamConfig& config, int64_t step, float* p, const float* g, float* m,
                float* v);
 
 // y[i] ~ U[lo, hi) from draw (offset + i) of `seed`'s Philox stream.

@@ -106,18 +106,18 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
   }
 
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.requires_grad();
-  record(y, op, {x, w, b}, [spec, d, need_x, need_w, need_b, xs = detached(x), ws = detached(w)](const Tensor& dy) {
+  record(y, op, {x, w, b}, [spec, d, need_x, need_w, need_b, x_saved = detached(x), w_saved = detached(w)](const Tensor& dy) {
     ConvPrimitive& p = conv_primitive(d, spec);
     ScopedOpTimer timer(d, [&] { return spec.str(); }, true);
     Tensor dx, dw, db;
     if (need_x) {
-      dx = Tensor::empty(xs.shape(), d);
-      p.backward_data(dy.data(), ws.data(), dx.data());
+      dx = Tensor::empty(x_saved.shape(), d);
+      p.backward_data(dy.data(), w_saved.data(), dx.data());
     }
     if (need_w || need_b) {
-      dw = Tensor::empty(ws.shape(), d);
+      dw = Tensor::empty(w_saved.shape(), d);
       if (spec.bias) db = Tensor::empty({spec.c_out}, d);
-      p.backward_weights(xs.data(), dy.data(), dw.data(), spec.bias ? db.data() : nullptr);
+      p.backward_weights(x_saved.data(), dy.data(), dw.data(), spec.bias ? db.data() : nullptr);
     }
     return std::vector<Tensor>{dx, need_w ? dw : Tensor(), need_b ? db : Tensor()};
   });
@@ -191,16 +191,17 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel) {
   const Device d = x.device();
   PoolPrimitive& prim = pool_primitive(d, spec);
   Tensor y = Tensor::empty({spec.n, spec.c, spec.out_h(), spec.out_w()}, d);  // [N, C, H/k, W/k]
-  const int64_t ws_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
-  Tensor ws = ws_floats > 0 ? Tensor::empty({ws_floats}, d) : Tensor();
+  // The pooling workspace (cuDNN: none; oneDNN: the argmax indices) lives until backward.
+  const int64_t workspace_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
+  Tensor workspace = workspace_floats > 0 ? Tensor::empty({workspace_floats}, d) : Tensor();
   {
     ScopedOpTimer timer(d, [&] { return "max_pool2d " + shape_str(x.shape()); }, false);
-    prim.forward(x.data(), y.data(), ws.defined() ? ws.data() : nullptr);
+    prim.forward(x.data(), y.data(), workspace.defined() ? workspace.data() : nullptr);
   }
-  record(y, "max_pool2d", {x}, [spec, d, xs = detached(x), ys = detached(y), ws](const Tensor& dy) {
+  record(y, "max_pool2d", {x}, [spec, d, xs = detached(x), ys = detached(y), workspace](const Tensor& dy) {
     ScopedOpTimer t(d, [&] { return "max_pool2d " + shape_str(xs.shape()); }, true);
     Tensor dx = Tensor::empty(xs.shape(), d);
-    pool_primitive(d, spec).backward(xs.data(), ys.data(), dy.data(), ws.defined() ? ws.data() : nullptr, dx.data());
+    pool_primitive(d, spec).backward(xs.data(), ys.data(), dy.data(), workspace.defined() ? workspace.data() : nullptr, dx.data());
     return std::vector<Tensor>{dx};
   });
   return y;

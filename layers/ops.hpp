@@ -23,16 +23,19 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
 // k x k window, stride k: x [N, C, H, W] -> [N, C, H/k, W/k] (floor).
 Tensor max_pool2d(const Tensor& x, int64_t kernel);
 
-Tensor relu(const Tensor& x);
 // In place: overwrites x with relu(x) and returns it. Only for a tensor that no recorded op
 // still reads, such as a batch norm's output (its backward reads the input, not the output):
 // it saves one activation per layer, as PyTorch's ReLU(inplace=True).
 Tensor relu_(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
 // cat((a, b), dim=1): a [N, Ca, H, W], b [N, Cb, H, W] -> [N, Ca+Cb, H, W]
 Tensor concat_channels(const Tensor& a, const Tensor& b);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor scale(const Tensor& x, float alpha);
+
+// Test-only: the model uses relu_ and the fused losses (unet/losses.hpp); the gradient
+// checks, parity and golden tests compose these to reach the same kernels through autograd.
+Tensor relu(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
 Tensor sum(const Tensor& x);   // -> [1]
 Tensor mean(const Tensor& x);  // -> [1]
 

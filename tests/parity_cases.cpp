@@ -292,11 +292,9 @@ std::vector<ParityCase> kernel_cases() {
         ParityResult r;
         Guarded p(random_vector(n, 18), d), m(random_vector(n, 19, -0.1f, 0.1f), d),
             v(random_vector(n, 20, 0, 0.01f), d);
-        kernels::AdamHyper h;
-        h.weight_decay = 0.01f;
-        h.step_size = static_cast<float>(1e-3 / (1 - std::pow(0.9, 3)));
-        h.bias_correction2_sqrt = static_cast<float>(std::sqrt(1 - std::pow(0.999, 3)));
-        kernels::adam_step(d, n, h, p.ptr(), input(random_vector(n, 21), d).data(), m.ptr(), v.ptr());
+        kernels::AdamConfig config;
+        config.weight_decay = 0.01f;
+        kernels::adam_step(d, n, config, 3, p.ptr(), input(random_vector(n, 21), d).data(), m.ptr(), v.ptr());
         r.outputs = {p.take(r.guards_intact), m.take(r.guards_intact), v.take(r.guards_intact)};
         return r;
       },

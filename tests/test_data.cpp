@@ -173,7 +173,7 @@ TEST_CASE("loading: counts, simple and reference preprocessing") {
   const fs::path k = make_small_dataset("load", 3, 6);
   const ScanResult scan = scan_kaggle(k.string());
   LoadReport rep;
-  LoadOptions opt;
+  LoadConfig opt;
   opt.size = 64;
   opt.mode = Preprocess::Simple;
   auto vols = load_dataset(scan, opt, rep);
@@ -212,7 +212,7 @@ TEST_CASE("loading skips bad files with a count, or stops on --strict") {
   odd.pixels[0] = 77;
   write_tiff((k / "P1" / "P1_1_mask.tif").string(), odd);                    // mask value 77
   const ScanResult scan = scan_kaggle(k.string());
-  LoadOptions opt;
+  LoadConfig opt;
   opt.size = 32;
   LoadReport rep;
   const auto vols = load_dataset(scan, opt, rep);

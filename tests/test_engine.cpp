@@ -80,11 +80,11 @@ TEST_CASE("a steady-state training step allocates nothing from the system") {
   UNet m(c);
   Adam adam(m.parameters(), AdamConfig{});
   const Tensor x = Tensor::full({2, 3, 32, 32}, 0.3f), t = Tensor::zeros({2, 1, 32, 32});
-  LossConfig lc;
-  lc.kind = LossKind::BceDice;
+  LossConfig loss_config;
+  loss_config.kind = LossKind::BceDice;
   auto step = [&] {
     m.zero_grad();
-    Tensor loss = segmentation_loss(m.forward(x), t, lc);
+    Tensor loss = segmentation_loss(m.forward(x), t, loss_config);
     loss.backward();
     adam.step();
     return loss.item();

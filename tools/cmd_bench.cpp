@@ -20,6 +20,8 @@
 #include "unet/adam.hpp"
 #include "unet/losses.hpp"
 #include "unet/state_dict.hpp"
+#include "unet/inference_memory.hpp"
+#include "unet/train_step.hpp"
 #ifdef UNET_HAS_CUDA
 #include "engine/cuda_context.hpp"
 #endif
@@ -81,7 +83,7 @@ Tensor random_input(const Shape& shape, uint64_t seed, Device d) {
   return Tensor::from_vector(shape, v, d);
 }
 
-struct BenchOptions {
+struct BenchConfig {
   int64_t base = 32, size = 256, batch = 4;
   std::string device = "auto", json_path;
   int warmup = 2, steps = 0, infer_iters = 0;
@@ -91,7 +93,7 @@ struct BenchOptions {
 }  // namespace
 
 Runner add_bench_command(CLI::App& app) {
-  auto o = std::make_shared<BenchOptions>();
+  auto o = std::make_shared<BenchConfig>();
   CLI::App* sub = app.add_subcommand("bench", "Benchmark training and inference of the U-Net (table, JSON, verdicts)");
   sub->add_option("--base", o->base, "U-Net base width (32 reference layout, 64 classic layout)")->check(checks::between(1, 256))->capture_default_str();
   sub->add_option("--size", o->size, "image size (multiple of 16)")->check(checks::image_size())->capture_default_str();
@@ -114,18 +116,12 @@ Runner add_bench_command(CLI::App& app) {
     std::vector<float> tv(static_cast<size_t>(n * s * s));
     for (size_t i = 0; i < tv.size(); ++i) tv[i] = (i / 97) % 3 == 0 ? 1.0f : 0.0f;
     const Tensor t = Tensor::from_vector({n, 1, s, s}, tv, d);
-    auto train_step = [&] {
-      model.zero_grad();
-      Tensor loss = segmentation_loss(model.forward(x), t, bce);
-      loss.backward();
-      adam.step();
-      return loss.item();
-    };
+    auto step = [&] { return train_step(model, adam, x, t, bce).loss; };
     model.train(true);
-    for (int i = 0; i < o->warmup; ++i) train_step();
+    for (int i = 0; i < o->warmup; ++i) step();
     synchronize(d);
     auto t0 = clock_type::now();
-    for (int i = 0; i < steps; ++i) train_step();
+    for (int i = 0; i < steps; ++i) step();
     synchronize(d);
     const double train_s = std::chrono::duration<double>(clock_type::now() - t0).count();
     const double train_sps = static_cast<double>(n * steps) / train_s;
@@ -140,6 +136,7 @@ Runner add_bench_command(CLI::App& app) {
     double ms_b1 = 0, ips_b16 = 0;
     {
       NoGradGuard ng;
+      const InferenceMemoryPolicy memory(model);
       const Tensor x1 = random_input({1, 3, s, s}, 2, d);
       for (int i = 0; i < 2; ++i) model.forward(x1).to_vector();
       t0 = clock_type::now();
@@ -165,7 +162,7 @@ Runner add_bench_command(CLI::App& app) {
       model.train(true);
       OpProfiler::get().reset();
       OpProfiler::get().set_enabled(true);
-      train_step();
+      step();
       OpProfiler::get().set_enabled(false);
       layer_times = OpProfiler::get().results();
     }

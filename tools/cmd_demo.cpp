@@ -12,12 +12,13 @@
 #include "tools/option_checks.hpp"
 #include "unet/adam.hpp"
 #include "unet/losses.hpp"
+#include "unet/train_step.hpp"
 #include "unet/unet_model.hpp"
 
 namespace unet::tools {
 
 namespace {
-struct DemoOptions {
+struct DemoConfig {
   int64_t steps = 30;
   int64_t batch = 2;
   int64_t size = 64;
@@ -30,7 +31,7 @@ struct DemoOptions {
 
 // [N, 3, S, S] images and [N, 1, S, S] masks: a disc of random centre and radius, brighter
 // than the noisy background in every channel.
-void make_batch(const DemoOptions& o, std::vector<float>& img, std::vector<float>& mask) {
+void make_batch(const DemoConfig& o, std::vector<float>& img, std::vector<float>& mask) {
   Rng rng(o.seed + 1);
   const int64_t s = o.size;
   img.assign(static_cast<size_t>(o.batch * 3 * s * s), 0.0f);
@@ -49,7 +50,7 @@ void make_batch(const DemoOptions& o, std::vector<float>& img, std::vector<float
 }  // namespace
 
 Runner add_demo_command(CLI::App& app) {
-  auto o = std::make_shared<DemoOptions>();
+  auto o = std::make_shared<DemoConfig>();
   CLI::App* sub = app.add_subcommand("demo", "Train a small U-Net on one generated batch and print the falling loss");
   sub->add_option("--steps", o->steps, "training steps")->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--batch", o->batch, "batch size")->check(checks::at_least(1))->capture_default_str();
@@ -80,13 +81,10 @@ Runner add_demo_command(CLI::App& app) {
     const auto start = std::chrono::steady_clock::now();
     float first = 0.0f, last = 0.0f;
     for (int64_t step = 1; step <= o->steps; ++step) {
-      model.zero_grad();
-      Tensor loss = segmentation_loss(model.forward(x), t, loss_cfg);
-      loss.backward();
-      adam.step();
-      last = loss.item();
+      const StepResult r = train_step(model, adam, x, t, loss_cfg);
+      last = r.loss;
       if (step == 1) first = last;
-      UNET_CHECK(std::isfinite(last), "unet demo", "loss is " + std::to_string(last) + " at step " + std::to_string(step));
+      UNET_CHECK(r.applied, "unet demo", "loss is " + std::to_string(last) + " at step " + std::to_string(step));
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::printf("step %3lld  loss %.5f  (%.1f samples/s)\n", static_cast<long long>(step), last,
                   static_cast<double>(step * o->batch) / secs);

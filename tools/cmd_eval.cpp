@@ -42,11 +42,11 @@ Runner add_eval_command(CLI::App& app) {
     const Device device = resolve_device(o->device);
     LoadedModel lm = load_model_checkpoint(o->ckpt, device);
     const TrainConfig& tc = lm.train_config;
-    data::LoadOptions lo;
-    lo.size = o->size > 0 ? o->size : tc.size;
-    lo.mode = data::parse_preprocess(o->preprocess.empty() ? tc.preprocess : o->preprocess);
-    lo.strict = o->strict;
-    lo.threads = o->workers;
+    data::LoadConfig load_config;
+    load_config.size = o->size > 0 ? o->size : tc.size;
+    load_config.mode = data::parse_preprocess(o->preprocess.empty() ? tc.preprocess : o->preprocess);
+    load_config.strict = o->strict;
+    load_config.threads = o->workers;
     data::ScanResult scan = data::scan_kaggle(o->data);
     for (const auto& w : scan.warnings) std::printf("warning: %s\n", w.c_str());
     if (!o->patients.empty()) {
@@ -59,16 +59,16 @@ Runner add_eval_command(CLI::App& app) {
       scan.patients = selected;
     }
     data::LoadReport rep;
-    const auto volumes = data::load_dataset(scan, lo, rep);
+    const auto volumes = data::load_dataset(scan, load_config, rep);
     for (const auto& p : rep.problems) std::printf("warning: %s\n", p.c_str());
     std::vector<size_t> all(volumes.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-    LossConfig lc;
-    lc.kind = LossConfig::parse(tc.loss);
-    EvalOptions eo;
-    eo.batch = o->batch;
-    eo.largest_component = o->largest_component || tc.largest_component;
-    const EvalResult r = evaluate(*lm.model, volumes, all, lc, eo);
+    LossConfig loss_config;
+    loss_config.kind = LossConfig::parse(tc.loss);
+    EvalConfig eval_config;
+    eval_config.batch = o->batch;
+    eval_config.largest_component = o->largest_component || tc.largest_component;
+    const EvalResult r = evaluate(*lm.model, volumes, all, loss_config, eval_config);
     std::printf("%-32s %7s %8s %8s\n", "volume", "slices", "tumour", "DSC");
     std::vector<std::string> names;
     std::vector<double> dsc;

@@ -14,6 +14,7 @@
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/visuals.hpp"
+#include "unet/inference_memory.hpp"
 #include "unet/metrics.hpp"
 #include "unet/trainer.hpp"
 
@@ -178,6 +179,7 @@ Runner add_predict_command(CLI::App& app) {
       std::vector<float> logits(static_cast<size_t>(v.depth() * plane));
       {
         NoGradGuard no_grad;
+        const InferenceMemoryPolicy memory(model);
         for (int64_t d0 = 0; d0 < v.depth(); d0 += o->batch) {
           const int64_t n = std::min(o->batch, v.depth() - d0);
           std::vector<float> img(static_cast<size_t>(n * 3 * plane)), msk(static_cast<size_t>(n * plane));

@@ -114,13 +114,13 @@ RunReport make_run_report(Trainer& trainer, double total_seconds, int max_slices
              {"best validation DSC per volume",
               std::to_string(trainer.state().best_dsc) + " (epoch " + std::to_string(trainer.state().best_epoch) + ")"}};
   if (trainer.validation_volumes().empty()) return r;
-  LossConfig lc;
-  lc.kind = LossConfig::parse(c.loss);
-  EvalOptions eo;
-  eo.batch = c.batch;
-  eo.largest_component = c.largest_component;
-  eo.keep_predictions = true;
-  const EvalResult ev = evaluate(trainer.model(), trainer.volumes(), trainer.validation_volumes(), lc, eo);
+  LossConfig loss_config;
+  loss_config.kind = LossConfig::parse(c.loss);
+  EvalConfig eval_config;
+  eval_config.batch = c.batch;
+  eval_config.largest_component = c.largest_component;
+  eval_config.keep_predictions = true;
+  const EvalResult ev = evaluate(trainer.model(), trainer.volumes(), trainer.validation_volumes(), loss_config, eval_config);
   // Triptychs: the slice with the most tumour in each of the first validation volumes.
   for (size_t k = 0; k < ev.volumes.size(); ++k) {
     const auto& v = trainer.volumes()[trainer.validation_volumes()[k]];

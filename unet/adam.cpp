@@ -1,7 +1,5 @@
 #include "unet/adam.hpp"
 
-#include <cmath>
-
 #include "engine/error.hpp"
 #include "kernels/kernels.hpp"
 
@@ -22,15 +20,7 @@ void Adam::step() {
   const Tensor& p = params_.flat();
   UNET_CHECK(p.device() == m_.device(), "Adam::step", "parameters moved to another device after the optimizer was made");
   ++steps_;
-  kernels::AdamHyper h;
-  h.beta1 = config_.beta1;
-  h.beta2 = config_.beta2;
-  h.eps = config_.eps;
-  h.weight_decay = config_.weight_decay;
-  const double t = static_cast<double>(steps_);
-  h.step_size = static_cast<float>(config_.lr / (1.0 - std::pow(static_cast<double>(config_.beta1), t)));
-  h.bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(config_.beta2), t)));
-  kernels::adam_step(p.device(), p.numel(), h, p.data(), params_.flat_grad().data(), m_.data(), v_.data());
+  kernels::adam_step(p.device(), p.numel(), config_, steps_, p.data(), params_.flat_grad().data(), m_.data(), v_.data());
 }
 
 }  // namespace unet

@@ -3,16 +3,12 @@
 
 #include <cstdint>
 
-#include "kernels/adam.hpp"
+#include "kernels/adam_step.hpp"
 #include "layers/modules.hpp"
 
 namespace unet {
 
-struct AdamConfig {
-  float lr = 1e-3f;  // the spec's default
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
-  float weight_decay = 0.0f;
-};
+using kernels::AdamConfig;  // lr, betas, eps, weight decay: one definition, beside the kernel
 
 class Adam {
  public:

@@ -5,19 +5,21 @@
 #include "data/augment.hpp"
 #include "engine/autograd.hpp"
 #include "engine/host_buffer.hpp"
+#include "unet/inference_memory.hpp"
 #include "unet/metrics.hpp"
 
 namespace unet {
 
 EvalResult evaluate(UNet& model, const std::vector<data::Volume>& volumes, const std::vector<size_t>& which,
-                    const LossConfig& loss, const EvalOptions& options) {
+                    const LossConfig& loss, const EvalConfig& options) {
   NoGradGuard no_grad;
   const bool was_training = model.training();
   model.train(false);
+  const InferenceMemoryPolicy memory(model);
   EvalResult r;
   double loss_sum = 0.0, dice_sum = 0.0;
   int64_t slices = 0;
-  const float logit_threshold = std::log(options.threshold / (1.0f - options.threshold));
+  constexpr float logit_threshold = 0.0f;  // probability 0.5, as the reference program and the training Dice
   for (size_t vi : which) {
     const data::Volume& v = volumes[vi];
     const int64_t s = v.size, plane = s * s, depth = v.depth();

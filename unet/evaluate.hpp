@@ -25,14 +25,13 @@ struct EvalResult {
   std::vector<VolumeResult> volumes;
 };
 
-struct EvalOptions {
+struct EvalConfig {
   int64_t batch = 16;
   bool largest_component = false;  // keep only the largest 3D component per volume
   bool keep_predictions = false;
-  float threshold = 0.5f;
 };
 
 EvalResult evaluate(UNet& model, const std::vector<data::Volume>& volumes, const std::vector<size_t>& which,
-                    const LossConfig& loss, const EvalOptions& options);
+                    const LossConfig& loss, const EvalConfig& options);
 
 }  // namespace unet

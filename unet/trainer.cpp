@@ -17,6 +17,7 @@
 #include "engine/safetensors.hpp"
 #include "unet/metrics.hpp"
 #include "unet/state_dict.hpp"
+#include "unet/train_step.hpp"
 
 namespace unet {
 
@@ -227,12 +228,12 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   // Data.
   const data::ScanResult scan = data::scan_kaggle(config_.data);
   for (const auto& w : scan.warnings) say("warning: " + w);
-  data::LoadOptions lo;
-  lo.size = config_.size;
-  lo.mode = data::parse_preprocess(config_.preprocess);
-  lo.strict = config_.strict;
-  lo.threads = config_.workers;
-  volumes_ = data::load_dataset(scan, lo, load_report_);
+  data::LoadConfig load_config;
+  load_config.size = config_.size;
+  load_config.mode = data::parse_preprocess(config_.preprocess);
+  load_config.strict = config_.strict;
+  load_config.threads = config_.workers;
+  volumes_ = data::load_dataset(scan, load_config, load_report_);
   for (const auto& p : load_report_.problems) say("warning: " + p);
   say("data: " + std::to_string(load_report_.patients) + " patients, " + std::to_string(load_report_.slices) +
       " slices, " + std::to_string(load_report_.tumour_slices) + " with tumour" +
@@ -269,20 +270,20 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
 
   // Model and optimizer.
   model_ = std::make_unique<UNet>(UNetConfig::for_base(config_.base), device_, config_.seed);
-  AdamConfig ac;
-  ac.lr = static_cast<float>(config_.lr);
-  ac.weight_decay = static_cast<float>(config_.weight_decay);
-  adam_ = std::make_unique<Adam>(model_->parameters(), ac);
+  AdamConfig adam_config;
+  adam_config.lr = static_cast<float>(config_.lr);
+  adam_config.weight_decay = static_cast<float>(config_.weight_decay);
+  adam_ = std::make_unique<Adam>(model_->parameters(), adam_config);
   state_.lr = config_.lr;
 
-  data::LoaderConfig lc;
-  lc.batch_size = config_.batch;
-  lc.workers = config_.workers;
-  lc.augment = config_.augment;
-  lc.shuffle = true;
-  lc.weighted_sampling = config_.weighted_sampling;
-  lc.seed = config_.seed;
-  loader_ = std::make_unique<data::Loader>(volumes_, std::move(items), lc);
+  data::LoaderConfig loader_config;
+  loader_config.batch_size = config_.batch;
+  loader_config.workers = config_.workers;
+  loader_config.augment = config_.augment;
+  loader_config.shuffle = true;
+  loader_config.weighted_sampling = config_.weighted_sampling;
+  loader_config.seed = config_.seed;
+  loader_ = std::make_unique<data::Loader>(volumes_, std::move(items), loader_config);
 
   if (resume) {
     load_model_state(*model_, checkpoint, last);
@@ -352,18 +353,14 @@ bool Trainer::run() {
       const int64_t n = b.size, s = b.image_size;
       const Tensor x = Tensor::from_host({n, 3, s, s}, b.images.data(), device_);  // [N, 3, S, S]
       const Tensor t = Tensor::from_host({n, 1, s, s}, b.masks.data(), device_);   // [N, 1, S, S]
-      model_->zero_grad();
-      const Tensor logits = model_->forward(x);
-      const Tensor loss = segmentation_loss(logits, t, loss_);
-      const float loss_value = loss.item();
-      UNET_CHECK(std::isfinite(loss_value), "train",
+      const StepResult step = train_step(*model_, *adam_, x, t, loss_);
+      const float loss_value = step.loss;
+      UNET_CHECK(step.applied, "train",
                  "the loss is " + std::to_string(loss_value) + " at epoch " + std::to_string(state_.epoch + 1) +
                      ", step " + std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
                      (fs::exists(last) ? last : std::string("(none yet)")));
-      loss.backward();
-      adam_->step();
       // Hard Dice of the batch, for the console and metrics.
-      const auto z = logits.to_vector();
+      const auto z = step.logits.to_vector();
       std::vector<uint8_t> p(z.size()), m(z.size());
       for (size_t i = 0; i < z.size(); ++i) {
         p[i] = z[i] > 0.0f;
@@ -393,14 +390,14 @@ bool Trainer::run() {
     em.train_loss = state_.partial_samples ? state_.partial_loss / static_cast<double>(state_.partial_samples) : 0.0;
     em.train_dice = state_.partial_samples ? state_.partial_dice / static_cast<double>(state_.partial_samples) : 0.0;
     em.lr = state_.lr;
-    EvalOptions eo;
-    eo.batch = config_.batch;
-    eo.largest_component = config_.largest_component;
+    EvalConfig eval_config;
+    eval_config.batch = config_.batch;
+    eval_config.largest_component = config_.largest_component;
     // Validation allocates other shapes than training; releasing the cache around it keeps
     // the peak memory that of the larger phase, not the sum (one epoch's first step then
     // refills the cache, a few dozen allocations per epoch).
     allocator_for(device_).empty_cache();
-    const EvalResult ev = val_.empty() ? EvalResult{} : evaluate(*model_, volumes_, val_, loss_, eo);
+    const EvalResult ev = val_.empty() ? EvalResult{} : evaluate(*model_, volumes_, val_, loss_, eval_config);
     allocator_for(device_).empty_cache();
     em.val_loss = ev.loss;
     em.val_dice_slice = ev.dice_per_slice;

@@ -1,6 +1,5 @@
 #include "unet/unet_model.hpp"
 
-#include "engine/allocator.hpp"
 #include "engine/autograd.hpp"
 #include "engine/error.hpp"
 #include "layers/ops.hpp"
@@ -136,15 +135,7 @@ Tensor UNet::forward(const Tensor& x) {
   h = bottleneck_->forward(std::move(h));
   const bool ref = config_.layout == UNetLayout::Reference;
   for (int64_t i = config_.depth - 1; i >= 0; --i) {
-    // Host memory in evaluation: each decoder level needs larger blocks than anything freed
-    // so far. When the cache holds a lot (large batches), handing it back first keeps the
-    // peak RSS near what is in use; small batches keep their cache (releasing costs page
-    // faults). In training the autograd graph holds the activations and a steady step hits
-    // the cache. (The device allocator already returns its cache when an allocation fails,
-    // and cudaFree/cudaMalloc here would cost more than they save.)
-    constexpr std::size_t kReleaseAbove = std::size_t{256} << 20;
-    if (device_ == Device::CPU && !grad_enabled() && allocator_for(Device::CPU).stats().cached > kReleaseAbove)
-      allocator_for(Device::CPU).empty_cache();
+    if (before_decoder_level) before_decoder_level(i);
     Tensor cat;
     {
       const Tensor up = upconvs_[static_cast<size_t>(i)]->forward(h);

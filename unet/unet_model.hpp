@@ -9,6 +9,7 @@
 //    cat((skip, up)), names inc.double_conv.0.weight, down1.maxpool_conv.1..., up1.up, outc.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +73,10 @@ class UNet {
   // Floating-point operations of one forward pass of one h x w image (2 per multiply-add,
   // convolutions only: they are > 99% of the work).
   double forward_flops(int64_t h, int64_t w) const;
+
+  // Called by forward() before each decoder level (depth-1 down to 0), when set. Inference
+  // uses it to manage memory between levels (unet/inference_memory.hpp).
+  std::function<void(int64_t level)> before_decoder_level;
 
  private:
   UNetConfig config_;
