@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/device.hpp"
+#include "base/device.hpp"
 #include "engine/tensor.hpp"
 #include "kernels/kernel_list.hpp"
 #include "kernels/kernels.hpp"

@@ -9,7 +9,7 @@
 #include "data/dataset.hpp"
 #include "data/kaggle_scan.hpp"
 #include "data/loader.hpp"
-#include "engine/rng.hpp"
+#include "base/rng.hpp"
 
 using namespace unet;
 using namespace unet::data;

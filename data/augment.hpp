@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "data/dataset.hpp"
-#include "engine/rng.hpp"
+#include "base/rng.hpp"
 
 namespace unet::data {
 

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "data/tiff_io.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "kernels/kernels.hpp"
 
 namespace unet::data {

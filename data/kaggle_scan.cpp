@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <map>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 
 namespace unet::data {
 

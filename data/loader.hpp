@@ -13,7 +13,7 @@
 
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
-#include "engine/host_buffer.hpp"
+#include "base/host_buffer.hpp"
 
 namespace unet::data {
 

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <set>
 
-#include "engine/error.hpp"
-#include "engine/rng.hpp"
+#include "base/error.hpp"
+#include "base/rng.hpp"
 
 namespace unet::data {
 

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/error.hpp"
-#include "engine/rng.hpp"
+#include "base/error.hpp"
+#include "base/rng.hpp"
 
 namespace unet::data {
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 
 namespace unet::data {
 

@@ -2,7 +2,7 @@
 
 #include <unordered_set>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "kernels/kernels.hpp"
 
 namespace unet {

@@ -29,11 +29,7 @@ struct SafetensorsFile {
 // Errors name the file and what is wrong (truncated, bad header, offsets out of range...).
 SafetensorsFile read_safetensors(const std::string& path);
 
-// Atomic: writes `path.tmp`, fsyncs it, renames it over `path` and fsyncs the folder, so a
-// crash or a full disk leaves either the old file or the new one, never half of one.
+// Atomic (base/file_io.hpp): a crash or a full disk leaves the old file or the new one.
 void write_safetensors(const std::string& path, const SafetensorsFile& file);
-
-// Writes `bytes` to `path` atomically (the same temp + fsync + rename).
-void write_file_atomic(const std::string& path, const std::string& bytes);
 
 }  // namespace unet

@@ -3,12 +3,12 @@
 #include <cstring>
 #include <sstream>
 
-#include "engine/allocator.hpp"
+#include "base/allocator.hpp"
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "kernels/kernels.hpp"
 #ifdef UNET_HAS_CUDA
-#include "engine/cuda_context.hpp"
+#include "base/cuda_context.hpp"
 #endif
 
 namespace unet {

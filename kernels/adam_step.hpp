@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "engine/hd.hpp"
+#include "base/hd.hpp"
 
 namespace unet::kernels {
 

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "engine/hd.hpp"
+#include "base/hd.hpp"
 
 namespace unet::kernels {
 

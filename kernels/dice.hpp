@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "engine/hd.hpp"
+#include "base/hd.hpp"
 #include "kernels/elementwise.hpp"
 
 namespace unet::kernels {

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "engine/hd.hpp"
-#include "engine/rng.hpp"
+#include "base/hd.hpp"
+#include "base/rng.hpp"
 
 namespace unet::kernels {
 

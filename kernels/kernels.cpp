@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "kernels/cpu/launch_cpu.hpp"
 #include "kernels/kernel_list.hpp"
 #ifdef UNET_HAS_CUDA

@@ -19,7 +19,7 @@
 
 #include <cstdint>
 
-#include "engine/device.hpp"
+#include "base/device.hpp"
 #include "kernels/adam_step.hpp"
 
 namespace unet::kernels {

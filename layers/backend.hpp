@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/device.hpp"
+#include "base/device.hpp"
 
 namespace unet {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/ops.hpp"
 

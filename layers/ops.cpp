@@ -4,7 +4,7 @@
 #include <mutex>
 
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"
 #include "layers/profiler.hpp"

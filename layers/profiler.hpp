@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/device.hpp"
+#include "base/device.hpp"
 
 namespace unet {
 

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "engine/autograd.hpp"
-#include "engine/rng.hpp"
+#include "base/rng.hpp"
 #include "engine/tensor.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/ops.hpp"

@@ -14,7 +14,7 @@
 #include "data/split.hpp"
 #include "data/synth.hpp"
 #include "data/tiff_io.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 
 using namespace unet;
 using namespace unet::data;

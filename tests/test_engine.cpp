@@ -1,10 +1,10 @@
 // Tensor, allocator, autograd, RNG and error type.
 #include <doctest/doctest.h>
 
-#include "engine/allocator.hpp"
+#include "base/allocator.hpp"
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
-#include "engine/rng.hpp"
+#include "base/error.hpp"
+#include "base/rng.hpp"
 #include "layers/ops.hpp"
 #include "unet/adam.hpp"
 #include "unet/losses.hpp"

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "engine/safetensors.hpp"
 #include "layers/ops.hpp"
 #include "tests/test_util.hpp"

@@ -4,7 +4,7 @@
 // "Skipped" — never as passed.
 #include <cstdio>
 
-#include "engine/device.hpp"
+#include "base/device.hpp"
 #include "tests/parity_cases.hpp"
 
 using namespace unet;

@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "data/tiff_io.hpp"
-#include "engine/error.hpp"
-#include "engine/rng.hpp"
+#include "base/error.hpp"
+#include "base/rng.hpp"
 
 using namespace unet;
 using namespace unet::data;

@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "data/synth.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "engine/safetensors.hpp"
-#include "unet/trainer.hpp"
+#include "train/trainer.hpp"
 
 using namespace unet;
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/rng.hpp"
+#include "base/rng.hpp"
 #include "engine/tensor.hpp"
 
 namespace unet::test {

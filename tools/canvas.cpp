@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "engine/error.hpp"
-#include "engine/safetensors.hpp"
+#include "base/error.hpp"
+#include "base/file_io.hpp"
 
 namespace unet::tools {
 

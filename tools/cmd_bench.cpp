@@ -10,11 +10,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "engine/allocator.hpp"
+#include "base/allocator.hpp"
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "layers/profiler.hpp"
-#include "engine/rng.hpp"
+#include "base/rng.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "unet/adam.hpp"
@@ -23,7 +23,7 @@
 #include "unet/inference_memory.hpp"
 #include "unet/train_step.hpp"
 #ifdef UNET_HAS_CUDA
-#include "engine/cuda_context.hpp"
+#include "base/cuda_context.hpp"
 #endif
 
 namespace unet::tools {

@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
-#include "engine/rng.hpp"
+#include "base/error.hpp"
+#include "base/rng.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "unet/adam.hpp"

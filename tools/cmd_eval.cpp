@@ -5,12 +5,12 @@
 
 #include "data/kaggle_scan.hpp"
 #include "data/split.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/report.hpp"
-#include "unet/metrics.hpp"
-#include "unet/trainer.hpp"
+#include "train/metrics.hpp"
+#include "train/trainer.hpp"
 
 namespace unet::tools {
 

@@ -10,13 +10,13 @@
 #include "data/kaggle_scan.hpp"
 #include "data/tiff_io.hpp"
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/visuals.hpp"
 #include "unet/inference_memory.hpp"
-#include "unet/metrics.hpp"
-#include "unet/trainer.hpp"
+#include "train/metrics.hpp"
+#include "train/trainer.hpp"
 
 namespace unet::tools {
 

@@ -9,7 +9,7 @@
 #include "tools/option_checks.hpp"
 #include "tools/progress.hpp"
 #include "tools/report.hpp"
-#include "unet/trainer.hpp"
+#include "train/trainer.hpp"
 
 namespace unet::tools {
 

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <string>
 
-#include "unet/trainer.hpp"
+#include "train/trainer.hpp"
 
 namespace unet::tools {
 

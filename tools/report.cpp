@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "engine/safetensors.hpp"
+#include "base/file_io.hpp"
 #include "tools/charts.hpp"
 #include "tools/visuals.hpp"
-#include "unet/metrics.hpp"
+#include "train/metrics.hpp"
 
 namespace unet::tools {
 

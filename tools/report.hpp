@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "unet/trainer.hpp"
+#include "train/trainer.hpp"
 
 namespace unet::tools {
 

@@ -5,7 +5,7 @@
 #include <exception>
 #include <map>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "tools/commands.hpp"
 
 int main(int argc, char** argv) {

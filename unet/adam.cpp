@@ -1,6 +1,6 @@
 #include "unet/adam.hpp"
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "kernels/kernels.hpp"
 
 namespace unet {

@@ -6,7 +6,7 @@
 // cache when an allocation fails, and cudaFree/cudaMalloc here would cost more than it saves.
 #pragma once
 
-#include "engine/allocator.hpp"
+#include "base/allocator.hpp"
 #include "unet/unet_model.hpp"
 
 namespace unet {

@@ -1,7 +1,7 @@
 #include "unet/losses.hpp"
 
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/ops.hpp"
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 
 namespace unet {
 

@@ -1,7 +1,7 @@
 #include "unet/unet_model.hpp"
 
 #include "engine/autograd.hpp"
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "layers/ops.hpp"
 
 namespace unet {

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "engine/allocator.hpp"
-#include "engine/cuda_context.hpp"
+#include "base/allocator.hpp"
+#include "base/cuda_context.hpp"
 #include "kernels/cuda/launch_cuda.hpp"
 
 namespace unet::kernels::cuda {

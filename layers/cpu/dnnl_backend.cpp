@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "engine/tensor.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"

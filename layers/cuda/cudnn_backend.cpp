@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "engine/cuda_context.hpp"
-#include "engine/error.hpp"
+#include "base/cuda_context.hpp"
+#include "base/error.hpp"
 #include "layers/backend.hpp"
 #include "layers/cuda/cudnn_descriptors.hpp"
 

@@ -1,6 +1,6 @@
 #include "layers/cuda/cudnn_descriptors.hpp"
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #include "engine/tensor.hpp"
 
 namespace unet::cuda {

@@ -8,7 +8,7 @@
 #include <array>
 #include <cstdio>
 
-#include "engine/cuda_check.hpp"
+#include "base/cuda_check.hpp"
 #include "layers/backend.hpp"
 
 namespace unet::cuda {

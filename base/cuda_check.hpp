@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 
 namespace unet::detail {
 const char* cublas_status_name(cublasStatus_t s);

@@ -11,7 +11,7 @@
 #include "data/dataset.hpp"
 #include "data/loader.hpp"
 #include "unet/adam.hpp"
-#include "unet/evaluate.hpp"
+#include "train/evaluate.hpp"
 #include "unet/losses.hpp"
 #include "unet/unet_model.hpp"
 

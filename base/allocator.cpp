@@ -1,13 +1,13 @@
-#include "engine/allocator.hpp"
+#include "base/allocator.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
 #include <new>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #ifdef UNET_HAS_CUDA
-#include "engine/cuda_check.hpp"
+#include "base/cuda_check.hpp"
 #endif
 
 namespace unet {

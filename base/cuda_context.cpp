@@ -1,8 +1,8 @@
-#include "engine/cuda_context.hpp"
+#include "base/cuda_context.hpp"
 
 #include <cstdio>
 
-#include "engine/allocator.hpp"
+#include "base/allocator.hpp"
 
 namespace unet {
 

@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-#include "engine/cuda_check.hpp"
+#include "base/cuda_check.hpp"
 
 namespace unet {
 

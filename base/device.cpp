@@ -1,15 +1,15 @@
-#include "engine/device.hpp"
+#include "base/device.hpp"
 
 #include <cstdio>
 #include <fstream>
 #include <thread>
 #include <mutex>
 
-#include "engine/error.hpp"
+#include "base/error.hpp"
 #ifdef UNET_HAS_CUDA
 #include <cuda_runtime.h>
 
-#include "engine/cuda_context.hpp"
+#include "base/cuda_context.hpp"
 #endif
 
 namespace unet {

@@ -1,12 +1,12 @@
-#include "engine/host_buffer.hpp"
+#include "base/host_buffer.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
 
-#include "engine/allocator.hpp"
+#include "base/allocator.hpp"
 #ifdef UNET_HAS_CUDA
-#include "engine/cuda_check.hpp"
+#include "base/cuda_check.hpp"
 #endif
 
 namespace unet {

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "engine/hd.hpp"
+#include "base/hd.hpp"
 
 namespace unet {
 

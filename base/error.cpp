@@ -1,4 +1,4 @@
-#include "engine/error.hpp"
+#include "base/error.hpp"
 
 namespace unet {
 

@@ -1,12 +1,12 @@
-#include "unet/evaluate.hpp"
+#include "train/evaluate.hpp"
 
 #include <cmath>
 
 #include "data/augment.hpp"
 #include "engine/autograd.hpp"
-#include "engine/host_buffer.hpp"
+#include "base/host_buffer.hpp"
 #include "unet/inference_memory.hpp"
-#include "unet/metrics.hpp"
+#include "train/metrics.hpp"
 
 namespace unet {
 

@@ -1,4 +1,4 @@
-#include "unet/trainer.hpp"
+#include "train/trainer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -12,10 +12,11 @@
 #include <sstream>
 
 #include "data/split.hpp"
-#include "engine/allocator.hpp"
-#include "engine/error.hpp"
+#include "base/allocator.hpp"
+#include "base/error.hpp"
+#include "base/file_io.hpp"
 #include "engine/safetensors.hpp"
-#include "unet/metrics.hpp"
+#include "train/metrics.hpp"
 #include "unet/state_dict.hpp"
 #include "unet/train_step.hpp"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "engine/device.hpp"
+#include "base/device.hpp"
 
 namespace unet {
 

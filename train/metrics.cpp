@@ -1,4 +1,4 @@
-#include "unet/metrics.hpp"
+#include "train/metrics.hpp"
 
 #include <algorithm>
 #include <numeric>
