@@ -1,5 +1,6 @@
 #include "unet/trainer.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -54,27 +55,38 @@ std::string TrainConfig::to_json() const {
       .dump(2);
 }
 
+namespace {
+void check_config(const TrainConfig& c);
+}  // namespace
+
 TrainConfig TrainConfig::from_json(const std::string& text, const std::string& where) {
+  const json j = parse_json_object(text, where, "train_config");
+  TrainConfig c;
+  // A key the file lacks keeps its default (older checkpoints); one it has must have the right type.
+  auto get = [&](const char* k, auto& v) {
+    if (j.contains(k)) read_json(j.at(k), v, where, std::string("train_config.") + k);
+  };
+  get("data", c.data), get("out", c.out), get("epochs", c.epochs), get("batch", c.batch), get("lr", c.lr);
+  get("weight_decay", c.weight_decay), get("loss", c.loss), get("bce_weight", c.bce_weight);
+  get("dice_weight", c.dice_weight), get("base", c.base), get("size", c.size), get("seed", c.seed);
+  get("device", c.device), get("workers", c.workers), get("preprocess", c.preprocess);
+  get("lr_schedule", c.lr_schedule), get("plateau_patience", c.plateau_patience);
+  get("plateau_factor", c.plateau_factor), get("min_lr", c.min_lr), get("augment", c.augment);
+  get("drop_empty", c.drop_empty), get("weighted_sampling", c.weighted_sampling);
+  get("val_fraction", c.val_fraction), get("val_list", c.val_list);
+  get("largest_component", c.largest_component), get("strict", c.strict);
+  get("max_steps_per_epoch", c.max_steps_per_epoch);
+  // The values must pass the command line's checks, plus an upper bound on the image size
+  // (eval and predict allocate size x size planes; a 16384^2 slice is already 34 GB per
+  // activation at base 32) and the model's ranges, so a damaged file stops here, named.
   try {
-    const json j = json::parse(text);
-    TrainConfig c;
-    auto get = [&](const char* k, auto& v) {
-      if (j.contains(k)) v = j.at(k).get<std::decay_t<decltype(v)>>();
-    };
-    get("data", c.data), get("out", c.out), get("epochs", c.epochs), get("batch", c.batch), get("lr", c.lr);
-    get("weight_decay", c.weight_decay), get("loss", c.loss), get("bce_weight", c.bce_weight);
-    get("dice_weight", c.dice_weight), get("base", c.base), get("size", c.size), get("seed", c.seed);
-    get("device", c.device), get("workers", c.workers), get("preprocess", c.preprocess);
-    get("lr_schedule", c.lr_schedule), get("plateau_patience", c.plateau_patience);
-    get("plateau_factor", c.plateau_factor), get("min_lr", c.min_lr), get("augment", c.augment);
-    get("drop_empty", c.drop_empty), get("weighted_sampling", c.weighted_sampling);
-    get("val_fraction", c.val_fraction), get("val_list", c.val_list);
-    get("largest_component", c.largest_component), get("strict", c.strict);
-    get("max_steps_per_epoch", c.max_steps_per_epoch);
-    return c;
-  } catch (const json::exception& e) {
-    UNET_THROW(where, std::string("bad training configuration: ") + e.what());
+    check_config(c);
+    UNET_CHECK(c.size <= 16384, "--size", "must be at most 16384, got " + std::to_string(c.size));
+    UNetConfig::for_base(c.base).validate("--base");
+  } catch (const Error& e) {
+    UNET_THROW(where, "train_config: " + e.call() + ": " + e.message());
   }
+  return c;
 }
 
 std::string TrainState::to_json() const {
@@ -89,23 +101,33 @@ std::string TrainState::to_json() const {
 }
 
 TrainState TrainState::from_json(const std::string& text, const std::string& where) {
-  try {
-    const json j = json::parse(text);
-    TrainState s;
-    s.epoch = j.at("epoch"), s.next_batch = j.at("next_batch"), s.partial_loss = j.at("partial_loss");
-    s.partial_dice = j.at("partial_dice"), s.partial_samples = j.at("partial_samples"), s.best_dsc = j.at("best_dsc");
-    s.best_epoch = j.at("best_epoch"), s.lr = j.at("lr"), s.plateau_bad = j.at("plateau_bad");
-    s.plateau_best = j.at("plateau_best");
-    for (const auto& h : j.at("history")) {
-      EpochMetrics m;
-      m.epoch = h[0], m.train_loss = h[1], m.train_dice = h[2], m.val_loss = h[3], m.val_dice_slice = h[4];
-      m.val_dsc_volume = h[5], m.lr = h[6], m.seconds = h[7];
-      s.history.push_back(m);
-    }
-    return s;
-  } catch (const json::exception& e) {
-    UNET_THROW(where, std::string("bad training state: ") + e.what());
+  const json j = parse_json_object(text, where, "train_state");
+  TrainState s;
+  auto get = [&](const char* k, auto& v) {
+    read_json(json_member(j, k, where, "train_state"), v, where, std::string("train_state.") + k);
+  };
+  auto count = [&](const char* k, int64_t& v) {
+    get(k, v);
+    UNET_CHECK(v >= 0, where, std::string("train_state.") + k + " is " + std::to_string(v) + ", must be >= 0");
+  };
+  count("epoch", s.epoch), count("next_batch", s.next_batch), get("partial_loss", s.partial_loss);
+  get("partial_dice", s.partial_dice), count("partial_samples", s.partial_samples), get("best_dsc", s.best_dsc);
+  count("best_epoch", s.best_epoch), get("lr", s.lr), count("plateau_bad", s.plateau_bad);
+  get("plateau_best", s.plateau_best);
+  const json& history = json_member(j, "history", where, "train_state");
+  UNET_CHECK(history.is_array(), where, "train_state.history is not a list");
+  for (size_t i = 0; i < history.size(); ++i) {
+    const std::string field = "train_state.history[" + std::to_string(i) + "]";
+    const json& h = history[i];
+    UNET_CHECK(h.is_array() && h.size() == 8, where, field + " is not a list of 8 numbers");
+    EpochMetrics m;
+    read_json(h[0], m.epoch, where, field + "[0] (epoch)");
+    double* values[] = {&m.train_loss,     &m.train_dice, &m.val_loss, &m.val_dice_slice,
+                        &m.val_dsc_volume, &m.lr,         &m.seconds};
+    for (size_t k = 0; k < 7; ++k) read_json(h[k + 1], *values[k], where, field + "[" + std::to_string(k + 1) + "]");
+    s.history.push_back(m);
   }
+  return s;
 }
 
 // ---- the trainer ----
@@ -147,6 +169,15 @@ std::string fmt(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.6f", v);
   return b;
+}
+
+// The optimizer's step count as stored in the metadata: digits only, within int64.
+int64_t parse_adam_steps(const std::string& text, const std::string& where) {
+  int64_t steps = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), steps);
+  UNET_CHECK(ec == std::errc() && end == text.data() + text.size() && steps >= 0, where,
+             "metadata 'adam_steps' is '" + text.substr(0, 40) + "', not a whole number >= 0");
+  return steps;
 }
 
 }  // namespace
@@ -233,10 +264,12 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
       const std::string name = t == &adam_->exp_avg() ? "optimizer.exp_avg" : "optimizer.exp_avg_sq";
       auto it = checkpoint.tensors.find(name);
       UNET_CHECK(it != checkpoint.tensors.end(), last, "missing tensor '" + name + "'");
-      UNET_CHECK(it->second.shape == Shape{t->numel()}, last, "tensor '" + name + "' has the wrong size");
-      t->copy_from(Tensor::from_vector({t->numel()}, it->second.as_f32(name)));
+      UNET_CHECK(it->second.shape == Shape{t->numel()}, last,
+                 "tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", the model needs [" +
+                     std::to_string(t->numel()) + "]");
+      t->copy_from(Tensor::from_vector({t->numel()}, it->second.as_f32(last + ": tensor '" + name + "'")));
     }
-    adam_->set_steps(std::stoll(checkpoint.metadata.at("adam_steps")));
+    adam_->set_steps(parse_adam_steps(checkpoint.metadata_value("adam_steps", last), last));
     say("resuming " + config_.out + " at epoch " + std::to_string(state_.epoch + 1) + ", batch " +
         std::to_string(state_.next_batch) + " (best DSC so far " + fmt(state_.best_dsc) + ")");
   }
