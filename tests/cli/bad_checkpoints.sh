@@ -92,6 +92,11 @@ for i in range(3000):
     h["alias%d" % i] = dict(h[name])'
 check_ckpt alias "$work/alias.safetensors" "overlap; each tensor must have bytes of its own"
 
+# Two tensors of the same shape sharing bytes (before: loaded silently as wrong weights).
+rewrite "$work/alias_pair.safetensors" '
+h["encoder1.enc1norm1.bias"]["data_offsets"] = h["encoder1.enc1norm1.weight"]["data_offsets"]'
+check_ckpt alias_pair "$work/alias_pair.safetensors" "overlap; each tensor must have bytes of its own"
+
 # Header length fields: beyond the file, and a valid header padded past the 16 MiB cap.
 rewrite "$work/huge_length.safetensors" 'n = 1 << 62'
 check_ckpt huge_length "$work/huge_length.safetensors" "header length 4611686018427387904 exceeds the file size"
