@@ -3,8 +3,10 @@
 #include <cmath>
 
 #include "base/error.hpp"
+#include "train/json_fields.hpp"
 #include "data/dataset.hpp"
 #include "unet/losses.hpp"
+#include "unet/unet_model.hpp"
 
 namespace unet {
 
@@ -33,11 +35,18 @@ void TrainConfig::validate() const {
 std::string TrainConfig::to_json() const { return nlohmann::json(*this).dump(2); }
 
 TrainConfig TrainConfig::from_json(const std::string& text, const std::string& where) {
+  TrainConfig c = read_fields<TrainConfig>(text, where, "train_config", /*strict=*/false);  // older files lack new fields
+  // The values must pass the command line's checks, plus an upper bound on the image size
+  // (eval and predict allocate size x size planes; a 16384^2 slice is already 34 GB per
+  // activation at base 32) and the model's ranges, so a damaged file stops here, named.
   try {
-    return nlohmann::json::parse(text).get<TrainConfig>();
-  } catch (const nlohmann::json::exception& e) {
-    UNET_THROW(where, std::string("bad training configuration: ") + e.what());
+    UNetConfig::for_base(c.base).validate("--base");
+    c.validate();
+    UNET_CHECK(c.size <= 16384, "--size", "must be at most 16384, got " + std::to_string(c.size));
+  } catch (const Error& e) {
+    UNET_THROW(where, "train_config: " + e.call() + ": " + e.message());
   }
+  return c;
 }
 
 }  // namespace unet

@@ -1,6 +1,7 @@
 #include "train/trainer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -76,6 +77,15 @@ std::string fmt(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.6f", v);
   return b;
+}
+
+// The optimizer's step count as stored in the metadata: digits only, within int64.
+int64_t parse_adam_steps(const std::string& text, const std::string& where) {
+  int64_t steps = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), steps);
+  UNET_CHECK(ec == std::errc() && end == text.data() + text.size() && steps >= 0, where,
+             "metadata 'adam_steps' is '" + text.substr(0, 40) + "', not a whole number >= 0");
+  return steps;
 }
 
 }  // namespace
@@ -184,10 +194,12 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
       const std::string name = t == &adam_->exp_avg() ? "optimizer.exp_avg" : "optimizer.exp_avg_sq";
       auto it = checkpoint.tensors.find(name);
       UNET_CHECK(it != checkpoint.tensors.end(), last, "missing tensor '" + name + "'");
-      UNET_CHECK(it->second.shape == Shape{t->numel()}, last, "tensor '" + name + "' has the wrong size");
-      t->copy_from(Tensor::from_vector({t->numel()}, it->second.as_f32(name)));
+      UNET_CHECK(it->second.shape == Shape{t->numel()}, last,
+                 "tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", the model needs [" +
+                     std::to_string(t->numel()) + "]");
+      t->copy_from(Tensor::from_vector({t->numel()}, it->second.as_f32(last + ": tensor '" + name + "'")));
     }
-    adam_->set_steps(std::stoll(checkpoint.metadata.at("adam_steps")));
+    adam_->set_steps(parse_adam_steps(checkpoint.metadata_value("adam_steps", last), last));
     say("resuming " + config_.out + " at epoch " + std::to_string(state_.epoch + 1) + ", batch " +
         std::to_string(state_.next_batch) + " (best DSC so far " + fmt(state_.best_dsc) + ")");
   }

@@ -1,5 +1,7 @@
 #include "unet/state_dict.hpp"
 
+#include <climits>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -13,19 +15,85 @@ std::string config_to_json(const UNetConfig& c) {
       .dump();
 }
 
-UNetConfig config_from_json(const std::string& json, const std::string& where) {
+namespace {
+// A JSON value, for a message, at most 60 characters.
+std::string excerpt(const nlohmann::json& v) {
+  const std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return s.size() > 60 ? s.substr(0, 60) + "..." : s;
+}
+
+// A whole number within [lo, hi], as int64 (uint64 values above INT64_MAX are out of range
+// for every caller but the uint64 one, which reads them itself).
+int64_t whole_number(const nlohmann::json& v, int64_t lo, int64_t hi, const std::string& where,
+                     const std::string& field) {
+  UNET_CHECK(v.is_number_integer(), where, field + " is " + excerpt(v) + ", not a whole number");
+  const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
+                                           : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+  UNET_CHECK(fits, where,
+             field + " is " + excerpt(v) + ", out of range " + std::to_string(lo) + " to " + std::to_string(hi));
+  return v.get<int64_t>();
+}
+}  // namespace
+
+nlohmann::json parse_json_object(const std::string& text, const std::string& where, const std::string& field) {
+  nlohmann::json j;
   try {
-    const auto j = nlohmann::json::parse(json);
-    UNetConfig c;
-    c.in_channels = j.at("in_channels").get<int64_t>();
-    c.out_channels = j.at("out_channels").get<int64_t>();
-    c.base = j.at("base").get<int64_t>();
-    c.depth = j.at("depth").get<int64_t>();
-    c.layout = UNetConfig::parse_layout(j.at("layout").get<std::string>());
-    return c;
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    UNET_THROW(where, std::string("bad model config in metadata: ") + e.what());
+    UNET_THROW(where, field + " is not valid JSON: " + e.what());
   }
+  UNET_CHECK(j.is_object(), where, field + " is " + excerpt(j) + ", not a JSON object");
+  return j;
+}
+
+const nlohmann::json& json_member(const nlohmann::json& object, const std::string& key, const std::string& where,
+                                  const std::string& field) {
+  UNET_CHECK(object.is_object() && object.contains(key), where, field + "." + key + " is missing");
+  return object.at(key);
+}
+
+void read_json(const nlohmann::json& v, int64_t& out, const std::string& where, const std::string& field) {
+  out = whole_number(v, INT64_MIN, INT64_MAX, where, field);
+}
+
+void read_json(const nlohmann::json& v, int& out, const std::string& where, const std::string& field) {
+  out = static_cast<int>(whole_number(v, INT_MIN, INT_MAX, where, field));
+}
+
+void read_json(const nlohmann::json& v, uint64_t& out, const std::string& where, const std::string& field) {
+  UNET_CHECK(v.is_number_unsigned(), where, field + " is " + excerpt(v) + ", not a whole number >= 0");
+  out = v.get<uint64_t>();
+}
+
+void read_json(const nlohmann::json& v, double& out, const std::string& where, const std::string& field) {
+  UNET_CHECK(v.is_number(), where, field + " is " + excerpt(v) + ", not a number");
+  out = v.get<double>();
+}
+
+void read_json(const nlohmann::json& v, bool& out, const std::string& where, const std::string& field) {
+  UNET_CHECK(v.is_boolean(), where, field + " is " + excerpt(v) + ", not true or false");
+  out = v.get<bool>();
+}
+
+void read_json(const nlohmann::json& v, std::string& out, const std::string& where, const std::string& field) {
+  UNET_CHECK(v.is_string(), where, field + " is " + excerpt(v) + ", not a string");
+  out = v.get<std::string>();
+}
+
+UNetConfig config_from_json(const std::string& json, const std::string& where) {
+  const nlohmann::json j = parse_json_object(json, where, "the model config");
+  UNetConfig c;
+  read_json(json_member(j, "in_channels", where, "config"), c.in_channels, where, "config.in_channels");
+  read_json(json_member(j, "out_channels", where, "config"), c.out_channels, where, "config.out_channels");
+  read_json(json_member(j, "base", where, "config"), c.base, where, "config.base");
+  read_json(json_member(j, "depth", where, "config"), c.depth, where, "config.depth");
+  std::string layout;
+  read_json(json_member(j, "layout", where, "config"), layout, where, "config.layout");
+  UNET_CHECK(layout == "reference" || layout == "classic", where,
+             "config.layout '" + layout.substr(0, 60) + "' is not a U-Net layout; use reference or classic");
+  c.layout = UNetConfig::parse_layout(layout);
+  c.validate(where);
+  return c;
 }
 
 namespace {
@@ -64,21 +132,25 @@ void load_model_state(UNet& model, const SafetensorsFile& file, const std::strin
     UNET_CHECK(it != file.tensors.end(), where, "missing tensor '" + e.name + "'");
     const RawTensor& t = it->second;
     if (e.counter != nullptr) {
-      UNET_CHECK(t.dtype == "I64" && t.bytes.size() == 8, where,
+      UNET_CHECK(t.dtype == "I64" && t.bytes.size() == 8 && (t.shape.empty() || t.shape == Shape{1}), where,
                  "tensor '" + e.name + "' must be a scalar I64, got " + t.dtype + " " + shape_str(t.shape));
     } else {
       UNET_CHECK(t.shape == e.tensor.shape(), where,
                  "tensor '" + e.name + "' has shape " + shape_str(t.shape) + ", the model expects " +
                      shape_str(e.tensor.shape()));
       UNET_CHECK(t.dtype == "F32", where, "tensor '" + e.name + "' has dtype " + t.dtype + ", expected F32");
+      UNET_CHECK(t.bytes.size() == static_cast<size_t>(e.tensor.numel()) * sizeof(float), where,
+                 "tensor '" + e.name + "' has " + std::to_string(t.bytes.size()) + " bytes, its shape " +
+                     shape_str(t.shape) + " of F32 needs " + std::to_string(e.tensor.numel() * 4));
     }
   }
   for (const StateEntry& e : model.state()) {
     const RawTensor& t = file.tensors.at(e.name);
+    const std::string what = where + ": tensor '" + e.name + "'";
     if (e.counter != nullptr) {
-      *e.counter = t.as_i64(e.name)[0];
+      *e.counter = t.as_i64(what)[0];
     } else {
-      Tensor src = Tensor::from_vector(e.tensor.shape(), t.as_f32(e.name));
+      Tensor src = Tensor::from_vector(e.tensor.shape(), t.as_f32(what));
       Tensor dst = e.tensor;
       dst.copy_from(src);
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "engine/safetensors.hpp"
@@ -12,7 +13,25 @@
 namespace unet {
 
 std::string config_to_json(const UNetConfig& c);
+// Refuses a malformed config, or one out of the model's ranges, before anything is
+// allocated; errors name `where` (the file) and the field.
 UNetConfig config_from_json(const std::string& json, const std::string& where);
+
+// Reading the JSON objects kept in checkpoint metadata (config, train_config, train_state).
+// `field` names the value in messages, e.g. "train_state.epoch"; errors name `where` too.
+// parse_json_object: the text must be one JSON object.
+nlohmann::json parse_json_object(const std::string& text, const std::string& where, const std::string& field);
+// The member `key` of `object`; a missing one is an error naming `field`.key.
+const nlohmann::json& json_member(const nlohmann::json& object, const std::string& key, const std::string& where,
+                                  const std::string& field);
+// One value of exactly the expected type: a whole number within the integer type's range
+// (not 2.5, not "3"), any number for double, true/false, a string.
+void read_json(const nlohmann::json& value, int64_t& out, const std::string& where, const std::string& field);
+void read_json(const nlohmann::json& value, int& out, const std::string& where, const std::string& field);
+void read_json(const nlohmann::json& value, uint64_t& out, const std::string& where, const std::string& field);
+void read_json(const nlohmann::json& value, double& out, const std::string& where, const std::string& field);
+void read_json(const nlohmann::json& value, bool& out, const std::string& where, const std::string& field);
+void read_json(const nlohmann::json& value, std::string& out, const std::string& where, const std::string& field);
 
 // The model's state_dict as safetensors tensors plus {"config": ...} in the metadata.
 SafetensorsFile model_state(const UNet& model);

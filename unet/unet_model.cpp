@@ -19,6 +19,49 @@ UNetConfig UNetConfig::for_base(int64_t base) {
   return c;
 }
 
+int64_t UNetConfig::parameter_count() const {
+  const int64_t bias = layout == UNetLayout::Classic ? 1 : 0;
+  auto width = [&](int64_t level) {
+    return base << level;
+  };
+  // (3x3 conv, BN) twice; a BN has a weight and a bias per channel.
+  auto double_conv = [&](int64_t c_in, int64_t c_out) {
+    return c_in * c_out * 9 + c_out * c_out * 9 + 2 * bias * c_out + 4 * c_out;
+  };
+  int64_t n = 0;
+  for (int64_t i = 0; i < depth; ++i) {
+    n += double_conv(i == 0 ? in_channels : width(i - 1), width(i));  // encoder
+    n += width(i + 1) * width(i) * 4 + width(i);                      // 2x2 transposed conv with bias
+    n += double_conv(width(i + 1), width(i));                         // decoder (up + skip channels)
+  }
+  n += double_conv(width(depth - 1), width(depth));   // bottleneck
+  return n + width(0) * out_channels + out_channels;  // 1x1 output conv with bias
+}
+
+void UNetConfig::validate(const std::string& what) const {
+  // Channels and base up to 1024: the spec's models use 3 -> 1 channels and base 32 or 64;
+  // 1024 is 16 times the widest. Depth up to 10: an input must be a multiple of 2^depth
+  // pixels a side (1024 at depth 10, four times the data's 256), and base << depth stays
+  // far below 2^63, so every count below is exact in 64 bits.
+  auto check_range = [&](const char* name, int64_t v, int64_t hi) {
+    UNET_CHECK(v >= 1 && v <= hi, what,
+               std::string("model config: ") + name + " " + std::to_string(v) +
+                   " is out of range; this U-Net supports " + name + " 1 to " + std::to_string(hi));
+  };
+  check_range("in_channels", in_channels, kMaxChannels);
+  check_range("out_channels", out_channels, kMaxChannels);
+  check_range("base", base, kMaxChannels);
+  check_range("depth", depth, kMaxDepth);
+  // The ranges alone allow ~10^13 parameters (base 1024, depth 10). 2^30 parameters are
+  // 4 GiB of weights and 16 GiB with gradients and Adam's moments, 35 times the spec's
+  // largest model (31 M): more is a damaged config, refused before anything is allocated.
+  const int64_t n = parameter_count();
+  UNET_CHECK(n <= kMaxParameters, what,
+             "model config: base " + std::to_string(base) + ", depth " + std::to_string(depth) + " and " +
+                 std::to_string(in_channels) + " -> " + std::to_string(out_channels) + " channels make " +
+                 std::to_string(n) + " parameters; this U-Net supports at most " + std::to_string(kMaxParameters));
+}
+
 DoubleConv::DoubleConv(ModuleRegistry& reg, const std::string conv_names[2], const std::string norm_names[2],
                        int64_t c_in, int64_t c_out, bool bias)
     : conv1(reg, conv_names[0], c_in, c_out, 3, 1, 1, bias),
@@ -57,8 +100,7 @@ BlockNames classic_block(const std::string& module) {
 }  // namespace
 
 UNet::UNet(const UNetConfig& config, Device device, uint64_t seed) : config_(config), device_(device) {
-  UNET_CHECK(config.depth >= 1 && config.base >= 1 && config.in_channels >= 1 && config.out_channels >= 1,
-             "UNet", "depth, base, in_channels and out_channels must be positive");
+  config.validate("UNet");
   const bool ref = config.layout == UNetLayout::Reference;
   const bool bias = !ref;
   const int64_t depth = config.depth;

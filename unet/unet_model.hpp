@@ -21,6 +21,11 @@ namespace unet {
 enum class UNetLayout { Reference, Classic };
 
 struct UNetConfig {
+  // What this U-Net supports (validate() says why each limit is where it is).
+  static constexpr int64_t kMaxChannels = 1024;  // in_channels, out_channels and base
+  static constexpr int64_t kMaxDepth = 10;       // inputs must be multiples of 2^depth pixels
+  static constexpr int64_t kMaxParameters = int64_t{1} << 30;
+
   int64_t in_channels = 3;
   int64_t out_channels = 1;
   int64_t base = 32;
@@ -31,6 +36,11 @@ struct UNetConfig {
   static UNetLayout parse_layout(const std::string& name);
   // The spec's two models: base 32 -> reference layout, base 64 -> classic layout.
   static UNetConfig for_base(int64_t base);
+  // Parameters of the model this config builds, computed without allocating (for a config
+  // whose fields are within the ranges below, which keep every product far from overflow).
+  int64_t parameter_count() const;
+  // Throws an error naming `what` and the allowed range when a value is out of range.
+  void validate(const std::string& what) const;
   bool operator==(const UNetConfig&) const = default;
 };
 

@@ -1,0 +1,62 @@
+// Reading a struct bound with nlohmann's NLOHMANN_DEFINE_TYPE_* macros from stored JSON,
+// strictly and with errors that name the field: nlohmann alone says "type must be number,
+// but is string" without saying where, turns 2.5 into 2 and 4294967296 into an int's 0.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/error.hpp"
+
+namespace unet {
+
+namespace detail {
+// Why `stored` cannot stand where `expected` (a default value) stands; empty when it can.
+inline std::string json_mismatch(const nlohmann::json& stored, const nlohmann::json& expected) {
+  using nlohmann::json;
+  if (expected.is_number_integer() || expected.is_number_unsigned())
+    return stored.is_number_integer() || stored.is_number_unsigned() ? "" : ", not a whole number";
+  if (expected.is_number_float()) return stored.is_number() ? "" : ", not a number";
+  if (expected.is_boolean()) return stored.is_boolean() ? "" : ", not true or false";
+  if (expected.is_string()) return stored.is_string() ? "" : ", not a string";
+  if (expected.is_array()) return stored.is_array() ? "" : " is not a list";
+  return "";
+}
+}  // namespace detail
+
+// Parses `text` as a T, checking each field against the type of T{}'s field and that every
+// value survives the round trip; with `strict`, a field missing from `text` is an error too
+// (otherwise it keeps its default). Errors: "<where>: <what>.<field> is <value>, not a number".
+template <class T>
+T read_fields(const std::string& text, const std::string& where, const std::string& what, bool strict) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    UNET_THROW(where, what + " is not JSON: " + e.what());
+  }
+  UNET_CHECK(j.is_object(), where, what + " is not a JSON object");
+  const nlohmann::json defaults = T{};
+  for (auto it = defaults.begin(); it != defaults.end(); ++it) {
+    const std::string field = what + "." + it.key();
+    if (!j.contains(it.key())) {
+      UNET_CHECK(!strict, where, field + " is missing");
+      continue;
+    }
+    const std::string why = detail::json_mismatch(j.at(it.key()), it.value());
+    UNET_CHECK(why.empty(), where, field + (why[0] == ',' ? " is " + j.at(it.key()).dump() : "") + why);
+  }
+  T out;
+  try {
+    out = j.get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    UNET_THROW(where, "bad " + what + ": " + e.what());
+  }
+  const nlohmann::json back = out;
+  for (auto it = back.begin(); it != back.end(); ++it)
+    if (j.contains(it.key()) && j.at(it.key()).is_number() && j.at(it.key()) != it.value())
+      UNET_THROW(where, what + "." + it.key() + " is " + j.at(it.key()).dump() + ", out of range");
+  return out;
+}
+
+}  // namespace unet
