@@ -268,15 +268,15 @@ def load_pickle(path):
     """The unpickled object and how it was read."""
     if HAS_WEIGHTS_ONLY:
         try:
-            return torch.load(path, map_location="cpu", weights_only=True), "torch.load(weights_only=True)"
+            return torch.load(path, map_location="cpu", weights_only=True), "with torch.load(weights_only=True)"
         except pickle.UnpicklingError:
             pass  # more than weights_only takes (see SAFETY): the restricted reader decides
         except Exception as e:
             raise Refused(f"{path}: not a file torch.save wrote ({type(e).__name__}: {e})")
     try:
         if zipfile.is_zipfile(path):
-            return restricted_load_zip(path), "the restricted unpickler"
-        return restricted_load_legacy(path), "the restricted unpickler"
+            return restricted_load_zip(path), "with the restricted unpickler"
+        return restricted_load_legacy(path), "with the restricted unpickler (torch.save's format before 1.6)"
     except Refused as e:
         raise Refused(f"{path}: {e}")
     except Exception as e:
@@ -361,7 +361,7 @@ def to_safetensors(src, dst):
     notes = []
     if looks_like_safetensors(src):
         state, _ = read_safetensors(src)
-        how = "a safetensors file"
+        how = "as safetensors"
     else:
         obj, how = load_pickle(src)
         state = state_dict_of(obj, src, notes)
@@ -369,7 +369,7 @@ def to_safetensors(src, dst):
     if not state:
         raise Refused(f"{src}: holds no tensors")
     write_safetensors(dst, state, {"format": "pt", "source": os.path.basename(src)})
-    print(f"{src}: read with {how}; {len(state)} tensors")
+    print(f"{src}: read {how}; {len(state)} tensors")
     for n in notes:
         print(f"{src}: {n}")
 

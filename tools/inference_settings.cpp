@@ -9,11 +9,11 @@ namespace unet::tools {
 InferenceSettings inference_settings(const LoadedModel& loaded, const std::string& ckpt,
                                      const std::string& preprocess_flag, int64_t size_flag) {
   const UNetConfig& c = loaded.model->config();
+  auto channels = [](int64_t n) { return std::to_string(n) + (n == 1 ? " channel" : " channels"); };
   UNET_CHECK(c.in_channels == 3 && c.out_channels == 1, ckpt,
-             "the model takes " + std::to_string(c.in_channels) + " input channels and gives " +
-                 std::to_string(c.out_channels) +
-                 " output channels; predict and eval give it the 3 channels of a kaggle_3m image and read 1 output "
-                 "channel (the tumour mask)");
+             "the model takes " + channels(c.in_channels) + " in and gives " + channels(c.out_channels) +
+                 " out; predict and eval give it the 3 channels of a kaggle_3m image and read 1 output channel "
+                 "(the tumour mask)");
   // Without training settings, TrainConfig's defaults stand: reference preprocessing at
   // 256x256, which are also the values of the reference program (mateuszbuda/brain-segmentation-pytorch).
   const TrainConfig& tc = loaded.train_config;
