@@ -31,8 +31,9 @@ Runner add_import_command(CLI::App& app) {
       "import", "Bring in a model trained in PyTorch: a .pt/.pth (state_dict, whole model or checkpoint dict) or a "
                 "safetensors file -> a checkpoint for predict and eval");
   sub->footer(
-      "The pickle is read by tools/convert_torch.py with torch.load(weights_only=True) when this torch has it "
-      "(Debian's 1.13 does), else by a restricted reader; neither imports or runs anything from the file. The "
+      "The pickle is read by tools/convert_torch.py with torch.load(weights_only=True) (Debian's torch 1.13 has "
+      "it) and, for what that refuses (a whole pickled model), with a restricted reader; neither imports or runs "
+      "anything from the file. The "
       "model is recognised from its tensor names and shapes (reference or classic 2D U-Net layout, base width, "
       "depth, channels). float16, bfloat16 and float64 weights become float32; 'module.' prefixes are removed.");
   sub->add_option("--in", o->in, "the PyTorch file (.pt, .pth, .bin or .safetensors)")->required()->check(CLI::ExistingFile);

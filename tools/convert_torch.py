@@ -26,6 +26,7 @@ import os
 import pickle
 import struct
 import sys
+import textwrap
 import zipfile
 
 import numpy as np
@@ -37,16 +38,16 @@ import torch_models  # noqa: E402  (beside this file)
 
 HAS_WEIGHTS_ONLY = "weights_only" in inspect.signature(torch.load).parameters
 
-SAFETY = (
-    "Reading a pickle can run code. This converter never imports or runs anything from the file: "
-    + ("it reads it with torch.load(weights_only=True) (this torch, " + torch.__version__ + ", has it), and when "
-       "that refuses the file (a whole pickled model, or a checkpoint dict with a float in it, which torch "
-       + torch.__version__ + "'s reader does not take) " if HAS_WEIGHTS_ONLY else
-       "this torch (" + torch.__version__ + ") has no torch.load(weights_only=True), so it reads every pickle ")
-    + "with a restricted unpickler: tensors, containers, numbers and torch.nn layers are rebuilt; any other class "
-    "the pickle names (the model's own class, a config object) becomes an empty stand-in module that only holds "
-    "the attributes stored in the file; any function the pickle would call (os.system...) is refused."
-)
+SAFETY = textwrap.fill(
+    "Reading a pickle can run code; this converter never imports or runs anything from the file. "
+    + ("It reads it with torch.load(weights_only=True) (this torch, " + torch.__version__ + ", has it) and, when "
+       "that refuses the file (a whole pickled model; in torch 1.13 also a checkpoint dict with a float in it), "
+       if HAS_WEIGHTS_ONLY else
+       "This torch (" + torch.__version__ + ") has no torch.load(weights_only=True), so it reads every pickle ")
+    + "with its own restricted unpickler: tensors, containers, numbers and torch.nn layers are rebuilt; any other "
+    "class the pickle names (the model's own class, a config object) becomes an empty stand-in module that only "
+    "holds the attributes stored in the file; any function the pickle would call (os.system...) is refused.",
+    width=100)
 
 
 class Refused(Exception):
@@ -302,7 +303,8 @@ def describe(obj):
         return f"a {type(obj).__name__} of {len(obj)} items"
     if isinstance(obj, StandIn):
         return f"an object of class {type(obj).__module__.replace('stand_in.', '', 1)}.{type(obj).__name__}"
-    return f"a {type(obj).__name__}"
+    name = type(obj).__name__
+    return ("an " if name[:1] in "aeiou" else "a ") + name
 
 
 def state_dict_of(obj, path, notes):
@@ -407,7 +409,8 @@ def main():
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("input")
     a.add_argument("output")
-    b = commands.add_parser("to-torch", help="unet-engine safetensors -> torch.save(state_dict)")
+    b = commands.add_parser("to-torch", help="unet-engine safetensors -> torch.save(state_dict)",
+                            description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("input")
     b.add_argument("output")
     args = parser.parse_args()
