@@ -38,7 +38,9 @@ std::string refusal(const SafetensorsFile& f) {
   return "";
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -116,21 +118,24 @@ TEST_CASE("a tensor of another dtype is refused; float16 points to unet import")
   counter = RawTensor::f32({}, {0.0f});
   const std::string e = refusal(f);
   CAPTURE(e);
-  CHECK(contains(e, "2 tensors with another dtype: encoder1.enc1norm1.num_batches_tracked is F32 [], expected one I64, "
-                    "conv.weight is F16, expected F32"));
+  CHECK(contains(e,
+                 "2 tensors with another dtype: encoder1.enc1norm1.num_batches_tracked is F32 [], expected one I64, "
+                 "conv.weight is F16, expected F32"));
   CHECK(contains(e, "unet import converts float16"));
 }
 
 TEST_CASE("a first convolution that is not 4-D, and a depth beyond the limit, are refused before building") {
   SafetensorsFile f = foreign_state(config(UNetLayout::Reference, 2, 1, 3, 1));
   f.tensors["encoder1.enc1conv1.weight"] = RawTensor::f32({6}, std::vector<float>(6));
-  CHECK(contains(refusal(f), "'encoder1.enc1conv1.weight' has shape [6]; the first convolution of a 2D U-Net is "
-                             "[base, in_channels, 3, 3]"));
+  CHECK(contains(refusal(f),
+                 "'encoder1.enc1conv1.weight' has shape [6]; the first convolution of a 2D U-Net is "
+                 "[base, in_channels, 3, 3]"));
   SafetensorsFile deep = foreign_state(config(UNetLayout::Reference, 1, 8, 3, 1));
   for (int k = 9; k <= 12; ++k) {
     const std::string name = "encoder" + std::to_string(k) + ".enc" + std::to_string(k) + "conv1.weight";
     deep.tensors[name] = RawTensor::f32({1}, {0.0f});
   }
-  CHECK(contains(refusal(deep), "with more than 8 levels ('encoder9.enc9conv1.weight'); this program runs depths 1 to 8"));
+  CHECK(contains(refusal(deep),
+                 "with more than 8 levels ('encoder9.enc9conv1.weight'); this program runs depths 1 to 8"));
   CHECK(contains(refusal(SafetensorsFile{}), "holds no tensors"));
 }

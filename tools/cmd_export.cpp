@@ -7,6 +7,7 @@
 #include "tools/commands.hpp"
 #include "tools/torch_converter.hpp"
 #include "train/trainer.hpp"
+#include "unet/model_recognition.hpp"
 #include "unet/state_dict.hpp"
 
 namespace unet::tools {
@@ -18,9 +19,11 @@ Runner add_export_command(CLI::App& app) {
     std::string ckpt, out, python = "/usr/bin/python3";
   };
   auto o = std::make_shared<Options>();
-  CLI::App* sub = app.add_subcommand("export", "Write a checkpoint's weights as a PyTorch state_dict (.pt) for "
-                                               "load_state_dict() (model classes in tools/torch_models.py)");
-  sub->add_option("--ckpt", o->ckpt, "checkpoint (best.safetensors or last.safetensors of a run, or any file predict reads)")
+  CLI::App* sub = app.add_subcommand("export",
+                                     "Write a checkpoint's weights as a PyTorch state_dict (.pt) for "
+                                     "load_state_dict() (model classes in tools/torch_models.py)");
+  sub->add_option("--ckpt", o->ckpt,
+                  "checkpoint (best.safetensors or last.safetensors of a run, or any file predict reads)")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "the PyTorch file to write (.pt)")->required();
@@ -30,11 +33,8 @@ Runner add_export_command(CLI::App& app) {
     if (fs::weakly_canonical(o->ckpt, ec) == fs::weakly_canonical(o->out, ec))
       throw CLI::ValidationError("--out", "is the same file as --ckpt; choose another name");
     const LoadedModel loaded = load_model_checkpoint(o->ckpt, Device::CPU);
-    std::printf("unet export: %s (%s layout, base %lld, depth %lld, %lld -> %lld channels) -> %s\n", o->ckpt.c_str(),
-                loaded.model->config().layout_name().c_str(), static_cast<long long>(loaded.model->config().base),
-                static_cast<long long>(loaded.model->config().depth),
-                static_cast<long long>(loaded.model->config().in_channels),
-                static_cast<long long>(loaded.model->config().out_channels), o->out.c_str());
+    const std::string model = describe_model({ModelKind::UNet2D, loaded.model->config()});
+    std::printf("unet export: %s (%s) -> %s\n", o->ckpt.c_str(), model.c_str(), o->out.c_str());
     std::fflush(stdout);  // before the converter's own lines
     const ScratchFile plain(".safetensors");
     save_weights(*loaded.model, plain.path());

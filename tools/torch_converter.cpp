@@ -24,7 +24,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // The converter lives in the source tree beside this file (the build has no install step).
-std::string converter_script() { return std::string(UNET_TOOLS_SOURCE_DIR) + "/convert_torch.py"; }
+std::string converter_script() {
+  return std::string(UNET_TOOLS_SOURCE_DIR) + "/convert_torch.py";
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path);
@@ -48,8 +50,7 @@ std::string converter_message(std::string text, const std::string& in) {
 
 ScratchFile::ScratchFile(const std::string& suffix) {
   static std::atomic<int> counter{0};
-  path_ = (fs::temp_directory_path() /
-           ("unet-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + suffix))
+  path_ = (fs::temp_directory_path() / ("unet-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + suffix))
               .string();
 }
 
@@ -74,10 +75,12 @@ void run_torch_converter(const std::string& python, const std::string& direction
   pid_t pid = 0;
   const int spawned = posix_spawnp(&pid, python.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  UNET_CHECK(spawned == 0, "--python", "cannot run '" + python + "': " + std::strerror(spawned) +
-                                           " (the converter needs a Python with torch: Debian's python3-torch)");
+  UNET_CHECK(spawned == 0, "--python",
+             "cannot run '" + python + "': " + std::strerror(spawned) +
+                 " (the converter needs a Python with torch: Debian's python3-torch)");
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) UNET_CHECK(errno == EINTR, python, std::string("waitpid: ") + std::strerror(errno));
+  while (waitpid(pid, &status, 0) < 0)
+    UNET_CHECK(errno == EINTR, python, std::string("waitpid: ") + std::strerror(errno));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   const std::string text = read_text(errors.path());
   UNET_CHECK(text.find("No module named 'torch'") == std::string::npos, "--python",

@@ -19,17 +19,21 @@ constexpr size_t kShown = 3;
 // first and last convolutions' shapes give the rest of its config.
 struct Layout2D {
   UNetLayout layout;
-  std::string first_conv;  // weight [base, in_channels, 3, 3]
-  std::string out_conv;    // weight [out_channels, base, 1, 1]
+  std::string first_conv;                // weight [base, in_channels, 3, 3]
+  std::string out_conv;                  // weight [out_channels, base, 1, 1]
   std::string (*stage_conv)(int64_t k);  // the first conv of encoder stage k >= 1 (reference) / down stage k (classic)
 };
 
 const std::vector<Layout2D>& layouts_2d() {
   static const std::vector<Layout2D> layouts = {
       {UNetLayout::Reference, "encoder1.enc1conv1.weight", "conv.weight",
-       [](int64_t k) { return "encoder" + std::to_string(k) + ".enc" + std::to_string(k) + "conv1.weight"; }},
+       [](int64_t k) {
+         return "encoder" + std::to_string(k) + ".enc" + std::to_string(k) + "conv1.weight";
+       }},
       {UNetLayout::Classic, "inc.double_conv.0.weight", "outc.weight",
-       [](int64_t k) { return "down" + std::to_string(k) + ".maxpool_conv.1.double_conv.0.weight"; }},
+       [](int64_t k) {
+         return "down" + std::to_string(k) + ".maxpool_conv.1.double_conv.0.weight";
+       }},
   };
   return layouts;
 }
@@ -126,8 +130,8 @@ UNetConfig suggested_config(const SafetensorsFile& file, const Layout2D& layout,
                  "; the first convolution of a 2D U-Net is [base, in_channels, 3, 3]");
   c.base = first.shape[0];
   c.in_channels = first.shape[1];
-  if (auto out = file.tensors.find(layout.out_conv); out != file.tensors.end() && !out->second.shape.empty() &&
-                                                     out->second.shape[0] >= 1)
+  if (auto out = file.tensors.find(layout.out_conv);
+      out != file.tensors.end() && !out->second.shape.empty() && out->second.shape[0] >= 1)
     c.out_channels = out->second.shape[0];
   int64_t stages = 0;
   while (stages <= kMaxDepth && file.tensors.count(layout.stage_conv(stages + 1))) ++stages;
