@@ -135,8 +135,9 @@ UNetConfig suggested_config(const SafetensorsFile& file, const Layout2D& layout,
     c.out_channels = out->second.shape[0];
   int64_t stages = 0;
   while (stages <= kMaxDepth && file.tensors.count(layout.stage_conv(stages + 1))) ++stages;
-  // The reference layout's encoders are its stages; the classic layout has one stage (inc)
-  // before its "down" stages, the last of which is the bottleneck.
+  // Each layout numbers exactly `depth` stages: the reference layout its encoders (the
+  // bottleneck has a name of its own), the classic layout its downs (the full-size stage is
+  // "inc", the last down is the bottleneck).
   c.depth = std::max<int64_t>(1, stages);
   UNET_CHECK(c.depth <= kMaxDepth, where,
              "its names are those of a 2D U-Net in the " + c.layout_name() + " layout with more than " +
