@@ -161,3 +161,24 @@ TEST_CASE("bad configuration values are named") {
     CHECK(std::string(e.what()).find("--size") != std::string::npos);
   }
 }
+
+TEST_CASE("an epoch is marked best exactly when best.safetensors is written, ties included") {
+  TrainConfig c = tiny_config("best_flag");
+  c.epochs = 3;
+  c.val_fraction = 0.0;  // no validation patients: DSC 0 every epoch, so epochs 2 and 3 tie with 1
+  Trainer t(c);
+  std::vector<int64_t> written;  // the epoch stored in best.safetensors after each epoch
+  t.on_epoch = [&](const EpochMetrics& m, const EvalResult&) {
+    const SafetensorsFile best = read_safetensors((fs::path(c.out) / "best.safetensors").string());
+    const int64_t saved_at = TrainState::from_json(best.metadata.at("train_state"), "best").best_epoch;
+    CAPTURE(m.epoch);
+    CHECK(m.best == (saved_at == m.epoch));
+    written.push_back(saved_at);
+  };
+  CHECK(t.run());
+  CHECK(written == std::vector<int64_t>{1, 1, 1});
+  REQUIRE(t.state().history.size() == 3);
+  CHECK(t.state().history[0].best);
+  CHECK_FALSE(t.state().history[1].best);
+  CHECK_FALSE(t.state().history[2].best);
+}

@@ -26,115 +26,6 @@ namespace unet {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// ---- configuration and state as JSON ----
-
-std::string TrainConfig::to_json() const {
-  return json{{"data", data},
-              {"out", out},
-              {"epochs", epochs},
-              {"batch", batch},
-              {"lr", lr},
-              {"weight_decay", weight_decay},
-              {"loss", loss},
-              {"bce_weight", bce_weight},
-              {"dice_weight", dice_weight},
-              {"base", base},
-              {"size", size},
-              {"seed", seed},
-              {"device", device},
-              {"workers", workers},
-              {"preprocess", preprocess},
-              {"lr_schedule", lr_schedule},
-              {"plateau_patience", plateau_patience},
-              {"plateau_factor", plateau_factor},
-              {"min_lr", min_lr},
-              {"augment", augment},
-              {"drop_empty", drop_empty},
-              {"weighted_sampling", weighted_sampling},
-              {"val_fraction", val_fraction},
-              {"val_list", val_list},
-              {"largest_component", largest_component},
-              {"strict", strict},
-              {"max_steps_per_epoch", max_steps_per_epoch}}
-      .dump(2);
-}
-
-TrainConfig TrainConfig::from_json(const std::string& text, const std::string& where) {
-  try {
-    const json j = json::parse(text);
-    TrainConfig c;
-    auto get = [&](const char* k, auto& v) {
-      if (j.contains(k)) v = j.at(k).get<std::decay_t<decltype(v)>>();
-    };
-    get("data", c.data), get("out", c.out), get("epochs", c.epochs), get("batch", c.batch), get("lr", c.lr);
-    get("weight_decay", c.weight_decay), get("loss", c.loss), get("bce_weight", c.bce_weight);
-    get("dice_weight", c.dice_weight), get("base", c.base), get("size", c.size), get("seed", c.seed);
-    get("device", c.device), get("workers", c.workers), get("preprocess", c.preprocess);
-    get("lr_schedule", c.lr_schedule), get("plateau_patience", c.plateau_patience);
-    get("plateau_factor", c.plateau_factor), get("min_lr", c.min_lr), get("augment", c.augment);
-    get("drop_empty", c.drop_empty), get("weighted_sampling", c.weighted_sampling);
-    get("val_fraction", c.val_fraction), get("val_list", c.val_list);
-    get("largest_component", c.largest_component), get("strict", c.strict);
-    get("max_steps_per_epoch", c.max_steps_per_epoch);
-    return c;
-  } catch (const json::exception& e) {
-    UNET_THROW(where, std::string("bad training configuration: ") + e.what());
-  }
-}
-
-std::string TrainState::to_json() const {
-  json hist = json::array();
-  for (const auto& m : history)
-    hist.push_back({m.epoch, m.train_loss, m.train_dice, m.val_loss, m.val_dice_slice, m.val_dsc_volume, m.lr, m.seconds});
-  return json{{"epoch", epoch},           {"next_batch", next_batch},     {"partial_loss", partial_loss},
-              {"partial_dice", partial_dice}, {"partial_samples", partial_samples}, {"best_dsc", best_dsc},
-              {"best_epoch", best_epoch}, {"lr", lr},                     {"plateau_bad", plateau_bad},
-              {"plateau_best", plateau_best}, {"history", hist}}
-      .dump();
-}
-
-TrainState TrainState::from_json(const std::string& text, const std::string& where) {
-  try {
-    const json j = json::parse(text);
-    TrainState s;
-    s.epoch = j.at("epoch"), s.next_batch = j.at("next_batch"), s.partial_loss = j.at("partial_loss");
-    s.partial_dice = j.at("partial_dice"), s.partial_samples = j.at("partial_samples"), s.best_dsc = j.at("best_dsc");
-    s.best_epoch = j.at("best_epoch"), s.lr = j.at("lr"), s.plateau_bad = j.at("plateau_bad");
-    s.plateau_best = j.at("plateau_best");
-    for (const auto& h : j.at("history")) {
-      EpochMetrics m;
-      m.epoch = h[0], m.train_loss = h[1], m.train_dice = h[2], m.val_loss = h[3], m.val_dice_slice = h[4];
-      m.val_dsc_volume = h[5], m.lr = h[6], m.seconds = h[7];
-      s.history.push_back(m);
-    }
-    return s;
-  } catch (const json::exception& e) {
-    UNET_THROW(where, std::string("bad training state: ") + e.what());
-  }
-}
-
-void TrainConfig::validate() const {
-  const auto got = [](auto v) { return ", got " + std::to_string(v); };
-  UNET_CHECK(!data.empty(), "--data", "is required");
-  UNET_CHECK(!out.empty(), "--out", "is required");
-  UNET_CHECK(epochs >= 1, "--epochs", "must be at least 1" + got(epochs));
-  UNET_CHECK(batch >= 1, "--batch", "must be at least 1" + got(batch));
-  UNET_CHECK(size >= 16 && size % 16 == 0, "--size", "must be a multiple of 16 (the U-Net pools 4 times)" + got(size));
-  UNET_CHECK(base >= 1 && base <= 256, "--base", "must be from 1 to 256" + got(base));
-  UNET_CHECK(lr > 0.0 && std::isfinite(lr), "--lr", "must be greater than 0" + got(lr));
-  UNET_CHECK(weight_decay >= 0.0 && std::isfinite(weight_decay), "--weight-decay", "must be 0 or more" + got(weight_decay));
-  UNET_CHECK(bce_weight >= 0.0 && dice_weight >= 0.0, "--bce-weight/--dice-weight", "must be 0 or more");
-  UNET_CHECK(lr_schedule == "none" || lr_schedule == "plateau", "--lr-schedule",
-             "'" + lr_schedule + "' is not a schedule; use none or plateau");
-  UNET_CHECK(plateau_patience >= 0, "--plateau-patience", "must be 0 or more" + got(plateau_patience));
-  UNET_CHECK(plateau_factor > 0.0 && plateau_factor < 1.0, "--plateau-factor", "must be between 0 and 1" + got(plateau_factor));
-  UNET_CHECK(workers >= 1, "--workers", "must be at least 1" + got(workers));
-  UNET_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "--val-fraction", "must be from 0 to 1 (1 excluded)" + got(val_fraction));
-  UNET_CHECK(max_steps_per_epoch >= 0, "--max-steps-per-epoch", "must be 0 or more" + got(max_steps_per_epoch));
-  LossConfig::parse(loss);
-  data::parse_preprocess(preprocess);
-}
-
 // ---- the trainer ----
 
 namespace {
@@ -405,10 +296,9 @@ bool Trainer::run() {
     em.val_dice_slice = ev.dice_per_slice;
     em.val_dsc_volume = ev.dsc_per_volume;
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    state_.history.push_back(em);
-
     const bool improved = em.val_dsc_volume > state_.best_dsc;  // a tie keeps the earlier best
     em.best = improved;
+    state_.history.push_back(em);
     if (improved) {
       state_.best_dsc = em.val_dsc_volume;
       state_.best_epoch = em.epoch;

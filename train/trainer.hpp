@@ -12,69 +12,12 @@
 #include "data/loader.hpp"
 #include "unet/adam.hpp"
 #include "train/evaluate.hpp"
+#include "train/train_config.hpp"
+#include "train/train_state.hpp"
 #include "unet/losses.hpp"
 #include "unet/unet_model.hpp"
 
 namespace unet {
-
-struct TrainConfig {
-  std::string data;             // the kaggle_3m folder or the folder above it
-  std::string out;              // the run folder
-  int64_t epochs = 50;
-  int64_t batch = 16;           // reference program
-  double lr = 1e-3;             // spec: Adam, lr 1e-3
-  double weight_decay = 0.0;
-  std::string loss = "bce";     // spec: BCE-with-logits
-  double bce_weight = 1.0, dice_weight = 1.0;
-  int64_t base = 32;            // 32: reference layout (7.76M); 64: classic layout (31.0M)
-  int64_t size = 256;           // spec / reference: 256x256
-  uint64_t seed = 42;
-  std::string device = "auto";
-  int workers = 2;
-  std::string preprocess = "reference";
-  std::string lr_schedule = "none";  // none | plateau
-  int plateau_patience = 5;
-  double plateau_factor = 0.1;
-  double min_lr = 1e-6;
-  bool augment = true;               // reference: scale 0.05, rotate 15, flip 0.5
-  bool drop_empty = true;            // spec: train on slices with tumour
-  bool weighted_sampling = false;    // reference's tumour-weighted sampling
-  double val_fraction = 0.2;         // 80:20 by patient
-  std::string val_list;              // explicit validation patients (file)
-  bool largest_component = false;    // post-processing for DSC per volume
-  bool strict = false;               // stop at the first bad data file
-  int64_t max_steps_per_epoch = 0;   // 0 = whole epoch (for quick runs)
-
-  // Every field in range, or an Error naming the option (--epochs, --val-fraction...).
-  void validate() const;
-  std::string to_json() const;
-  static TrainConfig from_json(const std::string& json, const std::string& where);
-};
-
-struct EpochMetrics {
-  int64_t epoch = 0;  // 1-based
-  double train_loss = 0, train_dice = 0;
-  double val_loss = 0, val_dice_slice = 0, val_dsc_volume = 0;
-  double lr = 0;
-  double seconds = 0;  // wall time of the epoch (console and report only; not in metrics.csv)
-  bool best = false;   // this epoch improved the best DSC and best.safetensors was written (not stored)
-};
-
-// Everything needed to continue a run exactly where it stopped.
-struct TrainState {
-  int64_t epoch = 0;       // 0-based epoch in progress (or next to start)
-  int64_t next_batch = 0;  // batches of `epoch` already done
-  double partial_loss = 0, partial_dice = 0;
-  int64_t partial_samples = 0;
-  double best_dsc = -1.0;
-  int64_t best_epoch = 0;
-  double lr = 0.0;
-  int64_t plateau_bad = 0;
-  double plateau_best = -1.0;
-  std::vector<EpochMetrics> history;
-  std::string to_json() const;
-  static TrainState from_json(const std::string& json, const std::string& where);
-};
 
 struct StepInfo {
   int64_t epoch, step, steps_in_epoch, samples_done, samples_in_epoch;
