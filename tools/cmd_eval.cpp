@@ -7,6 +7,7 @@
 #include "data/split.hpp"
 #include "base/error.hpp"
 #include "tools/commands.hpp"
+#include "tools/inference_settings.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/report.hpp"
 #include "train/metrics.hpp"
@@ -25,16 +26,21 @@ Runner add_eval_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("eval", "DSC per volume of a checkpoint on a kaggle_3m folder (table, mean, median, chart)");
-  sub->add_option("--ckpt", o->ckpt, "checkpoint (best.safetensors of a run)")->required();
+  sub->add_option("--ckpt", o->ckpt,
+                  "checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as safetensors)")
+      ->required();
   sub->add_option("--data", o->data, "kaggle_3m folder or the folder above it")->required();
   sub->add_option("--out", o->out, "folder for dsc_per_volume.{csv,svg,png} (default: beside the checkpoint)");
   sub->add_option("--patients", o->patients, "only these patients (file, one id per line; e.g. a run's validation_patients.txt)")
       ->check(CLI::ExistingFile);
   sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
   sub->add_option("--batch", o->batch, "slices per forward pass")->check(checks::at_least(1))->capture_default_str();
-  sub->add_option("--preprocess", o->preprocess, "override the checkpoint's preprocessing (reference or simple)")
+  sub->add_option("--preprocess", o->preprocess,
+                  "override the checkpoint's preprocessing, reference or simple (for a model not trained here the "
+                  "default is reference, as the reference program)")
       ->check(checks::one_of({"reference", "simple"}));
-  sub->add_option("--size", o->size, "override the checkpoint's image size")->check(checks::image_size());
+  sub->add_option("--size", o->size, "override the checkpoint's image size (for a model not trained here: 256)")
+      ->check(checks::image_size());
   sub->add_flag("--largest-component", o->largest_component, "keep the largest 3D component per volume first");
   sub->add_flag("--strict", o->strict, "stop at the first unreadable file");
   sub->add_option("--workers", o->workers, "decoding threads")->check(checks::at_least(1))->capture_default_str();
@@ -42,9 +48,10 @@ Runner add_eval_command(CLI::App& app) {
     const Device device = resolve_device(o->device);
     LoadedModel lm = load_model_checkpoint(o->ckpt, device);
     const TrainConfig& tc = lm.train_config;
+    const InferenceSettings settings = inference_settings(lm, o->ckpt, o->preprocess, o->size);
     data::LoadConfig load_config;
-    load_config.size = o->size > 0 ? o->size : tc.size;
-    load_config.mode = data::parse_preprocess(o->preprocess.empty() ? tc.preprocess : o->preprocess);
+    load_config.size = settings.size;
+    load_config.mode = data::parse_preprocess(settings.preprocess);
     load_config.strict = o->strict;
     load_config.threads = o->workers;
     data::ScanResult scan = data::scan_kaggle(o->data);

@@ -12,6 +12,7 @@
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
 #include "tools/commands.hpp"
+#include "tools/inference_settings.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/visuals.hpp"
 #include "unet/inference_memory.hpp"
@@ -106,13 +107,15 @@ std::vector<uint8_t> display_rgb(const data::Image& im, float vmax) {
 
 Runner add_predict_command(CLI::App& app) {
   struct Options {
-    std::string ckpt, input, out, device = "auto";
+    std::string ckpt, input, out, device = "auto", preprocess;
     float threshold = 0.5f;
-    int64_t batch = 16;
+    int64_t batch = 16, size = 0;
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("predict", "Predict tumour masks for a TIFF image or a folder of them");
-  sub->add_option("--ckpt", o->ckpt, "checkpoint (best.safetensors of a run)")->required();
+  sub->add_option("--ckpt", o->ckpt,
+                  "checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as safetensors)")
+      ->required();
   sub->add_option("--input", o->input, "a TIFF image or a folder (searched recursively; *_mask.tif are ground truth)")->required();
   sub->add_option("--out", o->out,
                   "output folder; a folder --input is mirrored in it (a/x.tif -> OUT/a/x_pred_mask.tif), so no output "
@@ -121,13 +124,20 @@ Runner add_predict_command(CLI::App& app) {
   sub->add_option("--threshold", o->threshold, "probability threshold")->check(checks::between(0.001, 0.999))->capture_default_str();
   sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
   sub->add_option("--batch", o->batch, "slices per forward pass")->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--preprocess", o->preprocess,
+                  "reference or simple (default: the checkpoint's; for a model not trained here: reference, as the "
+                  "reference program)")
+      ->check(checks::one_of({"reference", "simple"}));
+  sub->add_option("--size", o->size, "image size (default: the checkpoint's; for a model not trained here: 256)")
+      ->check(checks::image_size());
   return [o]() {
     const Device device = resolve_device(o->device);
     LoadedModel lm = load_model_checkpoint(o->ckpt, device);
     UNet& model = *lm.model;
     model.train(false);
-    const data::Preprocess mode = data::parse_preprocess(lm.train_config.preprocess);
-    const int64_t s = lm.train_config.size, plane = s * s;
+    const InferenceSettings settings = inference_settings(lm, o->ckpt, o->preprocess, o->size);
+    const data::Preprocess mode = data::parse_preprocess(settings.preprocess);
+    const int64_t s = settings.size, plane = s * s;
     std::error_code ec;
     fs::create_directories(o->out, ec);
     UNET_CHECK(!ec, o->out, "cannot create the output folder: " + ec.message());

@@ -15,5 +15,7 @@ Runner add_train_command(CLI::App& app);
 Runner add_eval_command(CLI::App& app);
 Runner add_predict_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
+Runner add_import_command(CLI::App& app);
+Runner add_export_command(CLI::App& app);
 
 }  // namespace unet::tools

@@ -18,6 +18,7 @@
 #include "base/file_io.hpp"
 #include "engine/safetensors.hpp"
 #include "train/metrics.hpp"
+#include "unet/model_recognition.hpp"
 #include "unet/state_dict.hpp"
 #include "unet/train_step.hpp"
 
@@ -343,13 +344,23 @@ bool Trainer::run() {
 }
 
 LoadedModel load_model_checkpoint(const std::string& path, Device device) {
-  const SafetensorsFile f = read_safetensors(path);
-  auto it = f.metadata.find("config");
-  UNET_CHECK(it != f.metadata.end(), path, "no model config in the metadata; not a unet-engine checkpoint");
+  SafetensorsFile f = read_safetensors(path);
   LoadedModel lm;
-  lm.model = std::make_unique<UNet>(config_from_json(it->second, path), device);
+  UNetConfig config;
+  if (has_engine_metadata(f)) {
+    config = config_from_json(f.metadata.at("config"), path);
+  } else {
+    const RecognisedModel recognised = recognise_model(f, path);
+    config = recognised.config;
+    lm.recognised_as = describe_model(recognised);
+    f.metadata.clear();  // another program's metadata: nothing in it is ours
+  }
+  lm.model = std::make_unique<UNet>(config, device);
   load_model_state(*lm.model, f, path);
-  if (auto tc = f.metadata.find("train_config"); tc != f.metadata.end()) lm.train_config = TrainConfig::from_json(tc->second, path);
+  if (auto tc = f.metadata.find("train_config"); tc != f.metadata.end()) {
+    lm.train_config = TrainConfig::from_json(tc->second, path);
+    lm.has_train_config = true;
+  }
   return lm;
 }
 

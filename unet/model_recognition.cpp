@@ -1,0 +1,210 @@
+#include "unet/model_recognition.hpp"
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace unet {
+
+namespace {
+
+// U-Nets deeper than this are refused before anything is built: the widths double per level.
+constexpr int64_t kMaxDepth = 8;
+// How many names of each kind of problem a message shows (then "and N more").
+constexpr size_t kShown = 3;
+
+// A 2D layout is told by the name of its first convolution; the number of stages and the
+// first and last convolutions' shapes give the rest of its config.
+struct Layout2D {
+  UNetLayout layout;
+  std::string first_conv;                // weight [base, in_channels, 3, 3]
+  std::string out_conv;                  // weight [out_channels, base, 1, 1]
+  std::string (*stage_conv)(int64_t k);  // the first conv of encoder stage k >= 1 (reference) / down stage k (classic)
+};
+
+const std::vector<Layout2D>& layouts_2d() {
+  static const std::vector<Layout2D> layouts = {
+      {UNetLayout::Reference, "encoder1.enc1conv1.weight", "conv.weight",
+       [](int64_t k) {
+         return "encoder" + std::to_string(k) + ".enc" + std::to_string(k) + "conv1.weight";
+       }},
+      {UNetLayout::Classic, "inc.double_conv.0.weight", "outc.weight",
+       [](int64_t k) {
+         return "down" + std::to_string(k) + ".maxpool_conv.1.double_conv.0.weight";
+       }},
+  };
+  return layouts;
+}
+
+struct ExpectedTensor {
+  std::string name;
+  Shape shape;
+  bool counter = false;  // num_batches_tracked: one I64
+};
+
+// The state_dict of a 2D U-Net, names and shapes, without building it at full size (a file
+// can claim any width): every dimension of its tensors is either fixed (kernel size, input
+// and output channels) or proportional to the base width, so the shapes at base b follow
+// from two tiny models of base 1 and 2.
+std::vector<ExpectedTensor> expected_state(const UNetConfig& config) {
+  UNetConfig c1 = config, c2 = config;
+  c1.base = 1;
+  c2.base = 2;
+  const UNet m1(c1), m2(c2);
+  std::vector<ExpectedTensor> out;
+  for (size_t i = 0; i < m1.state().size(); ++i) {
+    const StateEntry& e1 = m1.state()[i];
+    const StateEntry& e2 = m2.state()[i];
+    ExpectedTensor t{e1.name, {}, e1.counter != nullptr};
+    if (!t.counter)
+      for (size_t d = 0; d < e1.tensor.shape().size(); ++d) {
+        const int64_t at1 = e1.tensor.shape()[d], at2 = e2.tensor.shape()[d];
+        t.shape.push_back(at1 + (at2 - at1) * (config.base - 1));
+      }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string dtype_of_float_file(const std::string& dtype) {
+  return dtype == "F16" || dtype == "BF16" || dtype == "F64" ? " (unet import converts float16, bfloat16 and float64 "
+                                                               "files to float32)"
+                                                             : "";
+}
+
+// What differs between a file and a candidate model, each list in the model's order.
+struct Mismatch {
+  std::vector<std::string> missing, shape, dtype, extra;
+  std::string dtype_hint;
+  size_t count() const { return missing.size() + shape.size() + dtype.size() + extra.size(); }
+};
+
+Mismatch compare(const SafetensorsFile& file, const std::vector<ExpectedTensor>& expected) {
+  Mismatch m;
+  std::set<std::string> names;
+  for (const ExpectedTensor& e : expected) {
+    names.insert(e.name);
+    auto it = file.tensors.find(e.name);
+    if (it == file.tensors.end()) {
+      m.missing.push_back(e.name);
+      continue;
+    }
+    const RawTensor& t = it->second;
+    if (e.counter) {
+      if (t.dtype != "I64" || t.bytes.size() != 8)
+        m.dtype.push_back(e.name + " is " + t.dtype + " " + shape_str(t.shape) + ", expected one I64");
+    } else if (t.shape != e.shape) {
+      m.shape.push_back(e.name + " is " + shape_str(t.shape) + ", expected " + shape_str(e.shape));
+    } else if (t.dtype != "F32") {
+      m.dtype.push_back(e.name + " is " + t.dtype + ", expected F32");
+      if (m.dtype_hint.empty()) m.dtype_hint = dtype_of_float_file(t.dtype);
+    }
+  }
+  for (const auto& [name, t] : file.tensors)
+    if (!names.count(name)) m.extra.push_back(name + " " + shape_str(t.shape));
+  return m;
+}
+
+// "2 tensors missing: a, b" / "5 tensors missing: a, b, c and 2 more"
+std::string listed(const std::vector<std::string>& items, const std::string& what) {
+  std::string s = std::to_string(items.size()) + (items.size() == 1 ? " tensor " : " tensors ") + what + ": ";
+  for (size_t i = 0; i < items.size() && i < kShown; ++i) s += (i ? ", " : "") + items[i];
+  if (items.size() > kShown) s += " and " + std::to_string(items.size() - kShown) + " more";
+  return s;
+}
+
+std::string describe_layout_config(const UNetConfig& c) {
+  return c.layout_name() + " layout, base " + std::to_string(c.base) + ", depth " + std::to_string(c.depth) + ", " +
+         std::to_string(c.in_channels) + " -> " + std::to_string(c.out_channels) + " channels";
+}
+
+// The config that a 2D layout's names and its first and last convolutions suggest.
+UNetConfig suggested_config(const SafetensorsFile& file, const Layout2D& layout, const std::string& where) {
+  UNetConfig c;
+  c.layout = layout.layout;
+  const RawTensor& first = file.tensors.at(layout.first_conv);
+  UNET_CHECK(first.shape.size() == 4 && first.shape[0] >= 1 && first.shape[1] >= 1, where,
+             "'" + layout.first_conv + "' has shape " + shape_str(first.shape) +
+                 "; the first convolution of a 2D U-Net is [base, in_channels, 3, 3]");
+  c.base = first.shape[0];
+  c.in_channels = first.shape[1];
+  if (auto out = file.tensors.find(layout.out_conv);
+      out != file.tensors.end() && !out->second.shape.empty() && out->second.shape[0] >= 1)
+    c.out_channels = out->second.shape[0];
+  int64_t stages = 0;
+  while (stages <= kMaxDepth && file.tensors.count(layout.stage_conv(stages + 1))) ++stages;
+  // Each layout numbers exactly `depth` stages: the reference layout its encoders (the
+  // bottleneck has a name of its own), the classic layout its downs (the full-size stage is
+  // "inc", the last down is the bottleneck).
+  c.depth = std::max<int64_t>(1, stages);
+  UNET_CHECK(c.depth <= kMaxDepth, where,
+             "its names are those of a 2D U-Net in the " + c.layout_name() + " layout with more than " +
+                 std::to_string(kMaxDepth) + " levels ('" + layout.stage_conv(kMaxDepth + 1) +
+                 "'); this program runs depths 1 to " + std::to_string(kMaxDepth));
+  return c;
+}
+
+std::string some_tensors(const SafetensorsFile& file) {
+  std::string s;
+  size_t i = 0;
+  for (const auto& [name, t] : file.tensors) {
+    if (i == kShown) break;
+    s += (i++ ? ", " : "") + name + " " + shape_str(t.shape);
+  }
+  if (file.tensors.size() > kShown) s += " and " + std::to_string(file.tensors.size() - kShown) + " more";
+  return s;
+}
+
+}  // namespace
+
+bool has_engine_metadata(const SafetensorsFile& file) {
+  auto format = file.metadata.find("format");
+  return file.metadata.count("config") && (format == file.metadata.end() || format->second == "unet-engine");
+}
+
+RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& where) {
+  UNET_CHECK(!file.tensors.empty(), where, "holds no tensors; expected the weights of a model");
+  // Each layout whose first convolution is present is a candidate; the closest one wins.
+  bool found = false;
+  RecognisedModel best;
+  Mismatch best_mismatch;
+  for (const Layout2D& layout : layouts_2d()) {
+    if (!file.tensors.count(layout.first_conv)) continue;
+    const UNetConfig config = suggested_config(file, layout, where);
+    Mismatch m = compare(file, expected_state(config));
+    if (!found || m.count() < best_mismatch.count()) {
+      best = RecognisedModel{ModelKind::UNet2D, config};
+      best_mismatch = std::move(m);
+      found = true;
+    }
+  }
+  UNET_CHECK(found, where,
+             "not a model this program knows. It looked for a 2D U-Net: the reference layout "
+             "(mateuszbuda/brain-segmentation-pytorch) begins with '" +
+                 layouts_2d()[0].first_conv + "', the classic layout with '" + layouts_2d()[1].first_conv +
+                 "', and the file has neither. Its " + std::to_string(file.tensors.size()) +
+                 " tensors: " + some_tensors(file));
+  if (best_mismatch.count() == 0) return best;
+  std::string problems;
+  auto add = [&](const std::vector<std::string>& items, const std::string& what) {
+    if (!items.empty()) problems += (problems.empty() ? "" : "; ") + listed(items, what);
+  };
+  add(best_mismatch.missing, "missing");
+  add(best_mismatch.shape, "with another shape");
+  add(best_mismatch.dtype, "with another dtype");
+  add(best_mismatch.extra, "that the model does not have");
+  UNET_THROW(where, "its names are those of a " + describe_model(best) + ", but it does not match one: " + problems +
+                        best_mismatch.dtype_hint);
+}
+
+std::string describe_model(const RecognisedModel& model) {
+  switch (model.kind) {
+    case ModelKind::UNet2D:
+      return "2D U-Net, " + describe_layout_config(model.config);
+  }
+  return "unknown model";
+}
+
+}  // namespace unet
