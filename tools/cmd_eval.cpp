@@ -11,7 +11,7 @@
 #include "tools/option_checks.hpp"
 #include "tools/report.hpp"
 #include "train/metrics.hpp"
-#include "train/trainer.hpp"
+#include "train/checkpoint.hpp"
 
 namespace unet::tools {
 

@@ -6,7 +6,7 @@
 
 #include "tools/commands.hpp"
 #include "tools/torch_converter.hpp"
-#include "train/trainer.hpp"
+#include "train/checkpoint.hpp"
 #include "unet/model_recognition.hpp"
 #include "unet/state_dict.hpp"
 

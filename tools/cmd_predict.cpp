@@ -17,7 +17,7 @@
 #include "tools/visuals.hpp"
 #include "unet/inference_memory.hpp"
 #include "train/metrics.hpp"
-#include "train/trainer.hpp"
+#include "train/checkpoint.hpp"
 
 namespace unet::tools {
 

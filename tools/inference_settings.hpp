@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "train/trainer.hpp"
+#include "train/checkpoint.hpp"
 
 namespace unet::tools {
 

@@ -1,7 +1,6 @@
 #include "train/trainer.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,8 +16,8 @@
 #include "base/error.hpp"
 #include "base/file_io.hpp"
 #include "engine/safetensors.hpp"
+#include "train/checkpoint.hpp"
 #include "train/metrics.hpp"
-#include "unet/model_recognition.hpp"
 #include "unet/state_dict.hpp"
 #include "unet/train_step.hpp"
 
@@ -78,15 +77,6 @@ std::string fmt(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.6f", v);
   return b;
-}
-
-// The optimizer's step count as stored in the metadata: digits only, within int64.
-int64_t parse_adam_steps(const std::string& text, const std::string& where) {
-  int64_t steps = -1;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), steps);
-  UNET_CHECK(ec == std::errc() && end == text.data() + text.size() && steps >= 0, where,
-             "metadata 'adam_steps' is '" + text.substr(0, 40) + "', not a whole number >= 0");
-  return steps;
 }
 
 }  // namespace
@@ -191,16 +181,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   if (resume) {
     load_model_state(*model_, checkpoint, last);
     state_ = TrainState::from_json(checkpoint.metadata.at("train_state"), last);
-    for (auto* t : {&adam_->exp_avg(), &adam_->exp_avg_sq()}) {
-      const std::string name = t == &adam_->exp_avg() ? "optimizer.exp_avg" : "optimizer.exp_avg_sq";
-      auto it = checkpoint.tensors.find(name);
-      UNET_CHECK(it != checkpoint.tensors.end(), last, "missing tensor '" + name + "'");
-      UNET_CHECK(it->second.shape == Shape{t->numel()}, last,
-                 "tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", the model needs [" +
-                     std::to_string(t->numel()) + "]");
-      t->copy_from(Tensor::from_vector({t->numel()}, it->second.as_f32(last + ": tensor '" + name + "'")));
-    }
-    adam_->set_steps(parse_adam_steps(checkpoint.metadata_value("adam_steps", last), last));
+    restore_optimizer(*adam_, checkpoint, last);
     say("resuming " + config_.out + " at epoch " + std::to_string(state_.epoch + 1) + ", batch " +
         std::to_string(state_.next_batch) + " (best DSC so far " + fmt(state_.best_dsc) + ")");
   }
@@ -217,16 +198,7 @@ void Trainer::say(const std::string& line) const {
 }
 
 void Trainer::save_checkpoint(const std::string& path, bool with_optimizer) const {
-  SafetensorsFile f = model_state(*model_);
-  f.metadata["train_config"] = config_.to_json();
-  f.metadata["patients"] = json(patients_).dump();
-  f.metadata["train_state"] = state_.to_json();
-  if (with_optimizer) {
-    f.tensors["optimizer.exp_avg"] = RawTensor::f32({adam_->exp_avg().numel()}, adam_->exp_avg().to_vector());
-    f.tensors["optimizer.exp_avg_sq"] = RawTensor::f32({adam_->exp_avg_sq().numel()}, adam_->exp_avg_sq().to_vector());
-    f.metadata["adam_steps"] = std::to_string(adam_->steps());
-  }
-  write_safetensors(path, f);
+  write_safetensors(path, training_checkpoint(*model_, with_optimizer ? adam_.get() : nullptr, config_, state_, patients_));
 }
 
 std::string Trainer::metrics_csv() const {
@@ -343,25 +315,5 @@ bool Trainer::run() {
   return true;
 }
 
-LoadedModel load_model_checkpoint(const std::string& path, Device device) {
-  SafetensorsFile f = read_safetensors(path);
-  LoadedModel lm;
-  UNetConfig config;
-  if (has_engine_metadata(f)) {
-    config = config_from_json(f.metadata.at("config"), path);
-  } else {
-    const RecognisedModel recognised = recognise_model(f, path);
-    config = recognised.config;
-    lm.recognised_as = describe_model(recognised);
-    f.metadata.clear();  // another program's metadata: nothing in it is ours
-  }
-  lm.model = std::make_unique<UNet>(config, device);
-  load_model_state(*lm.model, f, path);
-  if (auto tc = f.metadata.find("train_config"); tc != f.metadata.end()) {
-    lm.train_config = TrainConfig::from_json(tc->second, path);
-    lm.has_train_config = true;
-  }
-  return lm;
-}
 
 }  // namespace unet

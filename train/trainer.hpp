@@ -71,14 +71,4 @@ class Trainer {
   std::atomic<bool> stop_{false};
 };
 
-// Loads a checkpoint's model for evaluation or prediction: a file of this program (weights +
-// config), or a foreign one (a PyTorch state_dict as safetensors) recognised from its tensors.
-struct LoadedModel {
-  std::unique_ptr<UNet> model;
-  TrainConfig train_config;       // defaults when the file has none
-  bool has_train_config = false;  // the file was written by a training run here
-  std::string recognised_as;      // set for a foreign file: what its tensors say it is
-};
-LoadedModel load_model_checkpoint(const std::string& path, Device device);
-
 }  // namespace unet

@@ -6,7 +6,7 @@
 
 #include "engine/autograd.hpp"
 #include "engine/safetensors.hpp"
-#include "train/trainer.hpp"
+#include "train/checkpoint.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 4) {
