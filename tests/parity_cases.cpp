@@ -18,7 +18,9 @@ Guarded::Guarded(const std::vector<float>& init, Device d) : Guarded(static_cast
   t_.view_range(kGuard, {n_}).copy_from(Tensor::from_vector({n_}, init));
 }
 
-float* Guarded::ptr() const { return t_.data() + kGuard; }
+float* Guarded::ptr() const {
+  return t_.data() + kGuard;
+}
 
 std::vector<float> Guarded::take(bool& ok) const {
   const auto all = t_.to_vector();

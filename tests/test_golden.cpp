@@ -143,8 +143,8 @@ void check_close(const std::string& what, const std::vector<float>& ours, const 
   CAPTURE(ours_vs_torch);
   // UNET_GOLDEN_MARGINS=1 prints every comparison, to re-measure the factors above.
   if (std::getenv("UNET_GOLDEN_MARGINS") != nullptr)
-    std::printf("margin %-50s err %.3e measured %.3e norm %.3e err/measured %8.3f err/bound %.3f\n", ref.name.c_str(), err,
-                measured, norm, measured > 0 ? err / measured : 0.0, bound > 0 ? err / bound : 0.0);
+    std::printf("margin %-50s err %.3e measured %.3e norm %.3e err/measured %8.3f err/bound %.3f\n", ref.name.c_str(),
+                err, measured, norm, measured > 0 ? err / measured : 0.0, bound > 0 ? err / bound : 0.0);
   CHECK(err <= bound);
 }
 

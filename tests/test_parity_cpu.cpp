@@ -56,7 +56,8 @@ TEST_CASE("the guard check catches a kernel that writes one element outside its 
 
 TEST_CASE("the comparison catches a NaN, an infinity and one slightly wrong element") {
   const auto cases = kernel_cases();
-  const auto it = std::find_if(cases.begin(), cases.end(), [](const ParityCase& c) { return c.name == "add n=100003"; });
+  const auto it =
+      std::find_if(cases.begin(), cases.end(), [](const ParityCase& c) { return c.name == "add n=100003"; });
   REQUIRE(it != cases.end());
   const ParityResult r = it->run(Device::CPU);
   const auto ref = it->reference();

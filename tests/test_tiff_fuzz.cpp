@@ -40,18 +40,19 @@ bool uncompressed(const fs::path& p) {
 // Samples from raw bytes as make_tiffs.py writes them: 8-bit, or 16-bit little-endian.
 std::vector<uint16_t> samples_from_raw(const std::string& raw, int bits) {
   std::vector<uint16_t> v(raw.size() / static_cast<size_t>(bits / 8));
-  for (size_t i = 0; i < v.size(); ++i) {
-    const auto byte = [&](size_t k) { return static_cast<uint16_t>(static_cast<unsigned char>(raw[k])); };
-    v[i] = bits == 8 ? byte(i) : static_cast<uint16_t>(byte(2 * i) | (byte(2 * i + 1) << 8));
-  }
+  const auto byte = [&](size_t k) {
+    return static_cast<unsigned>(static_cast<unsigned char>(raw[k]));
+  };
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<uint16_t>(bits == 8 ? byte(i) : byte(2 * i) | (byte(2 * i + 1) << 8));
   return v;
 }
 
 struct Seed {
-  std::string file;     // name in UNET_TIFF_DIR
-  std::string bytes;    // the TIFF file
-  std::string raw;      // the expected samples, as bytes (see samples_from_raw)
-  Image expected;       // what the file must decode to
+  std::string file;                      // name in UNET_TIFF_DIR
+  std::string bytes;                     // the TIFF file
+  std::string raw;                       // the expected samples, as bytes (see samples_from_raw)
+  Image expected;                        // what the file must decode to
   size_t pixels_at = std::string::npos;  // where `raw` sits verbatim in `bytes` (uncompressed seeds), else npos
 };
 
