@@ -4,20 +4,53 @@
 # the spec's thresholds for base 32 and base 64, and the PyTorch comparison when a CUDA
 # PyTorch is installed; then prints one verdict table.
 #   bench/gpu_verdict.sh               run everything (from the repository root)
-#   bench/gpu_verdict.sh --check-only  only detect the GPU (exit 77 and say why when there is none)
+#   bench/gpu_verdict.sh --check-only  only detect the GPU: exit 0 when there is one, 77 and why
+#                                      when there is none, 2 when the probe itself failed
 set -uo pipefail
 cd "$(dirname "$0")/.."
 check_only=0
 [ "${1:-}" = "--check-only" ] && check_only=1
 
 # 1. Is there a GPU? Ask the driver the way the engine does (cudaGetDeviceCount) when a
-#    CUDA build exists, else nvidia-smi.
+#    CUDA build exists, else nvidia-smi. Three outcomes, each from an explicit answer:
+#    GPU found (the probe names it), no GPU (exit 77 with the reason), or the probe itself
+#    failed (exit 2 with its output): a probe that crashes or cannot load cuDNN proves
+#    nothing either way, so it is reported as what it is.
+#    GPU_PROBE names the probe binary (default build/tests/test_parity_cuda).
+probe_bin=${GPU_PROBE:-build/tests/test_parity_cuda}
 reason=""
-if [ -x build/tests/test_parity_cuda ]; then
-  probe=$(build/tests/test_parity_cuda 2>&1 | sed -n 1p)
-  case "$probe" in SKIPPED*) reason=${probe#*not run: } ;; esac
+probe_failed() {
+  echo "gpu_verdict: the GPU probe failed: '$1' exited with status $2 without a clear answer; its output:"
+  printf '%s\n' "$3" | sed 's/^/  | /'
+  echo "gpu_verdict: rebuild (cmake --build build) and check that the CUDA libraries load (ldd $1)."
+  exit 2
+}
+if [ -x "$probe_bin" ]; then
+  # test_parity_cuda --probe: exit 0 and "GPU: <name>" when a GPU is usable; exit 77 and
+  # "SKIPPED: ... not run: <reason>" when there is none. Anything else is a failed probe.
+  probe=$("$probe_bin" --probe 2>&1)
+  status=$?
+  gpu_line=$(printf '%s\n' "$probe" | grep -m1 -E '^GPU: .+')
+  skip_line=$(printf '%s\n' "$probe" | grep -m1 -E '^SKIPPED: .* not run: .+')
+  if [ $status -eq 0 ] && [ -n "$gpu_line" ]; then
+    gpu_name=${gpu_line#GPU: }
+  elif [ $status -eq 77 ] && [ -n "$skip_line" ]; then
+    reason=${skip_line#*not run: }
+  else
+    probe_failed "$probe_bin" $status "$probe"
+  fi
 elif command -v nvidia-smi > /dev/null; then
-  nvidia-smi -L > /dev/null 2>&1 || reason="nvidia-smi found no usable GPU"
+  # nvidia-smi's documented exit codes: 6 = no GPU found, 9 = no NVIDIA driver loaded.
+  probe=$(nvidia-smi -L 2>&1)
+  status=$?
+  gpu_line=$(printf '%s\n' "$probe" | grep -m1 -E '^GPU [0-9]+: .+')
+  if [ $status -eq 0 ] && [ -n "$gpu_line" ]; then
+    gpu_name=${gpu_line#GPU *: }
+  elif [ $status -eq 6 ] || [ $status -eq 9 ]; then
+    reason="nvidia-smi found no usable GPU ($(printf '%s' "$probe" | head -1))"
+  else
+    probe_failed nvidia-smi $status "$probe"
+  fi
 else
   reason="no NVIDIA driver (nvidia-smi not found) and no CUDA build to ask"
 fi
@@ -25,7 +58,7 @@ if [ -n "$reason" ]; then
   echo "gpu_verdict: no GPU on this machine: $reason. Nothing to verify here; run this on a machine with an NVIDIA GPU."
   exit 77
 fi
-echo "gpu_verdict: GPU found"
+echo "gpu_verdict: GPU found: $gpu_name"
 [ $check_only -eq 1 ] && exit 0
 
 declare -a rows

@@ -87,9 +87,11 @@ void dice_backward(Device d, int64_t n, const float* z, const float* t, const fl
 void adam_step(Device d, int64_t n, const AdamConfig& config, int64_t step, float* p, const float* g, float* m,
                float* v) {
   const double t = static_cast<double>(step);
-  const auto step_size = static_cast<float>(config.lr / (1.0 - std::pow(static_cast<double>(config.beta1), t)));
-  const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(config.beta2), t)));
-  run(d, n, AdamStepOp{config, step_size, bias_correction2_sqrt, p, g, m, v});
+  const auto f = [](double x) { return static_cast<float>(x); };
+  run(d, n,
+      AdamStepOp{f(config.beta1), f(config.beta2), f(1.0 - config.beta1), f(1.0 - config.beta2), f(config.eps),
+                 f(config.weight_decay), f(config.lr / (1.0 - std::pow(config.beta1, t))),
+                 f(std::sqrt(1.0 - std::pow(config.beta2, t))), p, g, m, v});
 }
 
 void uniform_init(Device d, int64_t n, float lo, float hi, uint64_t seed, uint64_t offset,

@@ -14,6 +14,23 @@
 
 namespace unet::test {
 
+Guarded::Guarded(int64_t n, Device d) : n_(n), t_(Tensor::full({n + 2 * kGuard}, kSentinel, d)) {}
+
+Guarded::Guarded(const std::vector<float>& init, Device d) : Guarded(static_cast<int64_t>(init.size()), d) {
+  t_.view_range(kGuard, {n_}).copy_from(Tensor::from_vector({n_}, init));
+}
+
+float* Guarded::ptr() const {
+  return t_.data() + kGuard;
+}
+
+std::vector<float> Guarded::take(bool& ok) const {
+  const auto all = t_.to_vector();
+  for (int64_t i = 0; i < kGuard; ++i)
+    if (all[static_cast<size_t>(i)] != kSentinel || all[static_cast<size_t>(n_ + kGuard + i)] != kSentinel) ok = false;
+  return {all.begin() + kGuard, all.begin() + kGuard + n_};
+}
+
 double nmse(const std::vector<float>& a, const std::vector<double>& b) {
   if (a.size() != b.size()) return INFINITY;
   double num = 0, den = 0;
@@ -26,31 +43,6 @@ double nmse(const std::vector<float>& a, const std::vector<double>& b) {
 }
 
 namespace {
-
-constexpr int64_t kGuard = 64;          // floats on each side of an output
-constexpr float kSentinel = -7.77e30f;  // a value no kernel here produces
-
-// An output buffer with guard regions, on device d.
-class Guarded {
- public:
-  Guarded(int64_t n, Device d) : n_(n), t_(Tensor::full({n + 2 * kGuard}, kSentinel, d)) {}
-  Guarded(const std::vector<float>& init, Device d) : Guarded(static_cast<int64_t>(init.size()), d) {
-    t_.view_range(kGuard, {n_}).copy_from(Tensor::from_vector({n_}, init));
-  }
-  float* ptr() const { return t_.data() + kGuard; }
-  // The payload; clears `ok` when a guard was written.
-  std::vector<float> take(bool& ok) const {
-    const auto all = t_.to_vector();
-    for (int64_t i = 0; i < kGuard; ++i)
-      if (all[static_cast<size_t>(i)] != kSentinel || all[static_cast<size_t>(n_ + kGuard + i)] != kSentinel)
-        ok = false;
-    return {all.begin() + kGuard, all.begin() + kGuard + n_};
-  }
-
- private:
-  int64_t n_;
-  Tensor t_;
-};
 
 Tensor input(const std::vector<float>& v, Device d) {
   return Tensor::from_vector({static_cast<int64_t>(v.size())}, v, d);
@@ -293,7 +285,7 @@ std::vector<ParityCase> kernel_cases() {
         Guarded p(random_vector(n, 18), d), m(random_vector(n, 19, -0.1f, 0.1f), d),
             v(random_vector(n, 20, 0, 0.01f), d);
         kernels::AdamConfig config;
-        config.weight_decay = 0.01f;
+        config.weight_decay = 0.01;
         kernels::adam_step(d, n, config, 3, p.ptr(), input(random_vector(n, 21), d).data(), m.ptr(), v.ptr());
         r.outputs = {p.take(r.guards_intact), m.take(r.guards_intact), v.take(r.guards_intact)};
         return r;

@@ -9,8 +9,26 @@
 #include <vector>
 
 #include "base/device.hpp"
+#include "engine/tensor.hpp"
 
 namespace unet::test {
+
+// An output buffer of n floats on device d with kGuard sentinel floats on each side. Kernels
+// write through ptr(); take() returns the payload and clears `ok` when a guard was written.
+class Guarded {
+ public:
+  static constexpr int64_t kGuard = 64;
+  static constexpr float kSentinel = -7.77e30f;  // a value no kernel here produces
+
+  Guarded(int64_t n, Device d);
+  Guarded(const std::vector<float>& init, Device d);
+  float* ptr() const;
+  std::vector<float> take(bool& ok) const;
+
+ private:
+  int64_t n_;
+  Tensor t_;
+};
 
 struct ParityResult {
   std::vector<std::vector<float>> outputs;

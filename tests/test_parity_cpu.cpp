@@ -2,6 +2,11 @@
 // double-precision reference, with guard regions and NaN/Inf checks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "engine/tensor.hpp"
+#include "kernels/kernels.hpp"
 #include "tests/parity_cases.hpp"
 
 using namespace unet;
@@ -25,10 +30,52 @@ TEST_CASE("CPU kernels match the double-precision reference, guards intact") {
   }
 }
 
-TEST_CASE("a broken kernel would be caught: the guard check sees an overrun") {
-  // The suite's own sanity: a reference differing by one element fails the tolerance.
-  auto c = kernel_cases().front();
-  auto ref = c.reference();
-  ref[0][3] += 1.0;
-  CHECK(nmse(c.run(Device::CPU).outputs[0], ref[0]) > c.tolerance);
+// The suite's own sanity: the checks above must be able to fail.
+
+TEST_CASE("the guard check catches a kernel that writes one element outside its output") {
+  for (int64_t n : {int64_t{100003}, int64_t{7}}) {  // the OpenMP path and the serial one
+    CAPTURE(n);
+    bool untouched = true, overrun = true, underrun = true;
+    Guarded exact(n, Device::CPU), past_end(n, Device::CPU), before_start(n, Device::CPU);
+    // A correct launch leaves both guards alone...
+    kernels::fill(Device::CPU, n, 0.25f, exact.ptr());
+    exact.take(untouched);
+    CHECK(untouched);
+    // ...one element too many, through the same kernel and pointer, is seen...
+    kernels::fill(Device::CPU, n + 1, 0.25f, past_end.ptr());
+    const auto payload = past_end.take(overrun);
+    CHECK_FALSE(overrun);
+    CHECK(payload == std::vector<float>(static_cast<size_t>(n), 0.25f));  // the payload itself looks right
+    // ...and so is a write one element before the start (an off-by-one offset).
+    Tensor x = Tensor::full({n + 1}, 2.0f);
+    kernels::scale(Device::CPU, n + 1, 3.0f, x.data(), before_start.ptr() - 1);
+    before_start.take(underrun);
+    CHECK_FALSE(underrun);
+  }
+}
+
+TEST_CASE("the comparison catches a NaN, an infinity and one slightly wrong element") {
+  const auto cases = kernel_cases();
+  const auto it =
+      std::find_if(cases.begin(), cases.end(), [](const ParityCase& c) { return c.name == "add n=100003"; });
+  REQUIRE(it != cases.end());
+  const ParityResult r = it->run(Device::CPU);
+  const auto ref = it->reference();
+  REQUIRE(r.guards_intact);
+  CHECK(nmse(r.outputs[0], ref[0]) <= it->tolerance);  // the real output passes
+  for (float bad : {NAN, INFINITY}) {
+    auto out = r.outputs[0];
+    out[12345] = bad;
+    CAPTURE(bad);
+    CHECK(nmse(out, ref[0]) > it->tolerance);
+  }
+  // One element of 100003 off by 1e-3: nmse = 1e-6 / sum(y^2) (~6.7e4) = 1.5e-11, above the
+  // 1e-12 tolerance, so even a single small slip is seen.
+  auto out = r.outputs[0];
+  out[12345] += 1e-3f;
+  CHECK(nmse(out, ref[0]) > it->tolerance);
+  // A length mismatch (an output one element short) fails too.
+  out = r.outputs[0];
+  out.pop_back();
+  CHECK(nmse(out, ref[0]) > it->tolerance);
 }

@@ -1,8 +1,11 @@
 // Backend parity, CUDA half: every kernel and layer on the GPU against the CPU (and the
 // kernels against the double reference too). On a machine without a usable GPU it runs
 // nothing, says how many cases it skipped and why, and exits 77, which ctest reports as
-// "Skipped" — never as passed.
+// "Skipped" — never as passed. With a GPU its first line is "GPU: <name, memory, compute
+// capability>". `--probe` stops after that first line (exit 0 or 77): bench/gpu_verdict.sh
+// asks it whether a GPU is usable and accepts only those two explicit answers.
 #include <cstdio>
+#include <cstring>
 
 #include "base/device.hpp"
 #include "tests/parity_cases.hpp"
@@ -10,7 +13,8 @@
 using namespace unet;
 using namespace unet::test;
 
-int main() {
+int main(int argc, char** argv) {
+  const bool probe_only = argc > 1 && std::strcmp(argv[1], "--probe") == 0;
   const auto kernels = kernel_cases();
   const auto layers = layer_cases();
   const size_t total = kernels.size() + layers.size();
@@ -19,6 +23,9 @@ int main() {
                 layers.size(), cuda_unavailable_reason().c_str());
     return 77;
   }
+  std::printf("GPU: %s\n", hardware_description(Device::CUDA).c_str());
+  std::fflush(stdout);  // the line survives a crash later in the suite
+  if (probe_only) return 0;
   size_t failed = 0;
   auto report = [&](const ParityCase& c, const ParityResult& gpu, const ParityResult& cpu) {
     bool ok = gpu.guards_intact && gpu.outputs.size() == cpu.outputs.size();

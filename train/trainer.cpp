@@ -164,8 +164,8 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   // Model and optimizer.
   model_ = std::make_unique<UNet>(UNetConfig::for_base(config_.base), device_, config_.seed);
   AdamConfig adam_config;
-  adam_config.lr = static_cast<float>(config_.lr);
-  adam_config.weight_decay = static_cast<float>(config_.weight_decay);
+  adam_config.lr = config_.lr;
+  adam_config.weight_decay = config_.weight_decay;
   adam_ = std::make_unique<Adam>(model_->parameters(), adam_config);
   state_.lr = config_.lr;
 
@@ -218,7 +218,7 @@ bool Trainer::run() {
   const std::string best = (fs::path(config_.out) / "best.safetensors").string();
   model_->train(true);
   while (state_.epoch < config_.epochs) {
-    adam_->set_lr(static_cast<float>(state_.lr));
+    adam_->set_lr(state_.lr);
     int64_t steps = loader_->batches_per_epoch();
     if (config_.max_steps_per_epoch > 0) steps = std::min(steps, config_.max_steps_per_epoch);
     const int64_t samples_in_epoch = std::min(loader_->samples_per_epoch(), steps * config_.batch);

@@ -8,8 +8,8 @@ namespace unet {
 Adam::Adam(FlatTensorSet& params, const AdamConfig& config) : params_(params), config_(config) {
   UNET_CHECK(params.flat().defined() && params.flat_grad().defined(), "Adam",
              "parameters must be materialized with gradients first");
-  UNET_CHECK(config.lr > 0.0f && config.beta1 >= 0.0f && config.beta1 < 1.0f && config.beta2 >= 0.0f &&
-                 config.beta2 < 1.0f && config.eps > 0.0f && config.weight_decay >= 0.0f,
+  UNET_CHECK(config.lr > 0.0 && config.beta1 >= 0.0 && config.beta1 < 1.0 && config.beta2 >= 0.0 &&
+                 config.beta2 < 1.0 && config.eps > 0.0 && config.weight_decay >= 0.0,
              "Adam", "invalid hyper-parameters (need lr > 0, 0 <= betas < 1, eps > 0, weight_decay >= 0)");
   const Device d = params.flat().device();
   m_ = Tensor::zeros({params.numel()}, d);

@@ -15,7 +15,7 @@ class Adam {
   // `params` must stay materialized on the same device for the optimizer's lifetime.
   Adam(FlatTensorSet& params, const AdamConfig& config);
   void step();  // uses the gradients in params.flat_grad()
-  void set_lr(float lr) { config_.lr = lr; }
+  void set_lr(double lr) { config_.lr = lr; }
   const AdamConfig& config() const { return config_; }
   int64_t steps() const { return steps_; }
 

@@ -80,14 +80,27 @@ set -e
 [ $rc -eq 130 ] || fail "Ctrl-C: exit code $rc, expected 130 ($(tail -2 "$work/sigint.log"))"
 grep -q "stopped" "$work/sigint.log" || fail "Ctrl-C: no 'stopped' message"
 expect_file "$work/interrupted/last.safetensors" "$work/interrupted/report.html"
-"$unet" train --resume "$work/interrupted" --epochs 1 --device cpu > "$work/resume.log" 2>&1 || true
+# The resume completes the requested epoch 1 (the signal came during it, or after it) and exits 0.
+"$unet" train --resume "$work/interrupted" --epochs 1 --device cpu > "$work/resume.log" 2>&1 \
+  || fail "resume after Ctrl-C: exit code $?, expected 0 ($(tail -2 "$work/resume.log"))"
 grep -q "resuming" "$work/resume.log" || fail "resume after Ctrl-C"
+grep -q "^done in " "$work/resume.log" || fail "resume after Ctrl-C: no 'done' message"
+# Resuming a run that has already completed the requested epochs has nothing to do: exit 0.
+"$unet" train --resume "$work/interrupted" --epochs 1 --device cpu > "$work/resume2.log" 2>&1 \
+  || fail "resume of a finished run: exit code $?, expected 0 ($(tail -2 "$work/resume2.log"))"
+grep -q "^done in " "$work/resume2.log" || fail "resume of a finished run: no 'done' message"
 
-# usage errors name the option
-if "$unet" train --out "$work/x" > "$work/usage.log" 2>&1; then fail "train without --data succeeded"; fi
+# usage errors name the option, and end in an error exit (1..125), not a success or a crash
+fails_cleanly() {  # LOG COMMAND...: the command must exit with 1..125; its output goes to LOG
+  local log=$1 rc=0
+  shift
+  "$@" > "$log" 2>&1 || rc=$?
+  [ $rc -ge 1 ] && [ $rc -le 125 ] || fail "'$*' exited with status $rc, expected an error exit (1..125)"
+}
+fails_cleanly "$work/usage.log" "$unet" train --out "$work/x"
 grep -q -- "--data" "$work/usage.log" || fail "missing --data not named"
-if "$unet" train --data "$work/data" --out "$work/x" --loss hinge > "$work/usage2.log" 2>&1; then fail "bad --loss accepted"; fi
+fails_cleanly "$work/usage2.log" "$unet" train --data "$work/data" --out "$work/x" --loss hinge
 grep -q -- "--loss" "$work/usage2.log" || fail "bad --loss not named"
-if "$unet" train --data "$work/data" --out "$work/run/best.safetensors/sub" > "$work/usage3.log" 2>&1; then fail "unwritable --out accepted"; fi
+fails_cleanly "$work/usage3.log" "$unet" train --data "$work/data" --out "$work/run/best.safetensors/sub"
 grep -q "cannot create the output folder" "$work/usage3.log" || fail "unwritable --out not explained"
 echo "cli checks: all passed"

@@ -9,12 +9,22 @@ Writes safetensors files (the format is simple enough to write with struct + jso
   unet_classic_init.safetensors / unet_classic_run.safetensors   the same, classic layout,
                                     forward + backward only
 
-Usage: make_golden.py OUT_DIR
+Every compared result NAME comes three ways (see "what the C++ test compares against"):
+  NAME            PyTorch in float32 (T threads)
+  NAME.f64        the same computation in float64 from the same float32 inputs and weights:
+                  the exact answer for the purposes of the test
+  NAME.fp32_err   how far float32 PyTorch lands from NAME.f64 (L2 norm of the difference, the
+                  largest over several float32 runs that differ only in summation order)
+
+Usage: make_golden.py OUT_DIR [--seed S] [--threads T]
+  --seed S     another set of weights, inputs and batch (default 0, the one ctest uses)
+  --threads T  threads of the main float32 run (default 2)
 """
+import argparse
+import copy
 import json
 import os
 import struct
-import sys
 from collections import OrderedDict
 
 import torch
@@ -28,7 +38,7 @@ def write_safetensors(path, tensors, metadata=None):
         header["__metadata__"] = metadata
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
-        dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
+        dtype = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}[t.dtype]
         data = t.numpy().tobytes()
         header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
@@ -223,19 +233,19 @@ def pool_margin(model, x):
     return min(gaps)
 
 
-def kink_free_batch(model):
+def kink_free_batch(model, first_seed):
     # The probing passes run in training mode; they must not count as training, so the
     # running statistics and batch counters are restored afterwards.
     buffers = {k: v.clone() for k, v in model.named_buffers()}
     try:
-        return find_kink_free_batch(model)
+        return find_kink_free_batch(model, first_seed)
     finally:
         for k, v in model.named_buffers():
             v.copy_(buffers[k])
 
 
-def find_kink_free_batch(model):
-    for seed in range(1, 200):
+def find_kink_free_batch(model, first_seed):
+    for seed in range(first_seed, first_seed + 200):
         gen = torch.Generator().manual_seed(seed)
         x = torch.randn(2, 3, 64, 64, generator=gen)
         t = blob_masks(2, 64, gen)
@@ -246,12 +256,46 @@ def find_kink_free_batch(model):
     raise RuntimeError("no kink-free batch found")
 
 
-def unet_case(out_dir, name, model, steps):
-    model.train()
-    x, t = kink_free_batch(model)
-    write_safetensors(os.path.join(out_dir, name + "_init.safetensors"), model.state_dict())
+# --- what the C++ test compares against ------------------------------------------------
+# Two correct float32 programs differ from the exact answer, and from each other, by rounding
+# whose size depends on the data, the shapes, the summation order and the library version.
+# A fixed tolerance is therefore either loose or flaky. Instead each result is also computed
+# in float64 (the "exact" answer: its own rounding is 1e-9 of float32's) and written with
+# fp32_err, the distance from it of several float32 PyTorch runs that differ only in how
+# they sum: 1 and 2 threads, the batch in reverse order (the same sums, other order), and
+# channels-last memory (oneDNN's convolutions instead of PyTorch's own). The C++ test holds
+# its own float32 result to a small multiple of that measured distance.
+
+FP32_VARIANTS = (
+    dict(threads=1),
+    dict(threads=2),
+    dict(threads=2, reverse_batch=True),
+    dict(threads=2, channels_last=True),
+)
+
+
+def add_references(out, runs32, run64, names):
+    """out[NAME.f64] and out[NAME.fp32_err] for each NAME, from the float32 runs and the float64 run."""
+    for name in names:
+        exact = run64[name].detach().double()
+        out[name + ".f64"] = exact
+        errs = [float((r[name].detach().double() - exact).norm()) for r in runs32]
+        out[name + ".fp32_err"] = torch.tensor([max(errs)], dtype=torch.float64)
+
+
+def train_run(model, x, t, steps, dtype=torch.float32, threads=2, reverse_batch=False, channels_last=False):
+    """A copy of `model` through `steps` Adam steps on (x, t); every recorded result, batch in the original order."""
+    torch.set_num_threads(threads)
+    model = copy.deepcopy(model).to(dtype)
+    x, t = x.to(dtype), t.to(dtype)
+    if reverse_batch:
+        x, t = x.flip(0), t.flip(0)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    unflip = (lambda v: v.flip(0)) if reverse_batch else (lambda v: v)
     params = dict(model.named_parameters())
-    run = {"input": x, "target": t}
+    run = {}
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for step in range(max(steps, 1)):
@@ -260,93 +304,151 @@ def unet_case(out_dir, name, model, steps):
         loss = bce_dice(logits, t)
         loss.backward()
         if step == 0:
-            run["logits"] = logits
+            run["logits"] = unflip(logits).contiguous()
             run["loss"] = loss.reshape(1)
             for pname, p in params.items():
-                run["grad." + pname] = p.grad.detach().clone()  # zero_grad() reuses the tensor
+                run["grad." + pname] = p.grad.detach().clone().contiguous()  # zero_grad() reuses the tensor
         run["loss_step%d" % (step + 1)] = loss.reshape(1)
         if steps == 0:
             break
         opt.step()
     if steps > 0:
         for sname, v in model.state_dict().items():
-            run["final." + sname] = v
+            run["final." + sname] = v.contiguous()
         model.eval()
         with torch.no_grad():
-            run["eval_logits"] = model(x)
+            run["eval_logits"] = unflip(model(x)).contiguous()
+    return {k: v.detach() for k, v in run.items()}
+
+
+def unet_case(out_dir, name, model, steps, first_data_seed, threads):
+    torch.set_num_threads(threads)
+    model.train()
+    x, t = kink_free_batch(model, first_data_seed)
+    write_safetensors(os.path.join(out_dir, name + "_init.safetensors"), model.state_dict())
+    run = {"input": x, "target": t}
+    run.update(train_run(model, x, t, steps, threads=threads))
+    runs32 = [train_run(model, x, t, steps, **v) for v in FP32_VARIANTS if v != dict(threads=threads)]
+    run64 = train_run(model, x, t, steps, dtype=torch.float64, threads=threads)
+    compared = [k for k, v in run.items() if k not in ("input", "target") and v.dtype == torch.float32]
+    add_references(run, runs32 + [run], run64, compared)
+    torch.set_num_threads(threads)
     write_safetensors(os.path.join(out_dir, name + "_run.safetensors"), run)
 
 
-def layer_cases(out_dir):
-    gen = torch.Generator().manual_seed(2)
+def layer_cases(out_dir, seed, threads):
+    torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(2 + 1000 * seed)
     out = {}
 
+    def other_fp32_runs(inputs):
+        """(dtype, threads, channels_last) of the float32 runs besides the main one (no batch
+        reversal here: the layer cases are too small for it to change a sum)."""
+        runs = [(torch.float32, n, False) for n in (1, 2) if n != threads]
+        if any(v.dim() == 4 for v in inputs.values()):
+            runs.append((torch.float32, threads, True))
+        return runs
+
+    def evaluate(fn, inputs, g, dtype, n_threads, channels_last):
+        torch.set_num_threads(n_threads)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        xs = {k: (v.detach().to(dtype).contiguous(memory_format=fmt) if v.dim() == 4 else v.detach().to(dtype))
+              .requires_grad_(True) for k, v in inputs.items()}
+        y, extra = fn(**xs)
+        res = {"out": y.detach().contiguous()}
+        if g is not None:
+            (y * g.to(dtype)).sum().backward()
+            res.update({"grad_" + k: v.grad.contiguous() for k, v in xs.items()})
+        res.update({k: v.detach().contiguous() for k, v in extra.items()})
+        torch.set_num_threads(threads)
+        return res
+
     def record(prefix, fn, inputs):
-        for v in inputs.values():
-            v.requires_grad_(True)
-        y = fn(**inputs)
-        g = torch.randn(y.shape, generator=gen)
-        (y * g).sum().backward()
-        out[prefix + ".out"] = y
+        """fn(**inputs) -> (output, {extra results}); the gradient w.r.t. every input too."""
+        main = evaluate(fn, inputs, None, torch.float32, threads, False)
+        g = torch.randn(main["out"].shape, generator=gen)
+        main = evaluate(fn, inputs, g, torch.float32, threads, False)
+        others = [evaluate(fn, inputs, g, *v) for v in other_fp32_runs(inputs)]
+        exact = evaluate(fn, inputs, g, torch.float64, threads, False)
         out[prefix + ".gout"] = g
         for k, v in inputs.items():
             out[prefix + "." + k] = v
-            out[prefix + ".grad_" + k] = v.grad
+        results = {prefix + "." + k: v for k, v in main.items()}
+        out.update(results)
+        add_references(out, [{prefix + "." + k: v for k, v in r.items()} for r in others + [main]],
+                       {prefix + "." + k: v for k, v in exact.items()}, results.keys())
+
+    def plain(f):
+        return lambda **kw: (f(**kw), {})
 
     r = lambda *s: torch.randn(*s, generator=gen)
     # 3x3 pad 1 conv with bias on an odd spatial size
-    record("conv3", lambda x, w, b: F.conv2d(x, w, b, padding=1), {"x": r(2, 3, 7, 9), "w": r(5, 3, 3, 3), "b": r(5)})
+    record("conv3", plain(lambda x, w, b: F.conv2d(x, w, b, padding=1)), {"x": r(2, 3, 7, 9), "w": r(5, 3, 3, 3), "b": r(5)})
     # 1x1 conv without bias
-    record("conv1", lambda x, w: F.conv2d(x, w), {"x": r(2, 6, 5, 4), "w": r(2, 6, 1, 1)})
+    record("conv1", plain(lambda x, w: F.conv2d(x, w)), {"x": r(2, 6, 5, 4), "w": r(2, 6, 1, 1)})
     # 2x2 stride-2 transposed conv with bias
-    record("convt", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2), {"x": r(2, 4, 5, 3), "w": r(4, 3, 2, 2), "b": r(3)})
+    record("convt", plain(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2)),
+           {"x": r(2, 4, 5, 3), "w": r(4, 3, 2, 2), "b": r(3)})
     # batch norm, training mode, with running statistics updated
     rm, rv = r(4), r(4).abs() + 0.5
     out["bn.running_mean_before"], out["bn.running_var_before"] = rm.clone(), rv.clone()
-    record("bn", lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.1, eps=1e-5),
-           {"x": r(3, 4, 5, 7), "w": r(4), "b": r(4)})
-    out["bn.running_mean_after"], out["bn.running_var_after"] = rm, rv
+
+    def bn(x, w, b):
+        m, v = rm.clone().to(x.dtype), rv.clone().to(x.dtype)
+        y = F.batch_norm(x, m, v, w, b, training=True, momentum=0.1, eps=1e-5)
+        return y, {"running_mean_after": m, "running_var_after": v}
+    record("bn", bn, {"x": r(3, 4, 5, 7), "w": r(4), "b": r(4)})
     # 2x2 max pool on an odd size (floor); distinct values, so the argmax is unique
-    record("pool", lambda x: F.max_pool2d(x, 2), {"x": r(2, 3, 7, 9)})
+    record("pool", plain(lambda x: F.max_pool2d(x, 2)), {"x": r(2, 3, 7, 9)})
     # losses, with logits up to +-100 in the BCE case
     z = r(2, 1, 8, 8) * 4
     z.view(-1)[0], z.view(-1)[1] = 100.0, -100.0
     t = (r(2, 1, 8, 8) > 0).float()
     out["bce.t"] = t
-    record("bce", lambda z: F.binary_cross_entropy_with_logits(z, t).reshape(1), {"z": z})
+    record("bce", plain(lambda z: F.binary_cross_entropy_with_logits(z, t.to(z.dtype)).reshape(1)), {"z": z})
     out["dice.t"] = t
-    record("dice", lambda z: dice_loss(z, t).reshape(1), {"z": r(2, 1, 8, 8)})
+    record("dice", plain(lambda z: dice_loss(z, t.to(z.dtype)).reshape(1)), {"z": r(2, 1, 8, 8)})
     # Adam alone: 3 steps with given gradients (weight decay on), so the optimizer's
     # arithmetic is compared without any network in between.
-    p = r(1000).requires_grad_(True)
-    out["adam.p0"] = p.detach().clone()
-    opt = torch.optim.Adam([p], lr=1e-2, weight_decay=0.1)
-    for step in range(3):
-        g = r(1000) * (10.0 ** (step - 2))  # gradients of different scales
+    p0 = r(1000)
+    grads = [r(1000) * (10.0 ** (step - 2)) for step in range(3)]  # gradients of different scales
+    out["adam.p0"] = p0.clone()
+    for step, g in enumerate(grads):
         out["adam.g%d" % step] = g
-        p.grad = g.clone()
-        opt.step()
-    out["adam.p3"] = p.detach().clone()
-    out["adam.m3"] = opt.state[p]["exp_avg"]
-    out["adam.v3"] = opt.state[p]["exp_avg_sq"]
+
+    def adam(dtype):
+        p = p0.clone().to(dtype).requires_grad_(True)
+        opt = torch.optim.Adam([p], lr=1e-2, weight_decay=0.1)
+        for g in grads:
+            p.grad = g.clone().to(dtype)
+            opt.step()
+        return {"adam.p3": p.detach().clone(), "adam.m3": opt.state[p]["exp_avg"], "adam.v3": opt.state[p]["exp_avg_sq"]}
+    main = adam(torch.float32)
+    out.update(main)
+    add_references(out, [main], adam(torch.float64), main.keys())
     write_safetensors(os.path.join(out_dir, "layers.safetensors"), out)
 
 
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else "."
+    ap = argparse.ArgumentParser(description="PyTorch golden values for tests/test_golden.cpp")
+    ap.add_argument("out_dir", nargs="?", default=".")
+    ap.add_argument("--seed", type=int, default=0, help="weights, inputs and batch (default 0, the one ctest uses)")
+    ap.add_argument("--threads", type=int, default=2, help="threads of the main float32 run")
+    args = ap.parse_args()
+    out_dir, seed = args.out_dir, args.seed
     os.makedirs(out_dir, exist_ok=True)
-    torch.manual_seed(0)
-    torch.set_num_threads(2)
-    layer_cases(out_dir)
-    unet_case(out_dir, "unet_reference", ReferenceUNet(3, 1, 8), steps=3)
-    torch.manual_seed(1)
-    unet_case(out_dir, "unet_classic", ClassicUNet(3, 1, 8), steps=0)
+    torch.manual_seed(2 * seed)
+    torch.set_num_threads(args.threads)
+    layer_cases(out_dir, seed, args.threads)
+    unet_case(out_dir, "unet_reference", ReferenceUNet(3, 1, 8), 3, 1 + 1000 * seed, args.threads)
+    torch.manual_seed(2 * seed + 1)
+    unet_case(out_dir, "unet_classic", ClassicUNet(3, 1, 8), 0, 1 + 1000 * seed, args.threads)
     # Parameter counts of the spec's two models, for the C++ test to compare against.
     counts = {"reference32": sum(p.numel() for p in ReferenceUNet(3, 1, 32).parameters()),
               "classic64": sum(p.numel() for p in ClassicUNet(3, 1, 64).parameters())}
     with open(os.path.join(out_dir, "param_counts.json"), "w") as f:
         json.dump(counts, f)
-    print("golden files written to", out_dir, counts)
+    print("golden files written to", out_dir, "(seed %d, %d threads)" % (seed, args.threads), counts)
 
 
 if __name__ == "__main__":
