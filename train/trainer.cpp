@@ -182,8 +182,12 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
     load_model_state(*model_, checkpoint, last);
     state_ = TrainState::from_json(checkpoint.metadata.at("train_state"), last);
     restore_optimizer(*adam_, checkpoint, last);
-    say("resuming " + config_.out + " at epoch " + std::to_string(state_.epoch + 1) + ", batch " +
-        std::to_string(state_.next_batch) + " (best DSC so far " + fmt(state_.best_dsc) + ")");
+    if (state_.epoch >= config_.epochs)
+      say("nothing left to train: " + config_.out + " has done " + std::to_string(state_.epoch) + " of " +
+          std::to_string(config_.epochs) + " epochs; give a larger --epochs to continue it");
+    else
+      say("resuming " + config_.out + " at epoch " + std::to_string(state_.epoch + 1) + ", batch " +
+          std::to_string(state_.next_batch) + " (best DSC so far " + fmt(state_.best_dsc) + ")");
   }
   json cfg = json::parse(config_.to_json());
   cfg["model"] = {{"layout", model_->config().layout_name()}, {"parameters", model_->parameter_count()}};

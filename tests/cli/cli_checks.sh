@@ -83,12 +83,13 @@ expect_file "$work/interrupted/last.safetensors" "$work/interrupted/report.html"
 # The resume completes the requested epoch 1 (the signal came during it, or after it) and exits 0.
 "$unet" train --resume "$work/interrupted" --epochs 1 --device cpu > "$work/resume.log" 2>&1 \
   || fail "resume after Ctrl-C: exit code $?, expected 0 ($(tail -2 "$work/resume.log"))"
-grep -q "resuming" "$work/resume.log" || fail "resume after Ctrl-C"
+grep -Eq "resuming|nothing left to train" "$work/resume.log" || fail "resume after Ctrl-C"
 grep -q "^done in " "$work/resume.log" || fail "resume after Ctrl-C: no 'done' message"
 # Resuming a run that has already completed the requested epochs has nothing to do: exit 0.
 "$unet" train --resume "$work/interrupted" --epochs 1 --device cpu > "$work/resume2.log" 2>&1 \
   || fail "resume of a finished run: exit code $?, expected 0 ($(tail -2 "$work/resume2.log"))"
 grep -q "^done in " "$work/resume2.log" || fail "resume of a finished run: no 'done' message"
+grep -q "nothing left to train" "$work/resume2.log" || fail "resume of a finished run does not say nothing was left"
 
 # usage errors name the option, and end in an error exit (1..125), not a success or a crash
 fails_cleanly() {  # LOG COMMAND...: the command must exit with 1..125; its output goes to LOG
