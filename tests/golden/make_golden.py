@@ -25,7 +25,7 @@ import copy
 import json
 import os
 import struct
-from collections import OrderedDict
+import sys
 
 import torch
 import torch.nn as nn
@@ -52,109 +52,10 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(b)
 
 
-# --- the two U-Net layouts, named as their PyTorch programs name them ---------------------
+# --- the two U-Net layouts: tools/torch_models.py, the one PyTorch definition of both -----
 
-def reference_block(in_c, feat, name):
-    return nn.Sequential(OrderedDict([
-        (name + "conv1", nn.Conv2d(in_c, feat, 3, padding=1, bias=False)),
-        (name + "norm1", nn.BatchNorm2d(feat)),
-        (name + "relu1", nn.ReLU(inplace=True)),
-        (name + "conv2", nn.Conv2d(feat, feat, 3, padding=1, bias=False)),
-        (name + "norm2", nn.BatchNorm2d(feat)),
-        (name + "relu2", nn.ReLU(inplace=True)),
-    ]))
-
-
-class ReferenceUNet(nn.Module):
-    """mateuszbuda/brain-segmentation-pytorch's layout; returns logits (no final sigmoid)."""
-
-    def __init__(self, in_channels=3, out_channels=1, f=32):
-        super().__init__()
-        self.encoder1 = reference_block(in_channels, f, "enc1")
-        self.pool1 = nn.MaxPool2d(2, 2)
-        self.encoder2 = reference_block(f, 2 * f, "enc2")
-        self.pool2 = nn.MaxPool2d(2, 2)
-        self.encoder3 = reference_block(2 * f, 4 * f, "enc3")
-        self.pool3 = nn.MaxPool2d(2, 2)
-        self.encoder4 = reference_block(4 * f, 8 * f, "enc4")
-        self.pool4 = nn.MaxPool2d(2, 2)
-        self.bottleneck = reference_block(8 * f, 16 * f, "bottleneck")
-        self.upconv4 = nn.ConvTranspose2d(16 * f, 8 * f, 2, stride=2)
-        self.decoder4 = reference_block(16 * f, 8 * f, "dec4")
-        self.upconv3 = nn.ConvTranspose2d(8 * f, 4 * f, 2, stride=2)
-        self.decoder3 = reference_block(8 * f, 4 * f, "dec3")
-        self.upconv2 = nn.ConvTranspose2d(4 * f, 2 * f, 2, stride=2)
-        self.decoder2 = reference_block(4 * f, 2 * f, "dec2")
-        self.upconv1 = nn.ConvTranspose2d(2 * f, f, 2, stride=2)
-        self.decoder1 = reference_block(2 * f, f, "dec1")
-        self.conv = nn.Conv2d(f, out_channels, 1)
-
-    def forward(self, x):
-        e1 = self.encoder1(x)
-        e2 = self.encoder2(self.pool1(e1))
-        e3 = self.encoder3(self.pool2(e2))
-        e4 = self.encoder4(self.pool3(e3))
-        b = self.bottleneck(self.pool4(e4))
-        d4 = self.decoder4(torch.cat((self.upconv4(b), e4), dim=1))
-        d3 = self.decoder3(torch.cat((self.upconv3(d4), e3), dim=1))
-        d2 = self.decoder2(torch.cat((self.upconv2(d3), e2), dim=1))
-        d1 = self.decoder1(torch.cat((self.upconv1(d2), e1), dim=1))
-        return self.conv(d1)
-
-
-class DoubleConv(nn.Module):
-    def __init__(self, in_c, out_c):
-        super().__init__()
-        self.double_conv = nn.Sequential(
-            nn.Conv2d(in_c, out_c, 3, padding=1), nn.BatchNorm2d(out_c), nn.ReLU(inplace=True),
-            nn.Conv2d(out_c, out_c, 3, padding=1), nn.BatchNorm2d(out_c), nn.ReLU(inplace=True))
-
-    def forward(self, x):
-        return self.double_conv(x)
-
-
-class Down(nn.Module):
-    def __init__(self, in_c, out_c):
-        super().__init__()
-        self.maxpool_conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(in_c, out_c))
-
-    def forward(self, x):
-        return self.maxpool_conv(x)
-
-
-class Up(nn.Module):
-    def __init__(self, in_c, out_c):
-        super().__init__()
-        self.up = nn.ConvTranspose2d(in_c, in_c // 2, 2, stride=2)
-        self.conv = DoubleConv(in_c, out_c)
-
-    def forward(self, x, skip):
-        return self.conv(torch.cat([skip, self.up(x)], dim=1))
-
-
-class ClassicUNet(nn.Module):
-    """The spec notebook's classic U-Net (biased 3x3 convs, skip first in the concat)."""
-
-    def __init__(self, in_channels=3, out_channels=1, f=64):
-        super().__init__()
-        self.inc = DoubleConv(in_channels, f)
-        self.down1, self.down2 = Down(f, 2 * f), Down(2 * f, 4 * f)
-        self.down3, self.down4 = Down(4 * f, 8 * f), Down(8 * f, 16 * f)
-        self.up1, self.up2 = Up(16 * f, 8 * f), Up(8 * f, 4 * f)
-        self.up3, self.up4 = Up(4 * f, 2 * f), Up(2 * f, f)
-        self.outc = nn.Conv2d(f, out_channels, 1)
-
-    def forward(self, x):
-        x1 = self.inc(x)
-        x2 = self.down1(x1)
-        x3 = self.down2(x2)
-        x4 = self.down3(x3)
-        x5 = self.down4(x4)
-        x = self.up1(x5, x4)
-        x = self.up2(x, x3)
-        x = self.up3(x, x2)
-        x = self.up4(x, x1)
-        return self.outc(x)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from torch_models import ClassicUNet, ReferenceUNet  # noqa: E402  (after the path is set)
 
 
 def dice_loss(logits, target, smooth=1.0):
