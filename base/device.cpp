@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "base/error.hpp"
+#include "base/gpu_support.hpp"
 #ifdef UNET_HAS_CUDA
 #include <cuda_runtime.h>
 
@@ -26,17 +27,25 @@ const Probe& probe() {
   static const Probe p = [] {
     Probe r;
 #ifdef UNET_HAS_CUDA
-    int count = 0;
-    const cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess) {
-      r.reason = std::string("no usable GPU (cudaGetDeviceCount: ") + cudaGetErrorName(err) +
-                 ", " + cudaGetErrorString(err) + ")";
-      cudaGetLastError();  // clear the sticky error so later probes start clean
-    } else if (count == 0) {
-      r.reason = "no GPU found (cudaGetDeviceCount returned 0)";
-    } else {
-      r.available = true;
+    CudaProbeResult answers;
+    cudaDriverGetVersion(&answers.driver_version);  // leaves 0 when no driver is installed
+    cudaRuntimeGetVersion(&answers.runtime_version);
+    const cudaError_t err = cudaGetDeviceCount(&answers.device_count);
+    answers.count_error = static_cast<int>(err);
+    answers.count_error_name = cudaGetErrorName(err);
+    if (err != cudaSuccess) cudaGetLastError();  // clear the sticky error so later probes start clean
+    r.reason = gpu_unavailable_reason(answers);
+    if (r.reason.empty()) {
+      // Device 0 is the one the context uses; name an architecture mismatch now rather than
+      // fail at the first kernel launch with "no kernel image is available".
+      int major = 0, minor = 0;
+      if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess &&
+          cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0) == cudaSuccess)
+        r.reason = architecture_mismatch(major, minor, parse_cuda_architectures(UNET_CUDA_ARCHITECTURES));
+      else
+        cudaGetLastError();  // properties unknown: let the first call report it
     }
+    r.available = r.reason.empty();
 #else
     r.reason = "this binary was built without CUDA (UNET_CUDA=OFF)";
 #endif
