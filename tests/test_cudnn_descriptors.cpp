@@ -3,6 +3,8 @@
 // dimension, stride or filter layout fails here rather than on a user's GPU.
 #include <doctest/doctest.h>
 
+#include "base/gpu_math.hpp"
+#include "layers/cuda/cudnn_algorithm_choice.hpp"
 #include "layers/cuda/cudnn_descriptors.hpp"
 
 using namespace unet;
@@ -46,4 +48,84 @@ TEST_CASE("the documented no-GPU behaviour of this machine holds: handles fail c
   if (cuda_available()) return;
   cudnnHandle_t h = nullptr;
   CHECK(cudnnCreate(&h) != CUDNN_STATUS_SUCCESS);
+}
+
+namespace {
+cudnnMathType_t math_type_of(cudnnConvolutionDescriptor_t d) {
+  cudnnMathType_t m{};
+  REQUIRE(cudnnGetConvolutionMathType(d, &m) == CUDNN_STATUS_SUCCESS);
+  return m;
+}
+
+std::array<int, 6> geometry_of(cudnnConvolutionDescriptor_t d) {
+  std::array<int, 6> g{};
+  cudnnConvolutionMode_t mode{};
+  cudnnDataType_t type{};
+  REQUIRE(cudnnGetConvolution2dDescriptor(d, &g[0], &g[1], &g[2], &g[3], &g[4], &g[5], &mode, &type) == CUDNN_STATUS_SUCCESS);
+  CHECK(mode == CUDNN_CROSS_CORRELATION);
+  CHECK(type == CUDNN_DATA_FLOAT);
+  return g;
+}
+
+cudnnConvolutionBwdFilterAlgoPerf_t result(cudnnConvolutionBwdFilterAlgo_t algo, cudnnDeterminism_t det, cudnnMathType_t math,
+                                           cudnnStatus_t status = CUDNN_STATUS_SUCCESS) {
+  cudnnConvolutionBwdFilterAlgoPerf_t p{};
+  p.algo = algo;
+  p.status = status;
+  p.determinism = det;
+  p.mathType = math;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("each direction has its own convolution descriptor, alike, with the math type of the TF32 setting") {
+  const ConvSpec spec{16, 64, 128, 128, 64, 3, 1, 1, false, false};
+  for (bool tf32 : {true, false}) {
+    CAPTURE(tf32);
+    set_gpu_allow_tf32(tf32);
+    cuda::ConvDescriptors d(spec);
+    const cudnnMathType_t want = tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    CHECK(math_type_of(d.conv_fwd) == want);
+    CHECK(math_type_of(d.conv_bwd_data) == want);
+    CHECK(math_type_of(d.conv_bwd_filter) == want);
+    CHECK(geometry_of(d.conv_fwd) == std::array<int, 6>{1, 1, 1, 1, 1, 1});
+    CHECK(geometry_of(d.conv_bwd_data) == geometry_of(d.conv_fwd));
+    CHECK(geometry_of(d.conv_bwd_filter) == geometry_of(d.conv_fwd));
+    // Setting one direction's math type (as the algorithm choice does) leaves the others alone.
+    REQUIRE(cudnnSetConvolutionMathType(d.conv_bwd_filter, CUDNN_TENSOR_OP_MATH) == CUDNN_STATUS_SUCCESS);
+    CHECK(math_type_of(d.conv_bwd_filter) == CUDNN_TENSOR_OP_MATH);
+    CHECK(math_type_of(d.conv_fwd) == want);
+  }
+  set_gpu_allow_tf32(true);
+}
+
+TEST_CASE("deterministic results are preferred when determinism is on, cuDNN's order kept otherwise") {
+  // cuDNN's order, fastest first: the non-deterministic algorithms 0 and 3 use atomics.
+  const std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perfs{
+      result(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, CUDNN_NON_DETERMINISTIC, CUDNN_DEFAULT_MATH),
+      result(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_DETERMINISTIC, CUDNN_TENSOR_OP_MATH),
+      result(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3, CUDNN_NON_DETERMINISTIC, CUDNN_DEFAULT_MATH),
+      result(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT, CUDNN_DETERMINISTIC, CUDNN_DEFAULT_MATH, CUDNN_STATUS_NOT_SUPPORTED),
+      result(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_DETERMINISTIC, CUDNN_DEFAULT_MATH),
+  };
+  const int n = static_cast<int>(perfs.size());
+  CHECK(cuda::algorithm_candidates(perfs.data(), n, {true, true}) == std::vector<int>{1, 4, 0, 2});
+  CHECK(cuda::algorithm_candidates(perfs.data(), n, {false, true}) == std::vector<int>{0, 1, 2, 4});
+  // Without TF32 a tensor-op result is not a candidate, and the others run under FMA math.
+  CHECK(cuda::algorithm_candidates(perfs.data(), n, {true, false}) == std::vector<int>{4, 0, 2});
+  CHECK(cuda::descriptor_math_type(CUDNN_DEFAULT_MATH, false) == CUDNN_FMA_MATH);
+  CHECK(cuda::descriptor_math_type(CUDNN_TENSOR_OP_MATH, true) == CUDNN_TENSOR_OP_MATH);
+}
+
+TEST_CASE("fp32 is never converted to fp16, and cuBLAS follows the same TF32 setting") {
+  const std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perfs{
+      result(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_DETERMINISTIC, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)};
+  CHECK(cuda::algorithm_candidates(perfs.data(), 1, {false, true}).empty());
+  CHECK(cuda::cublas_math_mode(true) == CUBLAS_TF32_TENSOR_OP_MATH);
+  CHECK(cuda::cublas_math_mode(false) == CUBLAS_DEFAULT_MATH);
+}
+
+TEST_CASE("the GPU numerics defaults: deterministic and TF32, as the README and PyTorch's cuDNN default") {
+  CHECK(gpu_deterministic());
+  CHECK(gpu_allow_tf32());
 }

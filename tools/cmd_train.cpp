@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/gpu_math.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/progress.hpp"
@@ -29,6 +30,8 @@ Runner add_train_command(CLI::App& app) {
   auto resume = std::make_shared<std::string>();
   auto keep_empty = std::make_shared<bool>(false);
   auto no_augment = std::make_shared<bool>(false);
+  auto deterministic = std::make_shared<bool>(true);
+  auto tf32 = std::make_shared<bool>(true);
   CLI::App* sub = app.add_subcommand(
       "train",
       "Train the U-Net on the Kaggle LGG layout (kaggle_3m/<case>/<case>_<n>.tif + _mask.tif).\n"
@@ -74,7 +77,13 @@ Runner add_train_command(CLI::App& app) {
   sub->add_flag("--strict", c->strict, "stop at the first unreadable data file instead of skipping it");
   sub->add_option("--max-steps-per-epoch", c->max_steps_per_epoch, "cap on steps per epoch (0 = all)")
       ->check(ck::at_least(0))->capture_default_str();
-  return [c, resume, keep_empty, no_augment, sub]() {
+  // GPU numerics (base/gpu_math.hpp); they belong to the machine, so a resumed run may change them.
+  sub->add_flag("--deterministic,!--no-deterministic", *deterministic,
+                "GPU: prefer deterministic cuDNN algorithms (default on; --no-deterministic may be faster)");
+  sub->add_flag("--tf32,!--no-tf32", *tf32, "GPU: TF32 tensor-core math for convolutions and the 1x1 GEMM (default on)");
+  return [c, resume, keep_empty, no_augment, deterministic, tf32, sub]() {
+    set_gpu_deterministic(*deterministic);
+    set_gpu_allow_tf32(*tf32);
     c->drop_empty = !*keep_empty;
     c->augment = !*no_augment;
     const bool resuming = !resume->empty();
@@ -82,7 +91,8 @@ Runner add_train_command(CLI::App& app) {
       // A resumed run keeps its own configuration; only what belongs to the machine may change.
       for (const CLI::Option* opt : sub->get_options())
         if (opt->count() > 0 && !opt->check_name("--resume") && !opt->check_name("--epochs") &&
-            !opt->check_name("--data") && !opt->check_name("--device") && !opt->check_name("--workers"))
+            !opt->check_name("--data") && !opt->check_name("--device") && !opt->check_name("--workers") &&
+            !opt->check_name("--deterministic") && !opt->check_name("--tf32"))
           throw CLI::ValidationError(opt->get_name(), "cannot be changed when resuming a run (with --resume only "
                                                       "--epochs, --data, --device and --workers may be given)");
       c->out = *resume;

@@ -6,7 +6,9 @@
 
 #include "base/cuda_context.hpp"
 #include "base/error.hpp"
+#include "base/gpu_math.hpp"
 #include "layers/backend.hpp"
+#include "layers/cuda/cudnn_algorithm_choice.hpp"
 #include "layers/cuda/cudnn_descriptors.hpp"
 
 namespace unet::cuda {
@@ -15,37 +17,62 @@ namespace {
 
 constexpr float kOne = 1.0f, kZero = 0.0f;
 
-// The fastest algorithm by cuDNN's heuristics whose workspace fits the context's limit.
-template <class Perf>
-Perf pick(const char* what, const std::vector<Perf>& perfs, int returned, std::size_t limit) {
-  for (int i = 0; i < returned; ++i)
-    if (perfs[static_cast<size_t>(i)].status == CUDNN_STATUS_SUCCESS && perfs[static_cast<size_t>(i)].memory <= limit)
-      return perfs[static_cast<size_t>(i)];
-  UNET_THROW(what, "no algorithm fits the workspace limit of " + std::to_string(limit >> 20) + " MiB");
+// The first of cuDNN's heuristic results, in the order algorithm_candidates() gives, that runs
+// under its math type with a workspace within the limit. The math type is set on the
+// direction's own descriptor, and the workspace is asked of cuDNN for exactly that algorithm and
+// math type (a result's `memory` field describes the heuristic's math type, not necessarily ours).
+template <class Perf, class Algo, class WorkspaceQuery>
+void choose(const char* what, const std::vector<Perf>& perfs, int returned, cudnnConvolutionDescriptor_t conv,
+            WorkspaceQuery workspace_of, Algo& algo, std::size_t& workspace) {
+  const std::size_t limit = CudaContext::get().workspace_limit();
+  const AlgorithmPreference pref{gpu_deterministic(), gpu_allow_tf32()};
+  for (int i : algorithm_candidates(perfs.data(), returned, pref)) {
+    const Perf& p = perfs[static_cast<std::size_t>(i)];
+    UNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, descriptor_math_type(p.mathType, pref.allow_tf32)));
+    std::size_t bytes = 0;
+    if (workspace_of(p.algo, &bytes) != CUDNN_STATUS_SUCCESS || bytes > limit) continue;
+    if (pref.deterministic && p.determinism != CUDNN_DETERMINISTIC) {
+      static bool warned = false;  // once per process: the choice is made per layer shape
+      if (!warned)
+        std::fprintf(stderr, "unet: %s offers no deterministic algorithm within the %zu MiB workspace limit; "
+                             "results may vary slightly from run to run.\n", what, limit >> 20);
+      warned = true;
+    }
+    algo = p.algo;
+    workspace = bytes;
+    return;
+  }
+  UNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, initial_conv_math_type()));
+  UNET_THROW(what, "no algorithm runs within the workspace limit of " + std::to_string(limit >> 20) + " MiB" +
+                       (pref.allow_tf32 ? "" : " without TF32"));
 }
 
 class CudnnConv final : public ConvPrimitive {
  public:
   explicit CudnnConv(const ConvSpec& s) : spec_(s), d_(s) {
-    auto& ctx = CudaContext::get();
-    cudnnHandle_t h = ctx.cudnn();
-    const std::size_t limit = ctx.workspace_limit();
+    cudnnHandle_t h = CudaContext::get().cudnn();
     int n = 0;
     std::vector<cudnnConvolutionFwdAlgoPerf_t> fwd(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
-    UNET_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d_.x, d_.w, d_.conv, d_.y, static_cast<int>(fwd.size()), &n, fwd.data()));
-    const auto f = pick("cudnnGetConvolutionForwardAlgorithm_v7", fwd, n, limit);
+    UNET_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d_.x, d_.w, d_.conv_fwd, d_.y, static_cast<int>(fwd.size()), &n, fwd.data()));
+    choose("cudnnGetConvolutionForwardAlgorithm_v7", fwd, n, d_.conv_fwd,
+           [&](cudnnConvolutionFwdAlgo_t a, std::size_t* bytes) {
+             return cudnnGetConvolutionForwardWorkspaceSize(h, d_.x, d_.w, d_.conv_fwd, d_.y, a, bytes);
+           },
+           fwd_algo_, fwd_ws_);
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> bd(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
-    UNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d_.w, d_.y, d_.conv, d_.x, static_cast<int>(bd.size()), &n, bd.data()));
-    const auto b = pick("cudnnGetConvolutionBackwardDataAlgorithm_v7", bd, n, limit);
+    UNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d_.w, d_.y, d_.conv_bwd_data, d_.x, static_cast<int>(bd.size()), &n, bd.data()));
+    choose("cudnnGetConvolutionBackwardDataAlgorithm_v7", bd, n, d_.conv_bwd_data,
+           [&](cudnnConvolutionBwdDataAlgo_t a, std::size_t* bytes) {
+             return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d_.w, d_.y, d_.conv_bwd_data, d_.x, a, bytes);
+           },
+           bwd_data_algo_, bwd_data_ws_);
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> bf(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
-    UNET_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d_.x, d_.y, d_.conv, d_.w, static_cast<int>(bf.size()), &n, bf.data()));
-    const auto w = pick("cudnnGetConvolutionBackwardFilterAlgorithm_v7", bf, n, limit);
-    fwd_algo_ = f.algo;
-    bwd_data_algo_ = b.algo;
-    bwd_filter_algo_ = w.algo;
-    fwd_ws_ = f.memory;
-    bwd_data_ws_ = b.memory;
-    bwd_filter_ws_ = w.memory;
+    UNET_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d_.x, d_.y, d_.conv_bwd_filter, d_.w, static_cast<int>(bf.size()), &n, bf.data()));
+    choose("cudnnGetConvolutionBackwardFilterAlgorithm_v7", bf, n, d_.conv_bwd_filter,
+           [&](cudnnConvolutionBwdFilterAlgo_t a, std::size_t* bytes) {
+             return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d_.x, d_.y, d_.conv_bwd_filter, d_.w, a, bytes);
+           },
+           bwd_filter_algo_, bwd_filter_ws_);
   }
 
   void forward(const float* x, const float* w, const float* b, float* y) override {
@@ -74,7 +101,7 @@ class CudnnConv final : public ConvPrimitive {
     // For the transposed conv the roles of "input" and "output gradient" swap.
     const float* src = spec_.transposed ? dy : x;
     const float* grad = spec_.transposed ? x : dy;
-    UNET_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &kOne, d_.x, src, d_.y, grad, d_.conv, bwd_filter_algo_,
+    UNET_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &kOne, d_.x, src, d_.y, grad, d_.conv_bwd_filter, bwd_filter_algo_,
                                                     ctx.workspace(bwd_filter_ws_), bwd_filter_ws_, &kZero, d_.w, dw));
     if (spec_.bias)
       UNET_CUDNN_CHECK(cudnnConvolutionBackwardBias(h, &kOne, spec_.transposed ? d_.x : d_.y, dy, &kZero, d_.bias, db));
@@ -83,12 +110,12 @@ class CudnnConv final : public ConvPrimitive {
  private:
   void conv_forward(cudnnHandle_t h, const float* in, const float* w, float* out) {
     auto& ctx = CudaContext::get();
-    UNET_CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, d_.x, in, d_.w, w, d_.conv, fwd_algo_, ctx.workspace(fwd_ws_),
+    UNET_CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, d_.x, in, d_.w, w, d_.conv_fwd, fwd_algo_, ctx.workspace(fwd_ws_),
                                              fwd_ws_, &kZero, d_.y, out));
   }
   void conv_backward_data(cudnnHandle_t h, const float* w, const float* dy, float* dx) {
     auto& ctx = CudaContext::get();
-    UNET_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &kOne, d_.w, w, d_.y, dy, d_.conv, bwd_data_algo_,
+    UNET_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &kOne, d_.w, w, d_.y, dy, d_.conv_bwd_data, bwd_data_algo_,
                                                   ctx.workspace(bwd_data_ws_), bwd_data_ws_, &kZero, d_.x, dx));
   }
 
@@ -111,6 +138,7 @@ class GemmConv1x1 final : public ConvPrimitive {
 
   void forward(const float* x, const float* w, const float* b, float* y) override {
     auto& ctx = CudaContext::get();
+    set_math_mode(ctx);
     const int hw = static_cast<int>(spec_.h * spec_.w), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
     // column-major: Y^T (HW x Cout) = X^T (HW x Cin) * W^T (Cin x Cout)
     UNET_CUBLAS_CHECK(cublasSgemmStridedBatched(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, hw, co, ci, &kOne, x, hw,
@@ -121,6 +149,7 @@ class GemmConv1x1 final : public ConvPrimitive {
 
   void backward_data(const float* dy, const float* w, float* dx) override {
     auto& ctx = CudaContext::get();
+    set_math_mode(ctx);
     const int hw = static_cast<int>(spec_.h * spec_.w), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
     // dX[n] (Cin x HW) = W^T dY[n]; column-major: dX^T (HW x Cin) = dY^T (HW x Cout) * W (Cout x Cin)
     UNET_CUBLAS_CHECK(cublasSgemmStridedBatched(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, hw, ci, co, &kOne, dy, hw,
@@ -130,6 +159,7 @@ class GemmConv1x1 final : public ConvPrimitive {
 
   void backward_weights(const float* x, const float* dy, float* dw, float* db) override {
     auto& ctx = CudaContext::get();
+    set_math_mode(ctx);
     const int hw = static_cast<int>(spec_.h * spec_.w), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
     // dW (Cout x Cin) = sum_n dY[n] X[n]^T; column-major: dW^T (Cin x Cout) += X[n] (Cin x HW) * dY[n]^T (HW x Cout)
     for (int64_t n = 0; n < spec_.n; ++n) {
@@ -142,6 +172,11 @@ class GemmConv1x1 final : public ConvPrimitive {
   }
 
  private:
+  // The handle is shared, so the mode is set before each use: one TF32 setting for cuDNN and cuBLAS.
+  static void set_math_mode(CudaContext& ctx) {
+    UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), cublas_math_mode(gpu_allow_tf32())));
+  }
+
   ConvSpec spec_;
   TensorDesc y_desc_, bias_desc_;
 };

@@ -1,6 +1,7 @@
 #include "layers/cuda/cudnn_descriptors.hpp"
 
 #include "base/error.hpp"
+#include "base/gpu_math.hpp"
 #include "engine/tensor.hpp"
 
 namespace unet::cuda {
@@ -9,6 +10,8 @@ void set_nchw(cudnnTensorDescriptor_t d, int64_t n, int64_t c, int64_t h, int64_
   UNET_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, static_cast<int>(n),
                                               static_cast<int>(c), static_cast<int>(h), static_cast<int>(w)));
 }
+
+cudnnMathType_t initial_conv_math_type() { return gpu_allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
 
 ConvDescriptors::ConvDescriptors(const ConvSpec& s) {
   const int k = static_cast<int>(s.kernel), p = static_cast<int>(s.pad), st = static_cast<int>(s.stride);
@@ -26,9 +29,11 @@ ConvDescriptors::ConvDescriptors(const ConvSpec& s) {
                                                 static_cast<int>(s.c_in), k, k));
   }
   set_nchw(bias, 1, s.c_out, 1, 1);
-  UNET_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, p, p, st, st, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  // Tensor cores (TF32) are allowed, as PyTorch allows them for cuDNN convolutions by default.
-  UNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_DEFAULT_MATH));
+  for (cudnnConvolutionDescriptor_t conv : {cudnnConvolutionDescriptor_t(conv_fwd), cudnnConvolutionDescriptor_t(conv_bwd_data),
+                                             cudnnConvolutionDescriptor_t(conv_bwd_filter)}) {
+    UNET_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, p, p, st, st, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    UNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, initial_conv_math_type()));
+  }
   const auto dims = forward_output_dims();
   const int64_t want_c = s.transposed ? s.c_in : s.c_out;
   const int64_t want_h = s.transposed ? s.h : s.out_h();
@@ -41,7 +46,7 @@ ConvDescriptors::ConvDescriptors(const ConvSpec& s) {
 
 std::array<int, 4> ConvDescriptors::forward_output_dims() const {
   std::array<int, 4> d{};
-  UNET_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv, x, w, &d[0], &d[1], &d[2], &d[3]));
+  UNET_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv_fwd, x, w, &d[0], &d[1], &d[2], &d[3]));
   return d;
 }
 

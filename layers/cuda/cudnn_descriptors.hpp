@@ -44,10 +44,17 @@ struct ConvDescriptors {
   explicit ConvDescriptors(const ConvSpec& spec);
   TensorDesc x, y, bias;
   FilterDesc w;
-  ConvDesc conv;
+  // One convolution descriptor per direction: each carries the math type of the algorithm
+  // chosen for that direction (cudnn_backend.cpp). Set alike; the math type starts as
+  // initial_conv_math_type().
+  ConvDesc conv_fwd, conv_bwd_data, conv_bwd_filter;
   // What cuDNN computes for the output of the forward convolution: {n, c, h, w}.
   std::array<int, 4> forward_output_dims() const;
 };
+
+// The math type the convolution descriptors start with (and that heuristics are asked under):
+// CUDNN_DEFAULT_MATH (TF32 allowed on sm_80+) or CUDNN_FMA_MATH when gpu_allow_tf32() is off.
+cudnnMathType_t initial_conv_math_type();
 
 struct PoolDescriptors {
   explicit PoolDescriptors(const PoolSpec& spec);
