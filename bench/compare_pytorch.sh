@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # unet-engine and PyTorch, the same model and step, one after the other in one run, and the
 # ratios. Usage: bench/compare_pytorch.sh [--base 32] [--size 256] [--batch 4] [--device cpu|cuda]
+# [--unet BINARY] (default ./build/unet; the GPU verdict passes its CUDA build, build-gpu/unet)
 # (run from the repository root after building; OMP threads default to 2 as on the spec's machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base=32 size=256 batch=4 device=cpu threads=${THREADS:-2}
+base=32 size=256 batch=4 device=cpu threads=${THREADS:-2} unet=./build/unet
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) base=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
+    --unet) unet=$2; shift 2 ;;
     *) echo "compare_pytorch.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 out=$(mktemp -d)
-OMP_NUM_THREADS=$threads ./build/unet bench --base "$base" --size "$size" --batch "$batch" --device "$device" --json "$out/unet.json"
+OMP_NUM_THREADS=$threads "$unet" bench --base "$base" --size "$size" --batch "$batch" --device "$device" --json "$out/unet.json"
 echo
 /usr/bin/python3 bench/pytorch_reference.py --base "$base" --size "$size" --batch "$batch" --device "$device" --threads "$threads" --json "$out/torch.json" > /dev/null
 /usr/bin/python3 - "$out/unet.json" "$out/torch.json" <<'PY'
