@@ -227,6 +227,24 @@ std::vector<ParityCase> kernel_cases() {
         for (float v : random_vector(n, 13)) s += v;
         return std::vector<std::vector<double>>{{s}};
       });
+  // More than 1024 blocks (the CUDA launcher caps at 4096 of 256 threads, so 3000017 terms take
+  // 3 grid-stride passes and the final pass adds 4096 partials). Terms in [0, 1] keep the sum
+  // far from 0 (~1.5e6), so nmse measures relative error: float partials give ~1e-7, 1e-10 nmse.
+  constexpr int64_t kManyBlocks = 3000017;
+  c.push_back({"sum n=" + std::to_string(kManyBlocks) + " (> 1024 blocks, several grid-stride passes)",
+               [](Device d) {
+                 ParityResult r;
+                 Guarded y(1, d);
+                 kernels::sum(d, kManyBlocks, input(random_vector(kManyBlocks, 18, 0, 1), d).data(), y.ptr());
+                 r.outputs.push_back(y.take(r.guards_intact));
+                 return r;
+               },
+               [] {
+                 double s = 0;
+                 for (float v : random_vector(kManyBlocks, 18, 0, 1)) s += v;
+                 return std::vector<std::vector<double>>{{s}};
+               },
+               kReduction});
   add_sized(
       c, "bce_with_logits_sum+bce_with_logits_backward (|z| <= 100)", kTranscendental,
       [](Device d, int64_t n) {
@@ -457,6 +475,38 @@ std::vector<ParityCase> layer_cases() {
   });
   add("max_pool2d 2x2 [2,8,15,9]", {{2, 8, 15, 9}},
       [](const std::vector<Tensor>& in) { return ops::max_pool2d(in[0], 2); });
+  // What training and inference really run (issue 12): bias-free 3x3 convs (every conv of the
+  // reference layout), BatchNorm in inference mode (validation, eval, predict), and a real
+  // U-Net level at batch 16, where cuDNN picks other algorithms and the workspace grows.
+  add("conv2d 3x3 pad 1 [2,16,33,20] -> 8 (no bias)", {{2, 16, 33, 20}, {8, 16, 3, 3}},
+      [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], Tensor(), 1, 1); });
+  add("conv2d 3x3 pad 1 [16,64,64,64] -> 64 (no bias, batch 16)", {{16, 64, 64, 64}, {64, 64, 3, 3}},
+      [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], Tensor(), 1, 1); });
+  // Forward only: evaluation mode records no gradients (as in validation, eval and predict).
+  c.push_back({"batch_norm eval [4,8,15,9]",
+               [](Device d) {
+                 NoGradGuard no_grad;
+                 const Tensor x = random_tensor({4, 8, 15, 9}, 30, -2, 3, d);
+                 const Tensor gamma = random_tensor({8}, 31, 0.5, 1.5, d), beta = random_tensor({8}, 32, -1, 1, d);
+                 const Tensor rm = random_tensor({8}, 33, -0.5, 0.5, d), rv = random_tensor({8}, 34, 0.5, 2.0, d);
+                 ParityResult r;
+                 r.outputs.push_back(ops::batch_norm_eval(x, gamma, beta, rm, rv, 1e-5f).to_vector());
+                 return r;
+               },
+               nullptr, kLibrary});
+  // The running mean and variance after one training-mode forward, from non-trivial start values.
+  c.push_back({"batch_norm train: running mean/var update [16,32,12,10]",
+               [](Device d) {
+                 ParityResult r;
+                 const Tensor x = random_tensor({16, 32, 12, 10}, 33, -2, 3, d);
+                 const Tensor gamma = random_tensor({32}, 34, 0.5, 1.5, d), beta = random_tensor({32}, 35, -1, 1, d);
+                 Tensor rm = random_tensor({32}, 36, -0.5, 0.5, d), rv = random_tensor({32}, 37, 0.5, 2.0, d);
+                 r.outputs.push_back(ops::batch_norm_train(x, gamma, beta, rm, rv, 0.1f, 1e-5f).to_vector());
+                 r.outputs.push_back(rm.to_vector());
+                 r.outputs.push_back(rv.to_vector());
+                 return r;
+               },
+               nullptr, kLibrary});
   add("concat + relu + sigmoid chain", {{2, 3, 8, 8}, {2, 5, 8, 8}},
       [](const std::vector<Tensor>& in) { return ops::sigmoid(ops::relu(ops::concat_channels(in[0], in[1]))); });
   return c;

@@ -8,6 +8,7 @@
 #include "engine/tensor.hpp"
 #include "kernels/kernels.hpp"
 #include "tests/parity_cases.hpp"
+#include "tests/test_util.hpp"
 
 using namespace unet;
 using namespace unet::test;
@@ -78,4 +79,29 @@ TEST_CASE("the comparison catches a NaN, an infinity and one slightly wrong elem
   out = r.outputs[0];
   out.pop_back();
   CHECK(nmse(out, ref[0]) > it->tolerance);
+}
+
+TEST_CASE("every layer case runs on the CPU: finite outputs, guards intact, the same twice") {
+  // The CUDA half compares these against the GPU; here the CPU half itself must be sound, so a
+  // GPU owner's first run cannot fail on a case that never ran anywhere.
+  const auto cases = layer_cases();
+  REQUIRE(cases.size() >= 10);
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    const ParityResult a = c.run(Device::CPU), b = c.run(Device::CPU);
+    CHECK(a.guards_intact);
+    REQUIRE(!a.outputs.empty());
+    for (const auto& out : a.outputs) {
+      CHECK(!out.empty());
+      CHECK(std::all_of(out.begin(), out.end(), [](float v) { return std::isfinite(v); }));
+    }
+    CHECK(a.outputs == b.outputs);  // same seeds, same CPU code: bit-identical
+  }
+  // The running statistics really move: after the update they differ from their start values.
+  const auto it = std::find_if(cases.begin(), cases.end(),
+                               [](const ParityCase& c) { return c.name.rfind("batch_norm train: running", 0) == 0; });
+  REQUIRE(it != cases.end());
+  const ParityResult r = it->run(Device::CPU);
+  REQUIRE(r.outputs.size() == 3);
+  CHECK(r.outputs[1] != random_tensor({32}, 36, -0.5f, 0.5f, Device::CPU).to_vector());
 }
