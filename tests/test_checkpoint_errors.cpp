@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/check_error.hpp"
 #include "data/synth.hpp"
 #include "base/error.hpp"
 #include "engine/safetensors.hpp"
@@ -40,21 +41,7 @@ std::string temp_path(const std::string& name) {
   return (temp_dir() / name).string();
 }
 
-// Runs f, expects an unet::Error whose text contains every one of `parts`.
-template <class F>
-void check_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    FAIL_CHECK("expected an error");  // not fatal: the other cases of the test still run
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    for (const auto& p : parts) {
-      CAPTURE(what);
-      CAPTURE(p);
-      CHECK(what.find(p) != std::string::npos);
-    }
-  }
-}
+using unet::test::check_error;
 
 // The 8-byte little-endian length, the header text as given (it may hold what a JSON
 // writer never would, e.g. a duplicate key), then the data.

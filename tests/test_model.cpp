@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/check_error.hpp"
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
 #include "engine/safetensors.hpp"
@@ -23,21 +24,7 @@ std::string temp_path(const std::string& name) {
   return (dir / name).string();
 }
 
-// Runs f, expects an unet::Error whose text contains every one of `parts`.
-template <class F>
-void check_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    FAIL("expected an error");
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    for (const auto& p : parts) {
-      CAPTURE(what);
-      CAPTURE(p);
-      CHECK(what.find(p) != std::string::npos);
-    }
-  }
-}
+using unet::test::check_error;
 
 UNetConfig small(UNetLayout layout = UNetLayout::Reference) {
   UNetConfig c;
