@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <malloc.h>
 #include <new>
+#include <string>
 
 #include "base/error.hpp"
 #ifdef UNET_HAS_CUDA
@@ -12,8 +13,15 @@
 
 namespace unet {
 
-CachingAllocator::CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free)
-    : name_(std::move(name)), raw_alloc_(raw_alloc), raw_free_(raw_free) {}
+CachingAllocator::CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free, bool caching)
+    : name_(std::move(name)), raw_alloc_(raw_alloc), raw_free_(raw_free), caching_(caching) {}
+
+namespace {
+bool caching_from_environment() {
+  const char* v = std::getenv("UNET_NO_CACHING_ALLOCATOR");
+  return v == nullptr || std::string(v).empty() || std::string(v) == "0";
+}
+}  // namespace
 
 void CachingAllocator::release_cached_locked() {
   for (auto& [size, p] : free_) raw_free_(p);
@@ -39,7 +47,7 @@ std::size_t CachingAllocator::round_up(std::size_t bytes) {
 }
 
 void* CachingAllocator::allocate(std::size_t bytes) {
-  const std::size_t size = round_up(bytes);
+  const std::size_t size = caching_ ? round_up(bytes) : (bytes == 0 ? 1 : bytes);
   std::lock_guard<std::mutex> lock(mu_);
   // Best fit among the free blocks up to twice the size: a larger block costs no extra
   // resident memory (its pages are resident already), while a new block would, and shapes
@@ -79,6 +87,10 @@ void CachingAllocator::release(void* p) {
   const std::size_t size = it->second;
   used_.erase(it);
   stats_.in_use -= size;
+  if (!caching_) {
+    raw_free_(p);
+    return;
+  }
   free_.emplace(size, p);
   stats_.cached += size;
 }
@@ -130,10 +142,10 @@ void device_free(void* p) {
 }  // namespace
 
 CachingAllocator& allocator_for(Device d) {
-  static CachingAllocator host("host allocator", host_alloc, host_free);
+  static CachingAllocator host("host allocator", host_alloc, host_free, caching_from_environment());
   if (d == Device::CPU) return host;
 #ifdef UNET_HAS_CUDA
-  static CachingAllocator device("cuda allocator", device_alloc, device_free);
+  static CachingAllocator device("cuda allocator", device_alloc, device_free, caching_from_environment());
   return device;
 #else
   UNET_THROW("allocator_for(cuda)", "this binary was built without CUDA");

@@ -25,7 +25,11 @@ class CachingAllocator {
   using RawAlloc = void* (*)(std::size_t bytes);
   using RawFree = void (*)(void* p);
 
-  CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free);
+  // With `caching` false every block has exactly the size asked for and goes back to the
+  // system at once, so compute-sanitizer / ASan see an overrun past a tensor's end and a use
+  // after free (a cached, rounded-up block hides both). The process-wide allocators cache
+  // unless the environment sets UNET_NO_CACHING_ALLOCATOR=1 (bench/gpu_verdict.sh does).
+  CachingAllocator(std::string name, RawAlloc raw_alloc, RawFree raw_free, bool caching = true);
   ~CachingAllocator();
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
@@ -49,6 +53,7 @@ class CachingAllocator {
   std::string name_;
   RawAlloc raw_alloc_;
   RawFree raw_free_;
+  bool caching_;
   mutable std::mutex mu_;
   std::multimap<std::size_t, void*> free_;        // block size -> block
   std::unordered_map<void*, std::size_t> used_;   // block -> block size

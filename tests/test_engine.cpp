@@ -1,6 +1,8 @@
 // Tensor, allocator, autograd, RNG and error type.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include "base/allocator.hpp"
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
@@ -70,6 +72,33 @@ TEST_CASE("the caching allocator reuses freed blocks") {
     t.fill_(1.0f);
   }
   CHECK(alloc.stats().raw_allocs == before);  // no system allocation in steady state
+}
+
+TEST_CASE("without caching (for the sanitizers) every block is exact and goes back at once") {
+  static int live = 0;
+  static std::size_t last_size = 0;
+  auto raw_alloc = [](std::size_t bytes) -> void* {
+    ++live;
+    last_size = bytes;
+    return std::malloc(bytes);
+  };
+  auto raw_free = [](void* p) {
+    --live;
+    std::free(p);
+  };
+  CachingAllocator exact("exact", raw_alloc, raw_free, /*caching=*/false);
+  void* p = exact.allocate(1001);
+  CHECK(last_size == 1001);  // not rounded up: one byte past the end is outside the block
+  exact.release(p);
+  CHECK(live == 0);  // freed at once: a later use is a use after free the sanitizer sees
+  CHECK(exact.stats().cached == 0);
+  CachingAllocator pooled("pooled", raw_alloc, raw_free, /*caching=*/true);
+  p = pooled.allocate(1001);
+  CHECK(last_size > 1001);
+  pooled.release(p);
+  CHECK(live == 1);  // kept in the pool
+  pooled.empty_cache();
+  CHECK(live == 0);
 }
 
 TEST_CASE("a steady-state training step allocates nothing from the system") {
