@@ -10,6 +10,7 @@
 #include "engine/tensor.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/ops.hpp"
+#include "unet/losses.hpp"
 #include "tests/test_util.hpp"
 
 namespace unet::test {
@@ -509,6 +510,17 @@ std::vector<ParityCase> layer_cases() {
                nullptr, kLibrary});
   add("concat + relu + sigmoid chain", {{2, 3, 8, 8}, {2, 5, 8, 8}},
       [](const std::vector<Tensor>& in) { return ops::sigmoid(ops::relu(ops::concat_channels(in[0], in[1]))); });
+  // The losses as training runs them: the fused BCE / Dice kernels through autograd, with a
+  // 0/1 target (the logits' gradient is compared; the target takes none).
+  for (const char* loss : {"bce", "dice", "bce+dice"}) {
+    add(std::string("segmentation_loss ") + loss + " [4,1,33,20]", {{4, 1, 33, 20}},
+        [loss](const std::vector<Tensor>& in) {
+          LossConfig config;
+          config.kind = LossConfig::parse(loss);
+          const Tensor target = Tensor::from_vector({4, 1, 33, 20}, mask01(4 * 33 * 20, 77), in[0].device());
+          return segmentation_loss(in[0], target, config);
+        });
+  }
   return c;
 }
 
