@@ -24,17 +24,20 @@ inline std::string json_mismatch(const nlohmann::json& stored, const nlohmann::j
 }
 }  // namespace detail
 
-// Parses `text` as a T, checking each field against the type of T{}'s field and that every
-// value survives the round trip; with `strict`, a field missing from `text` is an error too
-// (otherwise it keeps its default). Errors: "<where>: <what>.<field> is <value>, not a number".
-template <class T>
-T read_fields(const std::string& text, const std::string& where, const std::string& what, bool strict) {
-  nlohmann::json j;
+// Parses stored JSON text; errors name `where` and `what`.
+inline nlohmann::json parse_stored_json(const std::string& text, const std::string& where, const std::string& what) {
   try {
-    j = nlohmann::json::parse(text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     UNET_THROW(where, what + " is not JSON: " + e.what());
   }
+}
+
+// Reads `j` as a T, checking each field against the type of T{}'s field and that every
+// value survives the round trip; with `strict`, a field missing from `j` is an error too
+// (otherwise it keeps its default). Errors: "<where>: <what>.<field> is <value>, not a number".
+template <class T>
+T read_fields(const nlohmann::json& j, const std::string& where, const std::string& what, bool strict) {
   UNET_CHECK(j.is_object(), where, what + " is not a JSON object");
   const nlohmann::json defaults = T{};
   for (auto it = defaults.begin(); it != defaults.end(); ++it) {
@@ -57,6 +60,11 @@ T read_fields(const std::string& text, const std::string& where, const std::stri
     if (j.contains(it.key()) && j.at(it.key()).is_number() && j.at(it.key()) != it.value())
       UNET_THROW(where, what + "." + it.key() + " is " + j.at(it.key()).dump() + ", out of range");
   return out;
+}
+
+template <class T>
+T read_fields(const std::string& text, const std::string& where, const std::string& what, bool strict) {
+  return read_fields<T>(parse_stored_json(text, where, what), where, what, strict);
 }
 
 }  // namespace unet

@@ -27,14 +27,14 @@ std::string TrainState::to_json() const { return nlohmann::json(*this).dump(); }
 
 TrainState TrainState::from_json(const std::string& text, const std::string& where) {
   // History rows are checked here, so that a bad one is named by its place.
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json j = parse_stored_json(text, where, "train_state");
   if (j.is_object() && j.contains("history") && j.at("history").is_array()) {
     const auto& history = j.at("history");
     for (size_t i = 0; i < history.size(); ++i) {
       const std::string row = "train_state.history[" + std::to_string(i) + "]";
       const auto& h = history[i];
       if (h.is_object()) {
-        (void)read_fields<EpochMetrics>(h.dump(), where, row, /*strict=*/true);
+        (void)read_fields<EpochMetrics>(h, where, row, /*strict=*/true);
         continue;
       }
       UNET_CHECK(h.is_array() && h.size() == 8, where, row + " is not a list of 8 numbers");
@@ -42,7 +42,7 @@ TrainState TrainState::from_json(const std::string& text, const std::string& whe
         UNET_CHECK(h[k].is_number(), where, row + "[" + std::to_string(k) + "] is " + h[k].dump() + ", not a number");
     }
   }
-  const TrainState s = read_fields<TrainState>(text, where, "train_state", /*strict=*/true);
+  const TrainState s = read_fields<TrainState>(j, where, "train_state", /*strict=*/true);
   for (const auto& [name, count] : {std::pair<const char*, int64_t>{"epoch", s.epoch}, {"next_batch", s.next_batch},
                                     {"partial_samples", s.partial_samples}, {"best_epoch", s.best_epoch},
                                     {"plateau_bad", s.plateau_bad}})
