@@ -147,9 +147,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   for (const auto& id : split.validation) val_text += id + "\n";
   const std::string val_file = (fs::path(config_.out) / "validation_patients.txt").string();
   if (resume && fs::exists(val_file)) {
-    std::ifstream in(val_file);
-    const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    UNET_CHECK(before == val_text, "--data",
+    UNET_CHECK(data::read_id_list(val_file) == split.validation, "--data",
                "the validation patients differ from those in " + val_file + "; resume with the run's own data");
   }
   write_file_atomic(val_file, val_text);
