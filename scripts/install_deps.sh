@@ -11,9 +11,11 @@ packages=(
   libdnnl-dev                              # oneDNN: CPU conv / batch norm / pooling
   ocl-icd-opencl-dev                       # OpenCL: only Recommended by libdnnl-dev, yet its CMake config requires it
   libtiff-dev libstb-dev                   # TIFF in, PNG out
+  libnifti2-dev                            # NIfTI-1/2 (.nii, .nii.gz) for the 3D BraTS system
   doctest-dev libcli11-dev nlohmann-json3-dev
   python3-torch python3-numpy              # golden values and the PyTorch side-by-side
   python3-tifffile python3-pil libtiff-tools  # TIFFs written by other tools, for tests
+  python3-nibabel python3-scipy            # NIfTI written by nibabel; scipy's distance transform as the HD95 reference
   chromium                                 # renders report.html in the report test
 )
 case "${1:-}" in
