@@ -6,23 +6,34 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/device.hpp"
+#include "engine/tensor.hpp"
 
 namespace unet {
 
-// A 2D convolution or transposed convolution with square kernel, stride and padding.
-// Conv:       x [n, c_in, h, w], weight [c_out, c_in, k, k] -> y [n, c_out, oh, ow]
-// Transposed: x [n, c_in, h, w], weight [c_in, c_out, k, k] -> y [n, c_out, oh, ow]
-//             (PyTorch's ConvTranspose2d layout)
+// The spatial dimensions of an [N, C, ...] tensor: {H, W} in 2D, {D, H, W} in 3D. Every
+// primitive below is one N-d primitive; a 2D layer is the N = 2 case of it.
+using SpatialDims = std::vector<int64_t>;
+
+// A convolution or transposed convolution whose kernel, stride and padding are the same
+// along every spatial axis.
+// Conv:       x [n, c_in, *in], weight [c_out, c_in, k, ...] -> y [n, c_out, *out()]
+// Transposed: x [n, c_in, *in], weight [c_in, c_out, k, ...] -> y [n, c_out, *out()]
+//             (PyTorch's ConvTranspose2d / ConvTranspose3d layout)
 struct ConvSpec {
-  int64_t n, c_in, h, w, c_out;
+  int64_t n, c_in, c_out;
+  SpatialDims in;
   int64_t kernel, stride, pad;
   bool bias;
   bool transposed;
 
-  int64_t out_h() const;
-  int64_t out_w() const;
+  int64_t rank() const { return static_cast<int64_t>(in.size()); }  // 2 or 3
+  SpatialDims out() const;
+  Shape input_shape() const;   // [n, c_in, *in]
+  Shape output_shape() const;  // [n, c_out, *out()]
+  Shape weight_shape() const;  // PyTorch's layout, as above
   std::string str() const;
   auto operator<=>(const ConvSpec&) const = default;
 };
@@ -37,9 +48,13 @@ class ConvPrimitive {
   virtual void backward_weights(const float* x, const float* dy, float* dw, float* db) = 0;
 };
 
+// x [n, c, *spatial]; statistics per channel over n and every spatial position.
 struct BatchNormSpec {
-  int64_t n, c, h, w;
+  int64_t n, c;
+  SpatialDims spatial;
   float eps;
+  int64_t values_per_channel() const;  // n * prod(spatial)
+  Shape shape() const;                 // [n, c, *spatial]
   auto operator<=>(const BatchNormSpec&) const = default;
 };
 
@@ -59,11 +74,14 @@ class BatchNormPrimitive {
                         const float* saved, float* dx, float* dgamma, float* dbeta) = 0;
 };
 
-// Max pooling with a k x k window and stride k, no padding (floor on odd sizes, as PyTorch).
+// Max pooling with a k^rank window and stride k, no padding (floor on odd sizes, as PyTorch).
 struct PoolSpec {
-  int64_t n, c, h, w, kernel;
-  int64_t out_h() const { return h / kernel; }
-  int64_t out_w() const { return w / kernel; }
+  int64_t n, c;
+  SpatialDims in;
+  int64_t kernel;
+  SpatialDims out() const;
+  Shape input_shape() const;   // [n, c, *in]
+  Shape output_shape() const;  // [n, c, *out()]
   auto operator<=>(const PoolSpec&) const = default;
 };
 

@@ -56,20 +56,25 @@ void ModuleRegistry::counter(const std::string& name, int64_t* value) {
   state.push_back({name, Tensor(), value, false});
 }
 
-Conv2d::Conv2d(ModuleRegistry& reg, const std::string& name, int64_t c_in, int64_t c_out, int64_t kernel,
-               int64_t stride, int64_t pad, bool bias, bool transposed)
-    : c_in_(c_in), c_out_(c_out), kernel_(kernel), stride_(stride), pad_(pad), transposed_(transposed) {
-  weight = reg.parameter(name + ".weight", transposed ? Shape{c_in, c_out, kernel, kernel}
-                                                      : Shape{c_out, c_in, kernel, kernel});
+Conv::Conv(ModuleRegistry& reg, const std::string& name, int64_t rank, int64_t c_in, int64_t c_out, int64_t kernel,
+           int64_t stride, int64_t pad, bool bias, bool transposed)
+    : rank_(rank), c_in_(c_in), c_out_(c_out), kernel_(kernel), stride_(stride), pad_(pad), transposed_(transposed) {
+  UNET_CHECK(rank == 2 || rank == 3, name, "a convolution is 2D or 3D, got rank " + std::to_string(rank));
+  Shape shape = transposed ? Shape{c_in, c_out} : Shape{c_out, c_in};
+  shape.insert(shape.end(), static_cast<std::size_t>(rank), kernel);
+  weight = reg.parameter(name + ".weight", shape);
   if (bias) this->bias = reg.parameter(name + ".bias", {c_out});
 }
 
-int64_t Conv2d::fan_in() const {
-  // torch computes fan_in from weight.size(1): Cin for Conv2d, Cout for ConvTranspose2d.
-  return (transposed_ ? c_out_ : c_in_) * kernel_ * kernel_;
+int64_t Conv::fan_in() const {
+  // torch computes fan_in from weight.size(1) times the kernel's volume: Cin for ConvNd,
+  // Cout for ConvTransposeNd.
+  int64_t receptive = 1;
+  for (int64_t i = 0; i < rank_; ++i) receptive *= kernel_;
+  return (transposed_ ? c_out_ : c_in_) * receptive;
 }
 
-void Conv2d::reset_parameters(uint64_t seed, int64_t weight_offset, int64_t bias_offset) {
+void Conv::reset_parameters(uint64_t seed, int64_t weight_offset, int64_t bias_offset) {
   // kaiming_uniform_(a=sqrt(5)): gain = sqrt(2 / (1 + 5)), bound = gain * sqrt(3 / fan_in)
   // = 1 / sqrt(fan_in); the bias uses the same bound.
   const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in()));
@@ -80,12 +85,14 @@ void Conv2d::reset_parameters(uint64_t seed, int64_t weight_offset, int64_t bias
                           bias.data());
 }
 
-Tensor Conv2d::forward(const Tensor& x) const {
-  return transposed_ ? ops::conv_transpose2d(x, weight, bias, stride_, pad_)
-                     : ops::conv2d(x, weight, bias, stride_, pad_);
+Tensor Conv::forward(const Tensor& x) const {
+  UNET_CHECK(x.ndim() == rank_ + 2, transposed_ ? "conv_transpose" : "conv",
+             "a " + std::to_string(rank_) + "D layer needs an input of " + std::to_string(rank_ + 2) + " dims, got " +
+                 shape_str(x.shape()));
+  return transposed_ ? ops::conv_transpose(x, weight, bias, stride_, pad_) : ops::conv(x, weight, bias, stride_, pad_);
 }
 
-BatchNorm2d::BatchNorm2d(ModuleRegistry& reg, const std::string& name, int64_t channels) {
+BatchNorm::BatchNorm(ModuleRegistry& reg, const std::string& name, int64_t channels) {
   weight = reg.parameter(name + ".weight", {channels});
   bias = reg.parameter(name + ".bias", {channels});
   running_mean = reg.buffer(name + ".running_mean", {channels});
@@ -93,7 +100,7 @@ BatchNorm2d::BatchNorm2d(ModuleRegistry& reg, const std::string& name, int64_t c
   reg.counter(name + ".num_batches_tracked", &num_batches_tracked);
 }
 
-void BatchNorm2d::reset_parameters() {
+void BatchNorm::reset_parameters() {
   weight.fill_(1.0f);
   bias.fill_(0.0f);
   running_mean.fill_(0.0f);
@@ -101,7 +108,7 @@ void BatchNorm2d::reset_parameters() {
   num_batches_tracked = 0;
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm::forward(const Tensor& x) {
   if (!training) return ops::batch_norm_eval(x, weight, bias, running_mean, running_var, eps);
   ++num_batches_tracked;
   return ops::batch_norm_train(x, weight, bias, running_mean, running_var, momentum, eps);

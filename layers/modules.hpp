@@ -49,27 +49,29 @@ struct ModuleRegistry {
   void counter(const std::string& name, int64_t* value);
 };
 
-// Conv2d or ConvTranspose2d with PyTorch's default initialisation.
-class Conv2d {
+// Conv2d / Conv3d or ConvTranspose2d / ConvTranspose3d (rank 2 or 3) with PyTorch's default
+// initialisation.
+class Conv {
  public:
-  Conv2d(ModuleRegistry& reg, const std::string& name, int64_t c_in, int64_t c_out, int64_t kernel,
-         int64_t stride, int64_t pad, bool bias, bool transposed = false);
+  Conv(ModuleRegistry& reg, const std::string& name, int64_t rank, int64_t c_in, int64_t c_out, int64_t kernel,
+       int64_t stride, int64_t pad, bool bias, bool transposed = false);
   Tensor forward(const Tensor& x) const;
   // kaiming_uniform_(a = sqrt(5)) for the weight and U(+-1/sqrt(fan_in)) for the bias, drawn
   // from `seed`'s Philox stream at the parameter's own offset.
   void reset_parameters(uint64_t seed, int64_t weight_offset, int64_t bias_offset);
   int64_t fan_in() const;
 
-  Tensor weight, bias;  // weight [Cout, Cin, k, k] (transposed: [Cin, Cout, k, k]); bias [Cout]
+  Tensor weight, bias;  // weight [Cout, Cin, k, ...] (transposed: [Cin, Cout, k, ...]); bias [Cout]
 
  private:
-  int64_t c_in_, c_out_, kernel_, stride_, pad_;
+  int64_t rank_, c_in_, c_out_, kernel_, stride_, pad_;
   bool transposed_;
 };
 
-class BatchNorm2d {
+// BatchNorm2d / BatchNorm3d: statistics per channel over the batch and every position.
+class BatchNorm {
  public:
-  BatchNorm2d(ModuleRegistry& reg, const std::string& name, int64_t channels);
+  BatchNorm(ModuleRegistry& reg, const std::string& name, int64_t channels);
   Tensor forward(const Tensor& x);
   void reset_parameters();
 

@@ -13,18 +13,41 @@ namespace unet {
 
 // ---- ConvSpec and the primitive caches ----
 
-int64_t ConvSpec::out_h() const {
-  return transposed ? (h - 1) * stride - 2 * pad + kernel : (h + 2 * pad - kernel) / stride + 1;
+namespace {
+Shape cat_shape(int64_t n, int64_t c, const SpatialDims& spatial) {
+  Shape s{n, c};
+  s.insert(s.end(), spatial.begin(), spatial.end());
+  return s;
 }
-int64_t ConvSpec::out_w() const {
-  return transposed ? (w - 1) * stride - 2 * pad + kernel : (w + 2 * pad - kernel) / stride + 1;
+}  // namespace
+
+SpatialDims ConvSpec::out() const {
+  SpatialDims o;
+  for (int64_t i : in) o.push_back(transposed ? (i - 1) * stride - 2 * pad + kernel : (i + 2 * pad - kernel) / stride + 1);
+  return o;
+}
+Shape ConvSpec::input_shape() const { return cat_shape(n, c_in, in); }
+Shape ConvSpec::output_shape() const { return cat_shape(n, c_out, out()); }
+Shape ConvSpec::weight_shape() const {
+  return cat_shape(transposed ? c_in : c_out, transposed ? c_out : c_in, SpatialDims(in.size(), kernel));
 }
 std::string ConvSpec::str() const {
-  return std::string(transposed ? "conv_transpose2d" : "conv2d") + " x" +
-         shape_str({n, c_in, h, w}) + " -> " + shape_str({n, c_out, out_h(), out_w()}) + " k" +
-         std::to_string(kernel) + " s" + std::to_string(stride) + " p" + std::to_string(pad) +
-         (bias ? " +bias" : "");
+  const std::string nd = std::to_string(rank()) + "d";
+  return (transposed ? "conv_transpose" : "conv") + nd + " x" + shape_str(input_shape()) + " -> " +
+         shape_str(output_shape()) + " k" + std::to_string(kernel) + " s" + std::to_string(stride) + " p" +
+         std::to_string(pad) + (bias ? " +bias" : "");
 }
+
+int64_t BatchNormSpec::values_per_channel() const { return shape_numel(spatial) * n; }
+Shape BatchNormSpec::shape() const { return cat_shape(n, c, spatial); }
+
+SpatialDims PoolSpec::out() const {
+  SpatialDims o;
+  for (int64_t i : in) o.push_back(i / kernel);
+  return o;
+}
+Shape PoolSpec::input_shape() const { return cat_shape(n, c, in); }
+Shape PoolSpec::output_shape() const { return cat_shape(n, c, out()); }
 
 namespace {
 template <class Spec, class Prim>
@@ -66,10 +89,19 @@ namespace ops {
 
 namespace {
 
-void check_4d(const char* op, const Tensor& t, const char* what) {
+// An image batch [N, C, H, W] or a volume batch [N, C, D, H, W].
+void check_spatial(const char* op, const Tensor& t, const char* what) {
   UNET_CHECK(t.defined(), op, std::string(what) + " is undefined");
-  check_ndim(op, t, 4, what);
+  UNET_CHECK(t.ndim() == 4 || t.ndim() == 5, op,
+             std::string(what) + " must be [N, C, H, W] or [N, C, D, H, W], got " + shape_str(t.shape()));
 }
+
+// The PyTorch name of a layer op for this input: conv2d for images, conv3d for volumes.
+const char* nd_name(const Tensor& x, const char* name2d, const char* name3d) {
+  return x.defined() && x.ndim() == 5 ? name3d : name2d;
+}
+
+SpatialDims spatial_dims(const Tensor& t) { return SpatialDims(t.shape().begin() + 2, t.shape().end()); }
 
 void check_vector(const char* op, const Tensor& t, int64_t len, const char* what) {
   UNET_CHECK(t.defined() && t.ndim() == 1 && t.dim(0) == len, op,
@@ -79,13 +111,16 @@ void check_vector(const char* op, const Tensor& t, int64_t len, const char* what
 
 Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
                  int64_t pad, bool transposed) {
-  check_4d(op, x, "input");
-  check_4d(op, w, "weight");
+  check_spatial(op, x, "input");
+  check_spatial(op, w, "weight");
   check_same_device(op, x, w);
+  UNET_CHECK(w.ndim() == x.ndim(), op,
+             "weight " + shape_str(w.shape()) + " and input " + shape_str(x.shape()) + " differ in rank");
   // PyTorch layouts: conv weight [Cout, Cin, k, k], transposed weight [Cin, Cout, k, k].
   const int64_t w_in = transposed ? w.dim(0) : w.dim(1);
   const int64_t c_out = transposed ? w.dim(1) : w.dim(0);
-  UNET_CHECK(w.dim(2) == w.dim(3), op, "weight must be square, got " + shape_str(w.shape()));
+  for (int64_t i = 3; i < w.ndim(); ++i)
+    UNET_CHECK(w.dim(i) == w.dim(2), op, "the kernel must be the same size along every axis, got weight " + shape_str(w.shape()));
   UNET_CHECK(x.dim(1) == w_in, op,
              "input " + shape_str(x.shape()) + " has " + std::to_string(x.dim(1)) +
                  " channels but weight " + shape_str(w.shape()) + " expects " + std::to_string(w_in));
@@ -94,12 +129,12 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
     check_vector(op, b, c_out, "bias");
     check_same_device(op, x, b);
   }
-  const ConvSpec spec{x.dim(0), x.dim(1), x.dim(2), x.dim(3), c_out, w.dim(2), stride, pad, b.defined(), transposed};
-  UNET_CHECK(spec.out_h() > 0 && spec.out_w() > 0, op,
-             "input " + shape_str(x.shape()) + " is too small for kernel " + std::to_string(w.dim(2)));
+  const ConvSpec spec{x.dim(0), x.dim(1), c_out, spatial_dims(x), w.dim(2), stride, pad, b.defined(), transposed};
+  for (int64_t o : spec.out())
+    UNET_CHECK(o > 0, op, "input " + shape_str(x.shape()) + " is too small for kernel " + std::to_string(w.dim(2)));
   const Device d = x.device();
   ConvPrimitive& prim = conv_primitive(d, spec);
-  Tensor y = Tensor::empty({spec.n, c_out, spec.out_h(), spec.out_w()}, d);  // [N, Cout, H', W']
+  Tensor y = Tensor::empty(spec.output_shape(), d);  // [N, Cout, *out]
   {
     ScopedOpTimer timer(d, [&] { return spec.str(); }, false);
     prim.forward(x.data(), w.data(), b.defined() ? b.data() : nullptr, y.data());
@@ -126,7 +161,7 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
 
 void check_bn(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
               const Tensor& rm, const Tensor& rv) {
-  check_4d(op, x, "input");
+  check_spatial(op, x, "input");
   const int64_t c = x.dim(1);
   check_vector(op, gamma, c, "weight");
   check_vector(op, beta, c, "bias");
@@ -137,20 +172,20 @@ void check_bn(const char* op, const Tensor& x, const Tensor& gamma, const Tensor
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad) {
-  return conv_impl("conv2d", x, w, b, stride, pad, false);
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad) {
+  return conv_impl(nd_name(x, "conv2d", "conv3d"), x, w, b, stride, pad, false);
 }
 
-Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad) {
-  return conv_impl("conv_transpose2d", x, w, b, stride, pad, true);
+Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad) {
+  return conv_impl(nd_name(x, "conv_transpose2d", "conv_transpose3d"), x, w, b, stride, pad, true);
 }
 
 Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                         const Tensor& running_var, float momentum, float eps) {
   check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
-  UNET_CHECK(x.dim(0) * x.dim(2) * x.dim(3) > 1, "batch_norm",
+  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
+  UNET_CHECK(spec.values_per_channel() > 1, "batch_norm",
              "training needs more than one value per channel, got input " + shape_str(x.shape()));
-  const BatchNormSpec spec{x.dim(0), x.dim(1), x.dim(2), x.dim(3), eps};
   const Device d = x.device();
   Tensor y = Tensor::empty(x.shape(), d);
   Tensor saved = Tensor::empty({2, spec.c}, d);  // backend-defined per-channel statistics
@@ -173,7 +208,7 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta
 Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                        const Tensor& running_var, float eps) {
   check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
-  const BatchNormSpec spec{x.dim(0), x.dim(1), x.dim(2), x.dim(3), eps};
+  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
   Tensor y = Tensor::empty(x.shape(), x.device());
   batchnorm_primitive(x.device(), spec)
       .forward_eval(x.data(), gamma.data(), beta.data(), running_mean.data(), running_var.data(), y.data());
@@ -183,23 +218,26 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   return y;
 }
 
-Tensor max_pool2d(const Tensor& x, int64_t kernel) {
-  check_4d("max_pool2d", x, "input");
-  UNET_CHECK(kernel >= 1 && x.dim(2) >= kernel && x.dim(3) >= kernel, "max_pool2d",
-             "input " + shape_str(x.shape()) + " is smaller than the window " + std::to_string(kernel));
-  const PoolSpec spec{x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel};
+Tensor max_pool(const Tensor& x, int64_t kernel) {
+  const char* op = nd_name(x, "max_pool2d", "max_pool3d");
+  check_spatial(op, x, "input");
+  UNET_CHECK(kernel >= 1, op, "the window must be at least 1, got " + std::to_string(kernel));
+  for (int64_t i = 2; i < x.ndim(); ++i)
+    UNET_CHECK(x.dim(i) >= kernel, op,
+               "input " + shape_str(x.shape()) + " is smaller than the window " + std::to_string(kernel));
+  const PoolSpec spec{x.dim(0), x.dim(1), spatial_dims(x), kernel};
   const Device d = x.device();
   PoolPrimitive& prim = pool_primitive(d, spec);
-  Tensor y = Tensor::empty({spec.n, spec.c, spec.out_h(), spec.out_w()}, d);  // [N, C, H/k, W/k]
+  Tensor y = Tensor::empty(spec.output_shape(), d);  // [N, C, *in / k]
   // The pooling workspace (cuDNN: none; oneDNN: the argmax indices) lives until backward.
   const int64_t workspace_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
   Tensor workspace = workspace_floats > 0 ? Tensor::empty({workspace_floats}, d) : Tensor();
   {
-    ScopedOpTimer timer(d, [&] { return "max_pool2d " + shape_str(x.shape()); }, false);
+    ScopedOpTimer timer(d, [&] { return std::string(op) + " " + shape_str(x.shape()); }, false);
     prim.forward(x.data(), y.data(), workspace.defined() ? workspace.data() : nullptr);
   }
-  record(y, "max_pool2d", {x}, [spec, d, xs = detached(x), ys = detached(y), workspace](const Tensor& dy) {
-    ScopedOpTimer t(d, [&] { return "max_pool2d " + shape_str(xs.shape()); }, true);
+  record(y, op, {x}, [spec, d, op, xs = detached(x), ys = detached(y), workspace](const Tensor& dy) {
+    ScopedOpTimer t(d, [&] { return std::string(op) + " " + shape_str(xs.shape()); }, true);
     Tensor dx = Tensor::empty(xs.shape(), d);
     pool_primitive(d, spec).backward(xs.data(), ys.data(), dy.data(), workspace.defined() ? workspace.data() : nullptr, dx.data());
     return std::vector<Tensor>{dx};
@@ -241,21 +279,23 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor concat_channels(const Tensor& a, const Tensor& b) {
-  check_4d("concat_channels", a, "first input");
-  check_4d("concat_channels", b, "second input");
+  check_spatial("concat_channels", a, "first input");
+  check_spatial("concat_channels", b, "second input");
   check_same_device("concat_channels", a, b);
-  UNET_CHECK(a.dim(0) == b.dim(0) && a.dim(2) == b.dim(2) && a.dim(3) == b.dim(3), "concat_channels",
+  UNET_CHECK(a.dim(0) == b.dim(0) && spatial_dims(a) == spatial_dims(b), "concat_channels",
              "inputs differ outside the channel dimension: " + shape_str(a.shape()) + " vs " + shape_str(b.shape()));
-  const int64_t n = a.dim(0), ca = a.dim(1), cb = b.dim(1), hw = a.dim(2) * a.dim(3);
+  const int64_t n = a.dim(0), ca = a.dim(1), cb = b.dim(1), hw = shape_numel(spatial_dims(a));
   const Device d = a.device();
-  Tensor y = Tensor::empty({n, ca + cb, a.dim(2), a.dim(3)}, d);  // [N, Ca+Cb, H, W]
+  Shape y_shape = a.shape();
+  y_shape[1] = ca + cb;
+  Tensor y = Tensor::empty(y_shape, d);  // [N, Ca+Cb, *spatial]
   {
     ScopedOpTimer timer(d, [&] { return "concat " + shape_str(y.shape()); }, false);
     kernels::concat_channels(d, n, ca, cb, hw, a.data(), b.data(), y.data());
   }
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   record(y, "concat_channels", {a, b}, [=, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
-    ScopedOpTimer t(d, [&] { return "concat " + shape_str({n, ca + cb, sa[2], sa[3]}); }, true);
+    ScopedOpTimer t(d, [&] { return "concat " + shape_str(y_shape); }, true);
     Tensor da = need_a ? Tensor::empty(sa, d) : Tensor();
     Tensor db = need_b ? Tensor::empty(sb, d) : Tensor();
     kernels::concat_channels_backward(d, n, ca, cb, hw, dy.data(), need_a ? da.data() : nullptr,

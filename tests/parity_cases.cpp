@@ -465,24 +465,24 @@ std::vector<ParityCase> layer_cases() {
     c.push_back({name, [shapes, f](Device d) { return layer_run(d, shapes, f); }, nullptr, kLibrary});
   };
   add("conv2d 3x3 pad 1 [2,16,33,20] -> 8 (+bias)", {{2, 16, 33, 20}, {8, 16, 3, 3}, {8}},
-      [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], in[2], 1, 1); });
+      [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], in[2], 1, 1); });
   add("conv2d 1x1 (cuBLAS) [2,32,17,16] -> 1 (+bias)", {{2, 32, 17, 16}, {1, 32, 1, 1}, {1}},
-      [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], in[2], 1, 0); });
+      [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], in[2], 1, 0); });
   add("conv_transpose2d 2x2 s2 [2,16,9,7] -> 8 (+bias)", {{2, 16, 9, 7}, {16, 8, 2, 2}, {8}},
-      [](const std::vector<Tensor>& in) { return ops::conv_transpose2d(in[0], in[1], in[2], 2, 0); });
+      [](const std::vector<Tensor>& in) { return ops::conv_transpose(in[0], in[1], in[2], 2, 0); });
   add("batch_norm train [4,8,15,9]", {{4, 8, 15, 9}, {8}, {8}}, [](const std::vector<Tensor>& in) {
     Tensor rm = Tensor::zeros({8}, in[0].device()), rv = Tensor::full({8}, 1.0f, in[0].device());
     return ops::batch_norm_train(in[0], in[1], in[2], rm, rv, 0.1f, 1e-5f);
   });
   add("max_pool2d 2x2 [2,8,15,9]", {{2, 8, 15, 9}},
-      [](const std::vector<Tensor>& in) { return ops::max_pool2d(in[0], 2); });
+      [](const std::vector<Tensor>& in) { return ops::max_pool(in[0], 2); });
   // What training and inference really run (issue 12): bias-free 3x3 convs (every conv of the
   // reference layout), BatchNorm in inference mode (validation, eval, predict), and a real
   // U-Net level at batch 16, where cuDNN picks other algorithms and the workspace grows.
   add("conv2d 3x3 pad 1 [2,16,33,20] -> 8 (no bias)", {{2, 16, 33, 20}, {8, 16, 3, 3}},
-      [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], Tensor(), 1, 1); });
+      [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], Tensor(), 1, 1); });
   add("conv2d 3x3 pad 1 [16,64,64,64] -> 64 (no bias, batch 16)", {{16, 64, 64, 64}, {64, 64, 3, 3}},
-      [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], Tensor(), 1, 1); });
+      [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], Tensor(), 1, 1); });
   // Forward only: evaluation mode records no gradients (as in validation, eval and predict).
   c.push_back({"batch_norm eval [4,8,15,9]",
                [](Device d) {

@@ -3,6 +3,8 @@
 // dimension, stride or filter layout fails here rather than on a user's GPU.
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include "base/gpu_math.hpp"
 #include "layers/cuda/cudnn_algorithm_choice.hpp"
 #include "layers/cuda/cudnn_descriptors.hpp"
@@ -20,27 +22,49 @@ TEST_CASE("cuDNN accepts and agrees on every U-Net conv, transposed conv and poo
       CAPTURE(base);
       CAPTURE(level);
       // encoder / bottleneck DoubleConv
-      cuda::ConvDescriptors a(ConvSpec{n, c_in, s, s, c, 3, 1, 1, bias, false});
-      cuda::ConvDescriptors b(ConvSpec{n, c, s, s, c, 3, 1, 1, bias, false});
-      CHECK(a.forward_output_dims() == std::array<int, 4>{int(n), int(c), int(s), int(s)});
-      CHECK(b.forward_output_dims() == std::array<int, 4>{int(n), int(c), int(s), int(s)});
+      cuda::ConvDescriptors a(ConvSpec{n, c_in, c, {s, s}, 3, 1, 1, bias, false});
+      cuda::ConvDescriptors b(ConvSpec{n, c, c, {s, s}, 3, 1, 1, bias, false});
+      CHECK(a.forward_output_dims() == Shape{n, c, s, s});
+      CHECK(b.forward_output_dims() == Shape{n, c, s, s});
       checked += 2;
       if (level < 4) {
-        cuda::PoolDescriptors p(PoolSpec{n, c, s, s, 2});
-        CHECK(p.output_dims() == std::array<int, 4>{int(n), int(c), int(s / 2), int(s / 2)});
+        cuda::PoolDescriptors p(PoolSpec{n, c, {s, s}, 2});
+        CHECK(p.output_dims() == Shape{n, c, s / 2, s / 2});
         // decoder: transposed conv from level+1, then DoubleConv on the concatenation
-        cuda::ConvDescriptors up(ConvSpec{n, 2 * c, s / 2, s / 2, c, 2, 2, 0, true, true});
+        cuda::ConvDescriptors up(ConvSpec{n, 2 * c, c, {s / 2, s / 2}, 2, 2, 0, true, true});
         // for a transposed conv cuDNN's forward maps the layer's output back to its input
-        CHECK(up.forward_output_dims() == std::array<int, 4>{int(n), int(2 * c), int(s / 2), int(s / 2)});
-        cuda::ConvDescriptors d1(ConvSpec{n, 2 * c, s, s, c, 3, 1, 1, bias, false});
+        CHECK(up.forward_output_dims() == Shape{n, 2 * c, s / 2, s / 2});
+        cuda::ConvDescriptors d1(ConvSpec{n, 2 * c, c, {s, s}, 3, 1, 1, bias, false});
         CHECK(d1.forward_output_dims()[1] == c);
         checked += 3;
       }
     }
-    cuda::ConvDescriptors out(ConvSpec{n, base, size, size, 1, 1, 1, 0, true, false});
-    CHECK(out.forward_output_dims() == std::array<int, 4>{16, 1, 256, 256});
+    cuda::ConvDescriptors out(ConvSpec{n, base, 1, {size, size}, 1, 1, 0, true, false});
+    CHECK(out.forward_output_dims() == Shape{16, 1, 256, 256});
     CHECK(checked == 2 * 5 + 3 * 4);
   }
+}
+
+TEST_CASE("cuDNN accepts and agrees on every layer shape of the BraTS 3D U-Net (128^3, batch 1)") {
+  const int64_t n = 1, size = 128, base = 32;
+  for (int64_t level = 0; level <= 2; ++level) {
+    CAPTURE(level);
+    const int64_t s = size >> level, c = base << level, c_in = level == 0 ? 4 : c / 2;
+    cuda::ConvDescriptors a(ConvSpec{n, c_in, c, {s, s, s}, 3, 1, 1, true, false});
+    CHECK(a.nb_dims == 5);
+    CHECK(a.forward_output_dims() == Shape{n, c, s, s, s});
+    if (level < 2) {
+      cuda::PoolDescriptors p(PoolSpec{n, c, {s, s, s}, 2});
+      CHECK(p.output_dims() == Shape{n, c, s / 2, s / 2, s / 2});
+      cuda::ConvDescriptors up(ConvSpec{n, 2 * c, c, {s / 2, s / 2, s / 2}, 2, 2, 0, true, true});
+      CHECK(up.forward_output_dims() == Shape{n, 2 * c, s / 2, s / 2, s / 2});
+    }
+  }
+  cuda::ConvDescriptors out(ConvSpec{n, base, 4, {size, size, size}, 1, 1, 0, true, false});
+  CHECK(out.forward_output_dims() == Shape{1, 4, 128, 128, 128});
+  // An odd volume (BraTS's 155 slices) pools with floor, as PyTorch.
+  cuda::PoolDescriptors odd(PoolSpec{1, 4, {155, 240, 240}, 2});
+  CHECK(odd.output_dims() == Shape{1, 4, 77, 120, 120});
 }
 
 TEST_CASE("the documented no-GPU behaviour of this machine holds: handles fail cleanly") {
@@ -61,7 +85,11 @@ std::array<int, 6> geometry_of(cudnnConvolutionDescriptor_t d) {
   std::array<int, 6> g{};
   cudnnConvolutionMode_t mode{};
   cudnnDataType_t type{};
-  REQUIRE(cudnnGetConvolution2dDescriptor(d, &g[0], &g[1], &g[2], &g[3], &g[4], &g[5], &mode, &type) == CUDNN_STATUS_SUCCESS);
+  int rank = 0;
+  std::array<int, 2> pad{}, stride{}, dilation{};
+  REQUIRE(cudnnGetConvolutionNdDescriptor(d, 2, &rank, pad.data(), stride.data(), dilation.data(), &mode, &type) == CUDNN_STATUS_SUCCESS);
+  CHECK(rank == 2);
+  g = {pad[0], pad[1], stride[0], stride[1], dilation[0], dilation[1]};
   CHECK(mode == CUDNN_CROSS_CORRELATION);
   CHECK(type == CUDNN_DATA_FLOAT);
   return g;
@@ -79,7 +107,7 @@ cudnnConvolutionBwdFilterAlgoPerf_t result(cudnnConvolutionBwdFilterAlgo_t algo,
 }  // namespace
 
 TEST_CASE("each direction has its own convolution descriptor, alike, with the math type of the TF32 setting") {
-  const ConvSpec spec{16, 64, 128, 128, 64, 3, 1, 1, false, false};
+  const ConvSpec spec{16, 64, 64, {128, 128}, 3, 1, 1, false, false};
   for (bool tf32 : {true, false}) {
     CAPTURE(tf32);
     set_gpu_allow_tf32(tf32);

@@ -154,7 +154,7 @@ TEST_CASE("golden: conv2d 3x3 with bias on an odd size") {
   Golden g("layers.safetensors");
   Tensor x = g.tensor("conv3.x").set_requires_grad(true), w = g.tensor("conv3.w").set_requires_grad(true),
          b = g.tensor("conv3.b").set_requires_grad(true);
-  Tensor y = ops::conv2d(x, w, b, 1, 1);
+  Tensor y = ops::conv(x, w, b, 1, 1);
   check_close("out", y.to_vector(), g.reference("conv3.out"));
   run_backward(y, g.tensor("conv3.gout"));
   check_close("grad x", x.grad().to_vector(), g.reference("conv3.grad_x"));
@@ -165,7 +165,7 @@ TEST_CASE("golden: conv2d 3x3 with bias on an odd size") {
 TEST_CASE("golden: conv2d 1x1 without bias") {
   Golden g("layers.safetensors");
   Tensor x = g.tensor("conv1.x").set_requires_grad(true), w = g.tensor("conv1.w").set_requires_grad(true);
-  Tensor y = ops::conv2d(x, w, Tensor(), 1, 0);
+  Tensor y = ops::conv(x, w, Tensor(), 1, 0);
   check_close("out", y.to_vector(), g.reference("conv1.out"));
   run_backward(y, g.tensor("conv1.gout"));
   check_close("grad x", x.grad().to_vector(), g.reference("conv1.grad_x"));
@@ -176,7 +176,7 @@ TEST_CASE("golden: conv_transpose2d 2x2 stride 2 with bias") {
   Golden g("layers.safetensors");
   Tensor x = g.tensor("convt.x").set_requires_grad(true), w = g.tensor("convt.w").set_requires_grad(true),
          b = g.tensor("convt.b").set_requires_grad(true);
-  Tensor y = ops::conv_transpose2d(x, w, b, 2, 0);
+  Tensor y = ops::conv_transpose(x, w, b, 2, 0);
   check_close("out", y.to_vector(), g.reference("convt.out"));
   run_backward(y, g.tensor("convt.gout"));
   check_close("grad x", x.grad().to_vector(), g.reference("convt.grad_x"));
@@ -202,7 +202,7 @@ TEST_CASE("golden: batch norm in training mode, running statistics included") {
 TEST_CASE("golden: max pool 2x2 on an odd size") {
   Golden g("layers.safetensors");
   Tensor x = g.tensor("pool.x").set_requires_grad(true);
-  Tensor y = ops::max_pool2d(x, 2);
+  Tensor y = ops::max_pool(x, 2);
   CHECK(y.to_vector() == g.values("pool.out"));  // a max selects, it does not round: exact
   run_backward(y, g.tensor("pool.gout"));
   CHECK(x.grad().to_vector() == g.values("pool.grad_x"));

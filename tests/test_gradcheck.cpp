@@ -91,19 +91,19 @@ Tensor spaced_tensor(const Shape& shape, uint64_t seed, float gap) {
 
 TEST_CASE("gradcheck conv2d 3x3 pad 1, with and without bias, odd sizes") {
   gradcheck("conv2d+bias", {random_tensor({2, 3, 7, 5}, 1), random_tensor({4, 3, 3, 3}, 2), random_tensor({4}, 3)},
-            [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], in[2], 1, 1); });
+            [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], in[2], 1, 1); });
   gradcheck("conv2d", {random_tensor({3, 2, 5, 6}, 4), random_tensor({3, 2, 3, 3}, 5)},
-            [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], Tensor(), 1, 1); });
+            [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], Tensor(), 1, 1); });
 }
 
 TEST_CASE("gradcheck conv2d 1x1") {
   gradcheck("conv1x1", {random_tensor({2, 5, 3, 7}, 6), random_tensor({2, 5, 1, 1}, 7), random_tensor({2}, 8)},
-            [](const std::vector<Tensor>& in) { return ops::conv2d(in[0], in[1], in[2], 1, 0); });
+            [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], in[2], 1, 0); });
 }
 
 TEST_CASE("gradcheck conv_transpose2d 2x2 stride 2 with bias") {
   gradcheck("conv_transpose2d", {random_tensor({2, 4, 3, 5}, 9), random_tensor({4, 3, 2, 2}, 10), random_tensor({3}, 11)},
-            [](const std::vector<Tensor>& in) { return ops::conv_transpose2d(in[0], in[1], in[2], 2, 0); });
+            [](const std::vector<Tensor>& in) { return ops::conv_transpose(in[0], in[1], in[2], 2, 0); });
 }
 
 TEST_CASE("gradcheck batch_norm in training mode") {
@@ -114,7 +114,7 @@ TEST_CASE("gradcheck batch_norm in training mode") {
 
 TEST_CASE("gradcheck max_pool2d on an odd size") {
   gradcheck("max_pool2d", {spaced_tensor({2, 3, 7, 5}, 15, 0.05f)},
-            [](const std::vector<Tensor>& in) { return ops::max_pool2d(in[0], 2); }, 1e-2);
+            [](const std::vector<Tensor>& in) { return ops::max_pool(in[0], 2); }, 1e-2);
 }
 
 TEST_CASE("gradcheck relu, sigmoid, concat, add, scale, sum, mean") {
@@ -155,9 +155,9 @@ TEST_CASE("gradcheck a DoubleConv-like chain: conv, BN, ReLU, pool, transposed c
             {random_tensor({2, 3, 6, 6}, 29), random_tensor({4, 3, 3, 3}, 30), random_tensor({4}, 31, 0.5, 1.5),
              random_tensor({4}, 32), random_tensor({4, 4, 2, 2}, 33)},
             [&](const std::vector<Tensor>& in) {
-              Tensor h = ops::sigmoid(ops::batch_norm_train(ops::conv2d(in[0], in[1], Tensor(), 1, 1), in[2], in[3], rm, rv, 0.1f, 1e-5f));
-              Tensor down = ops::max_pool2d(h, 2);
-              Tensor up = ops::conv_transpose2d(down, in[4], Tensor(), 2, 0);
+              Tensor h = ops::sigmoid(ops::batch_norm_train(ops::conv(in[0], in[1], Tensor(), 1, 1), in[2], in[3], rm, rv, 0.1f, 1e-5f));
+              Tensor down = ops::max_pool(h, 2);
+              Tensor up = ops::conv_transpose(down, in[4], Tensor(), 2, 0);
               return ops::concat_channels(up, h);
             },
             1e-2, 16);

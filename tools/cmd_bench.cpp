@@ -174,7 +174,7 @@ Runner add_bench_command(CLI::App& app) {
     const double rss = peak_rss_mb();
     const double dev_mb = d == Device::CUDA ? static_cast<double>(allocator_for(Device::CUDA).stats().peak_in_use) / (1024.0 * 1024.0) : 0.0;
     const double gemm = gemm_gflops(d);
-    const double train_flops = 3.0 * model.forward_flops(s, s);  // forward + two backward GEMMs per conv
+    const double train_flops = 3.0 * model.forward_flops({s, s});  // forward + two backward GEMMs per conv
     const double achieved = train_sps * train_flops / 1e9;
 
     std::printf("unet bench: U-Net base %lld (%s layout, %lld parameters), %lldx%lld, %s (%s)\n",

@@ -33,7 +33,7 @@ Runner add_export_command(CLI::App& app) {
     if (fs::weakly_canonical(o->ckpt, ec) == fs::weakly_canonical(o->out, ec))
       throw CLI::ValidationError("--out", "is the same file as --ckpt; choose another name");
     const LoadedModel loaded = load_model_checkpoint(o->ckpt, Device::CPU);
-    const std::string model = describe_model({ModelKind::UNet2D, loaded.model->config()});
+    const std::string model = describe_model({kind_of(loaded.model->config()), loaded.model->config()});
     std::printf("unet export: %s (%s) -> %s\n", o->ckpt.c_str(), model.c_str(), o->out.c_str());
     std::fflush(stdout);  // before the converter's own lines
     const ScratchFile plain(".safetensors");

@@ -15,17 +15,17 @@ constexpr int64_t kMaxDepth = 8;
 // How many names of each kind of problem a message shows (then "and N more").
 constexpr size_t kShown = 3;
 
-// A 2D layout is told by the name of its first convolution; the number of stages and the
+// A layout is told by the name of its first convolution; the number of stages and the
 // first and last convolutions' shapes give the rest of its config.
-struct Layout2D {
+struct KnownLayout {
   UNetLayout layout;
-  std::string first_conv;                // weight [base, in_channels, 3, 3]
-  std::string out_conv;                  // weight [out_channels, base, 1, 1]
+  std::string first_conv;                // weight [base, in_channels, 3, 3(, 3)]
+  std::string out_conv;                  // weight [out_channels, base, 1, 1(, 1)]
   std::string (*stage_conv)(int64_t k);  // the first conv of encoder stage k >= 1 (reference) / down stage k (classic)
 };
 
-const std::vector<Layout2D>& layouts_2d() {
-  static const std::vector<Layout2D> layouts = {
+const std::vector<KnownLayout>& known_layouts() {
+  static const std::vector<KnownLayout> layouts = {
       {UNetLayout::Reference, "encoder1.enc1conv1.weight", "conv.weight",
        [](int64_t k) {
          return "encoder" + std::to_string(k) + ".enc" + std::to_string(k) + "conv1.weight";
@@ -33,6 +33,11 @@ const std::vector<Layout2D>& layouts_2d() {
       {UNetLayout::Classic, "inc.double_conv.0.weight", "outc.weight",
        [](int64_t k) {
          return "down" + std::to_string(k) + ".maxpool_conv.1.double_conv.0.weight";
+       }},
+      // enc1 is the full-size stage and enc{depth+1} the bottleneck.
+      {UNetLayout::Brats3d, "enc1.layers.0.weight", "final.weight",
+       [](int64_t k) {
+         return "enc" + std::to_string(k + 1) + ".layers.0.weight";
        }},
   };
   return layouts;
@@ -44,7 +49,7 @@ struct ExpectedTensor {
   bool counter = false;  // num_batches_tracked: one I64
 };
 
-// The state_dict of a 2D U-Net, names and shapes, without building it at full size (a file
+// The state_dict of a U-Net, names and shapes, without building it at full size (a file
 // can claim any width): every dimension of its tensors is either fixed (kernel size, input
 // and output channels) or proportional to the base width, so the shapes at base b follow
 // from two tiny models of base 1 and 2.
@@ -120,14 +125,15 @@ std::string describe_layout_config(const UNetConfig& c) {
          std::to_string(c.in_channels) + " -> " + std::to_string(c.out_channels) + " channels";
 }
 
-// The config that a 2D layout's names and its first and last convolutions suggest.
-UNetConfig suggested_config(const SafetensorsFile& file, const Layout2D& layout, const std::string& where) {
+// The config that a layout's names and its first and last convolutions suggest.
+UNetConfig suggested_config(const SafetensorsFile& file, const KnownLayout& layout, const std::string& where) {
   UNetConfig c;
   c.layout = layout.layout;
   const RawTensor& first = file.tensors.at(layout.first_conv);
-  UNET_CHECK(first.shape.size() == 4 && first.shape[0] >= 1 && first.shape[1] >= 1, where,
-             "'" + layout.first_conv + "' has shape " + shape_str(first.shape) +
-                 "; the first convolution of a 2D U-Net is [base, in_channels, 3, 3]");
+  const bool three_d = c.rank() == 3;
+  UNET_CHECK(static_cast<int64_t>(first.shape.size()) == c.rank() + 2 && first.shape[0] >= 1 && first.shape[1] >= 1, where,
+             "'" + layout.first_conv + "' has shape " + shape_str(first.shape) + "; the first convolution of a " +
+                 (three_d ? "3D U-Net is [base, in_channels, 3, 3, 3]" : "2D U-Net is [base, in_channels, 3, 3]"));
   c.base = first.shape[0];
   c.in_channels = first.shape[1];
   if (auto out = file.tensors.find(layout.out_conv);
@@ -140,7 +146,8 @@ UNetConfig suggested_config(const SafetensorsFile& file, const Layout2D& layout,
   // "inc", the last down is the bottleneck).
   c.depth = std::max<int64_t>(1, stages);
   UNET_CHECK(c.depth <= kMaxDepth, where,
-             "its names are those of a 2D U-Net in the " + c.layout_name() + " layout with more than " +
+             "its names are those of a " + std::string(three_d ? "3D" : "2D") + " U-Net in the " + c.layout_name() +
+                 " layout with more than " +
                  std::to_string(kMaxDepth) + " levels ('" + layout.stage_conv(kMaxDepth + 1) +
                  "'); this program runs depths 1 to " + std::to_string(kMaxDepth));
   return c;
@@ -170,12 +177,12 @@ RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& 
   bool found = false;
   RecognisedModel best;
   Mismatch best_mismatch;
-  for (const Layout2D& layout : layouts_2d()) {
+  for (const KnownLayout& layout : known_layouts()) {
     if (!file.tensors.count(layout.first_conv)) continue;
     const UNetConfig config = suggested_config(file, layout, where);
     Mismatch m = compare(file, expected_state(config));
     if (!found || m.count() < best_mismatch.count()) {
-      best = RecognisedModel{ModelKind::UNet2D, config};
+      best = RecognisedModel{kind_of(config), config};
       best_mismatch = std::move(m);
       found = true;
     }
@@ -183,8 +190,9 @@ RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& 
   UNET_CHECK(found, where,
              "not a model this program knows. It looked for a 2D U-Net: the reference layout "
              "(mateuszbuda/brain-segmentation-pytorch) begins with '" +
-                 layouts_2d()[0].first_conv + "', the classic layout with '" + layouts_2d()[1].first_conv +
-                 "', and the file has neither. Its " + std::to_string(file.tensors.size()) +
+                 known_layouts()[0].first_conv + "', the classic layout with '" + known_layouts()[1].first_conv +
+                 "'; and for the BraTS 3D U-Net, which begins with '" + known_layouts()[2].first_conv +
+                 "'. The file has none of them. Its " + std::to_string(file.tensors.size()) +
                  " tensors: " + some_tensors(file));
   if (best_mismatch.count() == 0) return best;
   std::string problems;
@@ -199,10 +207,14 @@ RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& 
                         best_mismatch.dtype_hint);
 }
 
+ModelKind kind_of(const UNetConfig& config) { return config.rank() == 3 ? ModelKind::UNet3D : ModelKind::UNet2D; }
+
 std::string describe_model(const RecognisedModel& model) {
   switch (model.kind) {
     case ModelKind::UNet2D:
       return "2D U-Net, " + describe_layout_config(model.config);
+    case ModelKind::UNet3D:
+      return "3D U-Net, " + describe_layout_config(model.config);
   }
   return "unknown model";
 }

@@ -10,14 +10,16 @@
 
 namespace unet {
 
-// The kinds of model this program runs. The 3D U-Net (issue 10) adds its kind here and its
-// candidate in recognise_model().
-enum class ModelKind { UNet2D };
+// The kinds of model this program runs: the 2D U-Nets (reference and classic layouts) and
+// the BraTS 3D U-Net (brats3d layout). Both are a UNet; the kind follows config.rank().
+enum class ModelKind { UNet2D, UNet3D };
 
 struct RecognisedModel {
   ModelKind kind = ModelKind::UNet2D;
-  UNetConfig config;  // for ModelKind::UNet2D
+  UNetConfig config;
 };
+
+ModelKind kind_of(const UNetConfig& config);
 
 // True when the file carries this program's model config: a "config" metadata entry and a
 // "format" that is "unet-engine" or absent. Any other file is foreign and is recognised.
@@ -29,7 +31,7 @@ bool has_engine_metadata(const SafetensorsFile& file);
 // with another shape or dtype and those the model does not have, a few of each with counts.
 RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& where);
 
-// "2D U-Net, reference layout, base 8, depth 4, 3 -> 1 channels"
+// "2D U-Net, reference layout, base 8, depth 4, 3 -> 1 channels" / "3D U-Net, brats3d layout, ..."
 std::string describe_model(const RecognisedModel& model);
 
 }  // namespace unet

@@ -6,10 +6,30 @@
 
 namespace unet {
 
+std::string UNetConfig::layout_name() const {
+  switch (layout) {
+    case UNetLayout::Reference: return "reference";
+    case UNetLayout::Classic: return "classic";
+    case UNetLayout::Brats3d: return "brats3d";
+  }
+  return "?";
+}
+
 UNetLayout UNetConfig::parse_layout(const std::string& name) {
   if (name == "reference") return UNetLayout::Reference;
   if (name == "classic") return UNetLayout::Classic;
-  UNET_THROW("layout", "'" + name + "' is not a U-Net layout; use reference or classic");
+  if (name == "brats3d") return UNetLayout::Brats3d;
+  UNET_THROW("layout", "'" + name + "' is not a U-Net layout; use reference, classic or brats3d");
+}
+
+UNetConfig UNetConfig::brats3d() {
+  UNetConfig c;
+  c.in_channels = 4;
+  c.out_channels = 4;
+  c.base = 32;
+  c.depth = 2;
+  c.layout = UNetLayout::Brats3d;
+  return c;
 }
 
 UNetConfig UNetConfig::for_base(int64_t base) {
@@ -20,18 +40,19 @@ UNetConfig UNetConfig::for_base(int64_t base) {
 }
 
 int64_t UNetConfig::parameter_count() const {
-  const int64_t bias = layout == UNetLayout::Classic ? 1 : 0;
+  const int64_t bias = layout == UNetLayout::Reference ? 0 : 1;
+  const int64_t k3 = rank() == 3 ? 27 : 9, k2 = rank() == 3 ? 8 : 4;  // 3x3(x3) and 2x2(x2) kernels
   auto width = [&](int64_t level) {
     return base << level;
   };
   // (3x3 conv, BN) twice; a BN has a weight and a bias per channel.
   auto double_conv = [&](int64_t c_in, int64_t c_out) {
-    return c_in * c_out * 9 + c_out * c_out * 9 + 2 * bias * c_out + 4 * c_out;
+    return c_in * c_out * k3 + c_out * c_out * k3 + 2 * bias * c_out + 4 * c_out;
   };
   int64_t n = 0;
   for (int64_t i = 0; i < depth; ++i) {
     n += double_conv(i == 0 ? in_channels : width(i - 1), width(i));  // encoder
-    n += width(i + 1) * width(i) * 4 + width(i);                      // 2x2 transposed conv with bias
+    n += width(i + 1) * width(i) * k2 + width(i);                     // 2x2 transposed conv with bias
     n += double_conv(width(i + 1), width(i));                         // decoder (up + skip channels)
   }
   n += double_conv(width(depth - 1), width(depth));   // bottleneck
@@ -63,10 +84,10 @@ void UNetConfig::validate(const std::string& what) const {
 }
 
 DoubleConv::DoubleConv(ModuleRegistry& reg, const std::string conv_names[2], const std::string norm_names[2],
-                       int64_t c_in, int64_t c_out, bool bias)
-    : conv1(reg, conv_names[0], c_in, c_out, 3, 1, 1, bias),
+                       int64_t rank, int64_t c_in, int64_t c_out, bool bias)
+    : conv1(reg, conv_names[0], rank, c_in, c_out, 3, 1, 1, bias),
       norm1(reg, norm_names[0], c_out),
-      conv2(reg, conv_names[1], c_out, c_out, 3, 1, 1, bias),
+      conv2(reg, conv_names[1], rank, c_out, c_out, 3, 1, 1, bias),
       norm2(reg, norm_names[1], c_out) {}
 
 Tensor DoubleConv::forward(Tensor x) {
@@ -92,47 +113,58 @@ BlockNames reference_block(const std::string& module, const std::string& prefix)
           {module + "." + prefix + "norm1", module + "." + prefix + "norm2"}};
 }
 
-BlockNames classic_block(const std::string& module) {
-  // nn.Sequential(conv, bn, relu, conv, bn, relu): indices 0, 1, 3, 4.
-  const std::string p = module + ".double_conv.";
+// nn.Sequential(conv, bn, relu, conv, bn, relu) named `sequential`: indices 0, 1, 3, 4.
+BlockNames sequential_block(const std::string& sequential) {
+  const std::string p = sequential + ".";
   return {{p + "0", p + "3"}, {p + "1", p + "4"}};
 }
+
+BlockNames classic_block(const std::string& module) { return sequential_block(module + ".double_conv"); }
 }  // namespace
 
 UNet::UNet(const UNetConfig& config, Device device, uint64_t seed) : config_(config), device_(device) {
   config.validate("UNet");
-  const bool ref = config.layout == UNetLayout::Reference;
+  const bool ref = config.layout == UNetLayout::Reference, brats = config.layout == UNetLayout::Brats3d;
   const bool bias = !ref;
-  const int64_t depth = config.depth;
+  const int64_t depth = config.depth, rank = config.rank();
   auto width = [&](int64_t level) { return config.base << level; };
   auto make_block = [&](const BlockNames& n, int64_t c_in, int64_t c_out) {
-    return std::make_unique<DoubleConv>(reg_, n.conv, n.norm, c_in, c_out, bias);
+    return std::make_unique<DoubleConv>(reg_, n.conv, n.norm, rank, c_in, c_out, bias);
+  };
+  // The names of encoder level i (0 = full size; depth = the bottleneck), its transposed
+  // conv and its decoder, in each layout.
+  auto encoder_names = [&](int64_t i) {
+    const std::string k = std::to_string(i + 1);
+    if (brats) return sequential_block("enc" + k + ".layers");
+    if (i == depth) return ref ? reference_block("bottleneck", "bottleneck") : classic_block("down" + std::to_string(depth) + ".maxpool_conv.1");
+    return ref ? reference_block("encoder" + k, "enc" + k) : classic_block(i == 0 ? "inc" : "down" + std::to_string(i) + ".maxpool_conv.1");
+  };
+  auto up_name = [&](int64_t i) {
+    if (brats) return "up" + std::to_string(depth - i);
+    return ref ? "upconv" + std::to_string(i + 1) : "up" + std::to_string(depth - i) + ".up";
+  };
+  auto decoder_names = [&](int64_t i) {
+    if (brats) return sequential_block("dec" + std::to_string(depth - i) + ".layers");
+    return ref ? reference_block("decoder" + std::to_string(i + 1), "dec" + std::to_string(i + 1))
+               : classic_block("up" + std::to_string(depth - i) + ".conv");
   };
 
   // Registration order is PyTorch's module order, so state() is state_dict() order.
   // reference: encoder1, (pool1), encoder2, ..., bottleneck, upconv4, decoder4, ..., conv
   // classic:   inc, down1..down4, up1 (up, conv), ..., up4, outc
-  for (int64_t i = 0; i < depth; ++i) {
-    const std::string k = std::to_string(i + 1);
-    const BlockNames names = ref ? reference_block("encoder" + k, "enc" + k)
-                                 : classic_block(i == 0 ? "inc" : "down" + std::to_string(i) + ".maxpool_conv.1");
-    encoders_.push_back(make_block(names, i == 0 ? config.in_channels : width(i - 1), width(i)));
-  }
-  bottleneck_ = make_block(ref ? reference_block("bottleneck", "bottleneck")
-                               : classic_block("down" + std::to_string(depth) + ".maxpool_conv.1"),
-                           width(depth - 1), width(depth));
+  // brats3d:   enc1, enc2, enc3, (pool), up1, dec1, up2, dec2, final
+  for (int64_t i = 0; i < depth; ++i)
+    encoders_.push_back(make_block(encoder_names(i), i == 0 ? config.in_channels : width(i - 1), width(i)));
+  bottleneck_ = make_block(encoder_names(depth), width(depth - 1), width(depth));
   upconvs_.resize(static_cast<size_t>(depth));
   decoders_.resize(static_cast<size_t>(depth));
   for (int64_t i = depth - 1; i >= 0; --i) {
-    const std::string k = std::to_string(i + 1);
-    const std::string up_name = ref ? "upconv" + k : "up" + std::to_string(depth - i) + ".up";
     upconvs_[static_cast<size_t>(i)] =
-        std::make_unique<Conv2d>(reg_, up_name, width(i + 1), width(i), 2, 2, 0, true, /*transposed=*/true);
-    const BlockNames names =
-        ref ? reference_block("decoder" + k, "dec" + k) : classic_block("up" + std::to_string(depth - i) + ".conv");
-    decoders_[static_cast<size_t>(i)] = make_block(names, width(i + 1), width(i));
+        std::make_unique<Conv>(reg_, up_name(i), rank, width(i + 1), width(i), 2, 2, 0, true, /*transposed=*/true);
+    decoders_[static_cast<size_t>(i)] = make_block(decoder_names(i), width(i + 1), width(i));
   }
-  out_conv_ = std::make_unique<Conv2d>(reg_, ref ? "conv" : "outc", width(0), config.out_channels, 1, 1, 0, true);
+  const std::string out_name = brats ? "final" : ref ? "conv" : "outc";
+  out_conv_ = std::make_unique<Conv>(reg_, out_name, rank, width(0), config.out_channels, 1, 1, 0, true);
 
   for (auto* blocks : {&encoders_, &decoders_}) {
     for (auto& b : *blocks) {
@@ -153,18 +185,20 @@ void UNet::reset_parameters(uint64_t seed) {
   // Each parameter draws from the seed's stream at its offset in the flat buffer, so the
   // initial weights depend on the seed only, not on the device or the order of calls.
   auto offset_of = [](const Tensor& t) { return t.defined() ? t.impl()->offset : int64_t{0}; };
-  for (Conv2d* c : convs_) c->reset_parameters(seed, offset_of(c->weight), offset_of(c->bias));
-  for (BatchNorm2d* n : norms_) n->reset_parameters();
+  for (Conv* c : convs_) c->reset_parameters(seed, offset_of(c->weight), offset_of(c->bias));
+  for (BatchNorm* n : norms_) n->reset_parameters();
 }
 
 Tensor UNet::forward(const Tensor& x) {
-  check_ndim("UNet.forward", x, 4, "input");
+  check_ndim("UNet.forward", x, config_.rank() + 2, config_.rank() == 3 ? "input [N, C, D, H, W]" : "input [N, C, H, W]");
   const int64_t multiple = int64_t{1} << config_.depth;
   UNET_CHECK(x.dim(1) == config_.in_channels, "UNet.forward",
              "input " + shape_str(x.shape()) + " has " + std::to_string(x.dim(1)) + " channels, the model expects " +
                  std::to_string(config_.in_channels));
-  UNET_CHECK(x.dim(2) % multiple == 0 && x.dim(3) % multiple == 0, "UNet.forward",
-             "input " + shape_str(x.shape()) + ": height and width must be multiples of " + std::to_string(multiple));
+  for (int64_t i = 2; i < x.ndim(); ++i)
+    UNET_CHECK(x.dim(i) % multiple == 0, "UNet.forward",
+               "input " + shape_str(x.shape()) + (config_.rank() == 3 ? ": depth, height" : ": height") +
+                   " and width must be multiples of " + std::to_string(multiple));
   UNET_CHECK(x.device() == device_, "UNet.forward",
              std::string("input is on ") + device_name(x.device()) + ", the model on " + device_name(device_));
   std::vector<Tensor> skips;
@@ -172,10 +206,10 @@ Tensor UNet::forward(const Tensor& x) {
   for (auto& enc : encoders_) {
     h = enc->forward(std::move(h));
     skips.push_back(h);
-    h = ops::max_pool2d(h, 2);
+    h = ops::max_pool(h, 2);
   }
   h = bottleneck_->forward(std::move(h));
-  const bool ref = config_.layout == UNetLayout::Reference;
+  const bool up_first = config_.layout != UNetLayout::Classic;  // cat((up, skip)) or cat((skip, up))
   for (int64_t i = config_.depth - 1; i >= 0; --i) {
     if (before_decoder_level) before_decoder_level(i);
     Tensor cat;
@@ -183,7 +217,7 @@ Tensor UNet::forward(const Tensor& x) {
       const Tensor up = upconvs_[static_cast<size_t>(i)]->forward(h);
       h = Tensor();
       Tensor& skip = skips[static_cast<size_t>(i)];
-      cat = ref ? ops::concat_channels(up, skip) : ops::concat_channels(skip, up);
+      cat = up_first ? ops::concat_channels(up, skip) : ops::concat_channels(skip, up);
       skip = Tensor();  // the concatenation holds its copy
     }
     h = decoders_[static_cast<size_t>(i)]->forward(std::move(cat));
@@ -191,25 +225,32 @@ Tensor UNet::forward(const Tensor& x) {
   return out_conv_->forward(h);
 }
 
-double UNet::forward_flops(int64_t h, int64_t w) const {
+double UNet::forward_flops(const std::vector<int64_t>& size) const {
   const auto& c = config_;
+  UNET_CHECK(static_cast<int64_t>(size.size()) == c.rank(), "UNet.forward_flops",
+             "the input size needs " + std::to_string(c.rank()) + " dims, got " + shape_str(size));
+  const double k3 = c.rank() == 3 ? 27 : 9, k2 = c.rank() == 3 ? 8 : 4;  // 3x3(x3) and 2x2(x2) kernels
   auto width = [&](int64_t level) { return static_cast<double>(c.base << level); };
-  auto pixels = [&](int64_t level) { return static_cast<double>(h >> level) * static_cast<double>(w >> level); };
+  auto positions = [&](int64_t level) {
+    double p = 1.0;
+    for (int64_t s : size) p *= static_cast<double>(s >> level);
+    return p;
+  };
   double macs = 0.0;
   for (int64_t i = 0; i < c.depth; ++i) {
     const double cin = i == 0 ? static_cast<double>(c.in_channels) : width(i - 1);
-    macs += (cin * width(i) + width(i) * width(i)) * 9 * pixels(i);          // encoder DoubleConv
-    macs += width(i + 1) * width(i) * 4 * pixels(i + 1);                      // transposed conv
-    macs += (2 * width(i) * width(i) + width(i) * width(i)) * 9 * pixels(i);  // decoder DoubleConv
+    macs += (cin * width(i) + width(i) * width(i)) * k3 * positions(i);          // encoder DoubleConv
+    macs += width(i + 1) * width(i) * k2 * positions(i + 1);                      // transposed conv
+    macs += (2 * width(i) * width(i) + width(i) * width(i)) * k3 * positions(i);  // decoder DoubleConv
   }
-  macs += (width(c.depth - 1) * width(c.depth) + width(c.depth) * width(c.depth)) * 9 * pixels(c.depth);  // bottleneck
-  macs += width(0) * static_cast<double>(c.out_channels) * pixels(0);  // 1x1 output conv
+  macs += (width(c.depth - 1) * width(c.depth) + width(c.depth) * width(c.depth)) * k3 * positions(c.depth);  // bottleneck
+  macs += width(0) * static_cast<double>(c.out_channels) * positions(0);  // 1x1 output conv
   return 2.0 * macs;
 }
 
 void UNet::train(bool on) {
   training_ = on;
-  for (BatchNorm2d* n : norms_) n->training = on;
+  for (BatchNorm* n : norms_) n->training = on;
 }
 
 void UNet::to(Device device) {

@@ -27,6 +27,27 @@ dnnl::stream& cpu_stream() {
   return s;
 }
 
+// A plain row-major [N, C, *spatial] (or weight) layout of any rank, by strides rather than a
+// named tag, so one code path serves 2D and 3D.
+memory::desc plain(const memory::dims& dims) {
+  memory::dims strides(dims.size(), 1);
+  for (std::size_t i = dims.size() - 1; i > 0; --i) strides[i - 1] = strides[i] * dims[i];
+  return memory::desc(dims, dt::f32, strides);
+}
+
+// PyTorch's transposed-convolution weight [in, out, k...] seen as oneDNN's logical
+// {out, in, k...}: the first two axes of the plain layout swap.
+memory::desc transposed_weights(const memory::dims& logical) {
+  memory::dims physical = logical;
+  std::swap(physical[0], physical[1]);
+  memory::dims strides(physical.size(), 1);
+  for (std::size_t i = physical.size() - 1; i > 0; --i) strides[i - 1] = strides[i] * physical[i];
+  std::swap(strides[0], strides[1]);
+  return memory::desc(logical, dt::f32, strides);
+}
+
+memory::dims dims_of(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+
 memory wrap(const memory::desc& md, const void* p) {
   // oneDNN takes non-const handles; inputs are only read.
   return memory(md, cpu_engine(), const_cast<void*>(p));
@@ -122,13 +143,15 @@ class DnnlConv final : public ConvPrimitive {
  public:
   DnnlConv(const ConvSpec& s, dnnl::algorithm algo) : spec_(s) {
     dnnl_call("convolution setup " + s.str(), [&] {
-      const memory::dims strides{s.stride, s.stride}, pad{s.pad, s.pad};
-      const memory::dims src_dims{s.n, s.c_in, s.h, s.w}, dst_dims{s.n, s.c_out, s.out_h(), s.out_w()};
-      // Logical weight dims are {out, in, k, k} for both; PyTorch's transposed layout
-      // [in, out, k, k] is oneDNN's iohw.
-      const memory::dims wei_dims{s.c_out, s.c_in, s.kernel, s.kernel};
-      const memory::desc src(src_dims, dt::f32, tag::nchw), dst(dst_dims, dt::f32, tag::nchw);
-      const memory::desc wei(wei_dims, dt::f32, s.transposed ? tag::iohw : tag::oihw);
+      const auto rank = static_cast<std::size_t>(s.rank());
+      const memory::dims strides(rank, s.stride), pad(rank, s.pad);
+      const memory::dims src_dims = dims_of(s.input_shape()), dst_dims = dims_of(s.output_shape());
+      // Logical weight dims are {out, in, k, ...} for both; PyTorch's transposed layout
+      // [in, out, k, ...] is oneDNN's iohw / iodhw.
+      memory::dims wei_dims{s.c_out, s.c_in};
+      wei_dims.insert(wei_dims.end(), rank, s.kernel);
+      const memory::desc src = plain(src_dims), dst = plain(dst_dims);
+      const memory::desc wei = s.transposed ? transposed_weights(wei_dims) : plain(wei_dims);
       const memory::desc src_any(src_dims, dt::f32, tag::any), dst_any(dst_dims, dt::f32, tag::any);
       const memory::desc wei_any(wei_dims, dt::f32, tag::any);
       bias_ = s.bias ? memory::desc({s.c_out}, dt::f32, tag::x) : memory::desc();
@@ -212,7 +235,7 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
   explicit DnnlBatchNorm(const BatchNormSpec& s) : spec_(s) {
     dnnl_call("batch norm setup", [&] {
       using nf = dnnl::normalization_flags;
-      data_ = memory::desc({s.n, s.c, s.h, s.w}, dt::f32, tag::nchw);
+      data_ = plain(dims_of(s.shape()));
       stat_ = memory::desc({s.c}, dt::f32, tag::x);
       auto& eng = cpu_engine();
       const auto flags = nf::use_scale | nf::use_shift;
@@ -244,7 +267,7 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
       return 0;
     });
     kernels::batchnorm_running_stats(Device::CPU, spec_.c, mean, var, momentum,
-                                     spec_.n * spec_.h * spec_.w, running_mean, running_var);
+                                     spec_.values_per_channel(), running_mean, running_var);
   }
 
   void forward_eval(const float* x, const float* gamma, const float* beta, const float* running_mean,
@@ -289,9 +312,9 @@ class DnnlPool final : public PoolPrimitive {
  public:
   explicit DnnlPool(const PoolSpec& s) {
     dnnl_call("max pool setup", [&] {
-      src_ = memory::desc({s.n, s.c, s.h, s.w}, dt::f32, tag::nchw);
-      dst_ = memory::desc({s.n, s.c, s.out_h(), s.out_w()}, dt::f32, tag::nchw);
-      const memory::dims k{s.kernel, s.kernel}, zero{0, 0};
+      src_ = plain(dims_of(s.input_shape()));
+      dst_ = plain(dims_of(s.output_shape()));
+      const memory::dims k(s.in.size(), s.kernel), zero(s.in.size(), 0);
       auto& eng = cpu_engine();
       const auto attr = shared_scratchpad_attr();
       fwd_pd_ = dnnl::pooling_forward::primitive_desc(

@@ -127,19 +127,22 @@ class CudnnConv final : public ConvPrimitive {
   std::size_t fwd_ws_ = 0, bwd_data_ws_ = 0, bwd_filter_ws_ = 0;
 };
 
-// A 1x1 stride-1 convolution is a GEMM per image: Y[n] (Cout x HW) = W (Cout x Cin) X[n] (Cin x HW).
+// A 1x1 stride-1 convolution is a GEMM per image: Y[n] (Cout x HW) = W (Cout x Cin) X[n] (Cin x HW),
+// HW being every spatial position (H*W in 2D, D*H*W in 3D).
 // cuBLAS is column-major, so each row-major product is issued as its transpose.
 class GemmConv1x1 final : public ConvPrimitive {
  public:
   explicit GemmConv1x1(const ConvSpec& s) : spec_(s) {
-    set_nchw(y_desc_, s.n, s.c_out, s.h, s.w);
-    set_nchw(bias_desc_, 1, s.c_out, 1, 1);
+    set_packed(y_desc_, s.output_shape());
+    set_channel_vector(bias_desc_, s.c_out, s.output_shape().size());
+    const int64_t hw = shape_numel(s.in);
+    UNET_CHECK(hw <= 0x7fffffff, "1x1 convolution", "more spatial positions than cuBLAS's int holds: " + s.str());
   }
 
   void forward(const float* x, const float* w, const float* b, float* y) override {
     auto& ctx = CudaContext::get();
     set_math_mode(ctx);
-    const int hw = static_cast<int>(spec_.h * spec_.w), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
+    const int hw = static_cast<int>(shape_numel(spec_.in)), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
     // column-major: Y^T (HW x Cout) = X^T (HW x Cin) * W^T (Cin x Cout)
     UNET_CUBLAS_CHECK(cublasSgemmStridedBatched(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, hw, co, ci, &kOne, x, hw,
                                                 static_cast<long long>(ci) * hw, w, ci, 0, &kZero, y, hw,
@@ -150,7 +153,7 @@ class GemmConv1x1 final : public ConvPrimitive {
   void backward_data(const float* dy, const float* w, float* dx) override {
     auto& ctx = CudaContext::get();
     set_math_mode(ctx);
-    const int hw = static_cast<int>(spec_.h * spec_.w), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
+    const int hw = static_cast<int>(shape_numel(spec_.in)), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
     // dX[n] (Cin x HW) = W^T dY[n]; column-major: dX^T (HW x Cin) = dY^T (HW x Cout) * W (Cout x Cin)
     UNET_CUBLAS_CHECK(cublasSgemmStridedBatched(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, hw, ci, co, &kOne, dy, hw,
                                                 static_cast<long long>(co) * hw, w, ci, 0, &kZero, dx, hw,
@@ -160,7 +163,7 @@ class GemmConv1x1 final : public ConvPrimitive {
   void backward_weights(const float* x, const float* dy, float* dw, float* db) override {
     auto& ctx = CudaContext::get();
     set_math_mode(ctx);
-    const int hw = static_cast<int>(spec_.h * spec_.w), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
+    const int hw = static_cast<int>(shape_numel(spec_.in)), ci = static_cast<int>(spec_.c_in), co = static_cast<int>(spec_.c_out);
     // dW (Cout x Cin) = sum_n dY[n] X[n]^T; column-major: dW^T (Cin x Cout) += X[n] (Cin x HW) * dY[n]^T (HW x Cout)
     for (int64_t n = 0; n < spec_.n; ++n) {
       const float beta = n == 0 ? 0.0f : 1.0f;
@@ -184,7 +187,7 @@ class GemmConv1x1 final : public ConvPrimitive {
 class CudnnBatchNorm final : public BatchNormPrimitive {
  public:
   explicit CudnnBatchNorm(const BatchNormSpec& s) : spec_(s) {
-    set_nchw(x_, s.n, s.c, s.h, s.w);
+    set_packed(x_, s.shape());
     UNET_CUDNN_CHECK(cudnnDeriveBNTensorDescriptor(bn_, x_, CUDNN_BATCHNORM_SPATIAL));
   }
 

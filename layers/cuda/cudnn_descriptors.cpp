@@ -6,64 +6,77 @@
 
 namespace unet::cuda {
 
-void set_nchw(cudnnTensorDescriptor_t d, int64_t n, int64_t c, int64_t h, int64_t w) {
-  UNET_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, static_cast<int>(n),
-                                              static_cast<int>(c), static_cast<int>(h), static_cast<int>(w)));
+namespace {
+std::vector<int> to_int(const Shape& s) {
+  std::vector<int> v;
+  for (int64_t x : s) {
+    UNET_CHECK(x > 0 && x <= 0x7fffffff, "cuDNN descriptor", "dimension " + std::to_string(x) + " of " + shape_str(s) + " does not fit cuDNN's int");
+    v.push_back(static_cast<int>(x));
+  }
+  return v;
+}
+}  // namespace
+
+void set_packed(cudnnTensorDescriptor_t d, const Shape& shape) {
+  const std::vector<int> dims = to_int(shape);
+  std::vector<int> strides(dims.size(), 1);
+  for (std::size_t i = dims.size() - 1; i > 0; --i) strides[i - 1] = strides[i] * dims[i];
+  UNET_CUDNN_CHECK(cudnnSetTensorNdDescriptor(d, CUDNN_DATA_FLOAT, static_cast<int>(dims.size()), dims.data(), strides.data()));
+}
+
+void set_channel_vector(cudnnTensorDescriptor_t d, int64_t c, std::size_t rank) {
+  Shape s(rank, 1);
+  s[1] = c;
+  set_packed(d, s);
 }
 
 cudnnMathType_t initial_conv_math_type() { return gpu_allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
 
 ConvDescriptors::ConvDescriptors(const ConvSpec& s) {
-  const int k = static_cast<int>(s.kernel), p = static_cast<int>(s.pad), st = static_cast<int>(s.stride);
-  if (s.transposed) {
-    // Conv from the layer's output [n, c_out, oh, ow] to its input [n, c_in, h, w]; the
-    // filter [c_in, c_out, k, k] is PyTorch's ConvTranspose2d weight as it is.
-    set_nchw(x, s.n, s.c_out, s.out_h(), s.out_w());
-    set_nchw(y, s.n, s.c_in, s.h, s.w);
-    UNET_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, static_cast<int>(s.c_in),
-                                                static_cast<int>(s.c_out), k, k));
-  } else {
-    set_nchw(x, s.n, s.c_in, s.h, s.w);
-    set_nchw(y, s.n, s.c_out, s.out_h(), s.out_w());
-    UNET_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, static_cast<int>(s.c_out),
-                                                static_cast<int>(s.c_in), k, k));
-  }
-  set_nchw(bias, 1, s.c_out, 1, 1);
+  const int rank = static_cast<int>(s.rank());
+  nb_dims = rank + 2;
+  // Conv: x is the input, y the output. Transposed: a conv from the layer's output
+  // [n, c_out, *out] to its input [n, c_in, *in]; the filter [c_in, c_out, k, ...] is
+  // PyTorch's ConvTranspose weight as it is.
+  set_packed(x, s.transposed ? s.output_shape() : s.input_shape());
+  set_packed(y, s.transposed ? s.input_shape() : s.output_shape());
+  const std::vector<int> filter = to_int(s.weight_shape());
+  UNET_CUDNN_CHECK(cudnnSetFilterNdDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, rank + 2, filter.data()));
+  set_channel_vector(bias, s.c_out, static_cast<std::size_t>(rank) + 2);
+  const std::vector<int> pad(rank, static_cast<int>(s.pad)), stride(rank, static_cast<int>(s.stride)), dilation(rank, 1);
   for (cudnnConvolutionDescriptor_t conv : {cudnnConvolutionDescriptor_t(conv_fwd), cudnnConvolutionDescriptor_t(conv_bwd_data),
                                              cudnnConvolutionDescriptor_t(conv_bwd_filter)}) {
-    UNET_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, p, p, st, st, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    UNET_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(conv, rank, pad.data(), stride.data(), dilation.data(),
+                                                     CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     UNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, initial_conv_math_type()));
   }
-  const auto dims = forward_output_dims();
-  const int64_t want_c = s.transposed ? s.c_in : s.c_out;
-  const int64_t want_h = s.transposed ? s.h : s.out_h();
-  const int64_t want_w = s.transposed ? s.w : s.out_w();
-  UNET_CHECK(dims[0] == s.n && dims[1] == want_c && dims[2] == want_h && dims[3] == want_w,
-             "cudnnGetConvolution2dForwardOutputDim",
-             "cuDNN disagrees on the output shape of " + s.str() + ": " +
-                 shape_str({dims[0], dims[1], dims[2], dims[3]}));
+  const Shape want = s.transposed ? s.input_shape() : s.output_shape();
+  UNET_CHECK(forward_output_dims() == want, "cudnnGetConvolutionNdForwardOutputDim",
+             "cuDNN disagrees on the output shape of " + s.str() + ": " + shape_str(forward_output_dims()));
 }
 
-std::array<int, 4> ConvDescriptors::forward_output_dims() const {
-  std::array<int, 4> d{};
-  UNET_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv_fwd, x, w, &d[0], &d[1], &d[2], &d[3]));
-  return d;
+Shape ConvDescriptors::forward_output_dims() const {
+  std::vector<int> d(static_cast<std::size_t>(nb_dims));
+  UNET_CUDNN_CHECK(cudnnGetConvolutionNdForwardOutputDim(conv_fwd, x, w, nb_dims, d.data()));
+  return Shape(d.begin(), d.end());
 }
 
 PoolDescriptors::PoolDescriptors(const PoolSpec& s) {
-  set_nchw(x, s.n, s.c, s.h, s.w);
-  set_nchw(y, s.n, s.c, s.out_h(), s.out_w());
-  const int k = static_cast<int>(s.kernel);
-  UNET_CUDNN_CHECK(cudnnSetPooling2dDescriptor(pool, CUDNN_POOLING_MAX, CUDNN_NOT_PROPAGATE_NAN, k, k, 0, 0, k, k));
-  const auto d = output_dims();
-  UNET_CHECK(d[2] == s.out_h() && d[3] == s.out_w(), "cudnnGetPooling2dForwardOutputDim",
-             "cuDNN disagrees on the pooled shape: " + shape_str({d[0], d[1], d[2], d[3]}));
+  set_packed(x, s.input_shape());
+  set_packed(y, s.output_shape());
+  const int rank = static_cast<int>(s.in.size());
+  nb_dims = rank + 2;
+  const std::vector<int> window(rank, static_cast<int>(s.kernel)), zero(rank, 0);
+  UNET_CUDNN_CHECK(cudnnSetPoolingNdDescriptor(pool, CUDNN_POOLING_MAX, CUDNN_NOT_PROPAGATE_NAN, rank, window.data(),
+                                               zero.data(), window.data()));
+  UNET_CHECK(output_dims() == s.output_shape(), "cudnnGetPoolingNdForwardOutputDim",
+             "cuDNN disagrees on the pooled shape: " + shape_str(output_dims()) + ", expected " + shape_str(s.output_shape()));
 }
 
-std::array<int, 4> PoolDescriptors::output_dims() const {
-  std::array<int, 4> d{};
-  UNET_CUDNN_CHECK(cudnnGetPooling2dForwardOutputDim(pool, x, &d[0], &d[1], &d[2], &d[3]));
-  return d;
+Shape PoolDescriptors::output_dims() const {
+  std::vector<int> d(static_cast<std::size_t>(nb_dims));
+  UNET_CUDNN_CHECK(cudnnGetPoolingNdForwardOutputDim(pool, x, nb_dims, d.data()));
+  return Shape(d.begin(), d.end());
 }
 
 }  // namespace unet::cuda

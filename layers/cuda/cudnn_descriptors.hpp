@@ -5,8 +5,8 @@
 
 #include <cudnn.h>
 
-#include <array>
 #include <cstdio>
+#include <vector>
 
 #include "base/cuda_check.hpp"
 #include "layers/backend.hpp"
@@ -35,7 +35,11 @@ using ConvDesc = CudnnDescriptor<cudnnConvolutionDescriptor_t, cudnnCreateConvol
                                  cudnnDestroyConvolutionDescriptor>;
 using PoolDesc = CudnnDescriptor<cudnnPoolingDescriptor_t, cudnnCreatePoolingDescriptor, cudnnDestroyPoolingDescriptor>;
 
-void set_nchw(cudnnTensorDescriptor_t d, int64_t n, int64_t c, int64_t h, int64_t w);
+// A packed row-major float tensor [N, C, *spatial] of 4 or 5 dims (cuDNN's Nd descriptors;
+// a 4-dim one is what cudnnSetTensor4dDescriptor would make).
+void set_packed(cudnnTensorDescriptor_t d, const Shape& shape);
+// A per-channel vector [1, C, 1, ...] broadcast over a tensor of `rank` dims (bias).
+void set_channel_vector(cudnnTensorDescriptor_t d, int64_t c, std::size_t rank);
 
 // The descriptors of one convolution as cuDNN sees it. A transposed convolution is run as
 // the data-gradient of the convolution that maps its output back to its input, so for it
@@ -48,8 +52,9 @@ struct ConvDescriptors {
   // chosen for that direction (cudnn_backend.cpp). Set alike; the math type starts as
   // initial_conv_math_type().
   ConvDesc conv_fwd, conv_bwd_data, conv_bwd_filter;
-  // What cuDNN computes for the output of the forward convolution: {n, c, h, w}.
-  std::array<int, 4> forward_output_dims() const;
+  int nb_dims = 0;  // 4 for 2D, 5 for 3D
+  // What cuDNN computes for the output of the forward convolution: {n, c, *spatial}.
+  Shape forward_output_dims() const;
 };
 
 // The math type the convolution descriptors start with (and that heuristics are asked under):
@@ -60,7 +65,8 @@ struct PoolDescriptors {
   explicit PoolDescriptors(const PoolSpec& spec);
   TensorDesc x, y;
   PoolDesc pool;
-  std::array<int, 4> output_dims() const;
+  int nb_dims = 0;
+  Shape output_dims() const;
 };
 
 }  // namespace unet::cuda
