@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -262,6 +263,60 @@ TEST_CASE("golden: Adam's exp_avg_sq state, 3 steps on given gradients") {
   check_close("exp_avg_sq", adam->exp_avg_sq().to_vector(), g.reference("adam.v3"));
 }
 
+// ---- the 3D layers of the BraTS U-Net (layers3d.safetensors), odd D, H and W ----
+
+namespace {
+// y = layer(inputs); compares y and the gradient of every input with PyTorch's.
+void check_layer(const Golden& g, const std::string& prefix, const std::vector<std::string>& input_names,
+                 const std::function<Tensor(const std::vector<Tensor>&)>& layer) {
+  std::vector<Tensor> inputs;
+  for (const auto& n : input_names) inputs.push_back(g.tensor(prefix + "." + n).set_requires_grad(true));
+  Tensor y = layer(inputs);
+  check_close("out", y.to_vector(), g.reference(prefix + ".out"));
+  run_backward(y, g.tensor(prefix + ".gout"));
+  for (size_t i = 0; i < inputs.size(); ++i)
+    check_close("grad " + input_names[i], inputs[i].grad().to_vector(), g.reference(prefix + ".grad_" + input_names[i]));
+}
+}  // namespace
+
+TEST_CASE("golden 3D: conv3d 3x3x3 pad 1 and 1x1x1, with bias") {
+  Golden g("layers3d.safetensors");
+  check_layer(g, "conv3", {"x", "w", "b"}, [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], in[2], 1, 1); });
+  check_layer(g, "conv1", {"x", "w", "b"}, [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], in[2], 1, 0); });
+}
+
+TEST_CASE("golden 3D: conv_transpose3d 2x2x2 stride 2 with bias") {
+  Golden g("layers3d.safetensors");
+  check_layer(g, "convt", {"x", "w", "b"},
+              [](const std::vector<Tensor>& in) { return ops::conv_transpose(in[0], in[1], in[2], 2, 0); });
+}
+
+TEST_CASE("golden 3D: batch norm in training mode, running statistics included") {
+  Golden g("layers3d.safetensors");
+  Tensor rm = g.tensor("bn.running_mean_before"), rv = g.tensor("bn.running_var_before");
+  check_layer(g, "bn", {"x", "w", "b"},
+              [&](const std::vector<Tensor>& in) { return ops::batch_norm_train(in[0], in[1], in[2], rm, rv, 0.1f, 1e-5f); });
+  check_close("running_mean", rm.to_vector(), g.reference("bn.running_mean_after"));
+  check_close("running_var (unbiased)", rv.to_vector(), g.reference("bn.running_var_after"));
+}
+
+TEST_CASE("golden 3D: max pool 2x2x2 on odd sizes (floor) and channel concatenation") {
+  Golden g("layers3d.safetensors");
+  Tensor x = g.tensor("pool.x").set_requires_grad(true);
+  Tensor y = ops::max_pool(x, 2);
+  CHECK(y.shape() == Shape{2, 3, 2, 3, 4});
+  CHECK(y.to_vector() == g.values("pool.out"));  // a max selects, it does not round: exact
+  run_backward(y, g.tensor("pool.gout"));
+  CHECK(x.grad().to_vector() == g.values("pool.grad_x"));
+
+  Tensor a = g.tensor("cat.a").set_requires_grad(true), b = g.tensor("cat.b").set_requires_grad(true);
+  Tensor c = ops::concat_channels(a, b);
+  CHECK(c.to_vector() == g.values("cat.out"));  // copies: exact
+  run_backward(c, g.tensor("cat.gout"));
+  CHECK(a.grad().to_vector() == g.values("cat.grad_a"));
+  CHECK(b.grad().to_vector() == g.values("cat.grad_b"));
+}
+
 TEST_CASE("golden: the spec's two models have PyTorch's parameter counts") {
   std::ifstream f(golden_dir() + "/param_counts.json");
   REQUIRE(f.good());
@@ -270,6 +325,22 @@ TEST_CASE("golden: the spec's two models have PyTorch's parameter counts") {
   CHECK(counts.at("classic64").get<int64_t>() == 31043521);
   CHECK(UNet(UNetConfig::for_base(32)).parameter_count() == counts.at("reference32").get<int64_t>());
   CHECK(UNet(UNetConfig::for_base(64)).parameter_count() == counts.at("classic64").get<int64_t>());
+  // The BraTS reference UNet3D(4, 4): built, and counted without building.
+  CHECK(counts.at("brats3d").get<int64_t>() == 1359332);
+  CHECK(UNet(UNetConfig::brats3d()).parameter_count() == counts.at("brats3d").get<int64_t>());
+  CHECK(UNetConfig::brats3d().parameter_count() == counts.at("brats3d").get<int64_t>());
+}
+
+TEST_CASE("golden 3D: the BraTS UNet3D (base 4, depth 2) loads PyTorch's weights and gives its logits") {
+  Golden run("unet_brats3d_run.safetensors");
+  UNetConfig cfg = UNetConfig::brats3d();
+  cfg.base = 4;
+  UNet model(cfg);
+  load_weights(model, golden_dir() + "/unet_brats3d_init.safetensors");  // written by PyTorch
+  model.train(true);
+  Tensor logits = model.forward(run.tensor("input"));
+  CHECK(logits.shape() == Shape{2, 4, 16, 16, 16});
+  check_close("logits", logits.to_vector(), run.reference("logits"));
 }
 
 namespace {

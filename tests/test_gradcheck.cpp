@@ -162,3 +162,28 @@ TEST_CASE("gradcheck a DoubleConv-like chain: conv, BN, ReLU, pool, transposed c
             },
             1e-2, 16);
 }
+
+// The same ops on volumes [N, C, D, H, W]: D, H and W all different and odd where the op allows.
+TEST_CASE("gradcheck 3D: conv3d 3x3x3 pad 1 and 1x1x1, conv_transpose3d, batch norm, max pool, concat") {
+  gradcheck("conv3d+bias", {random_tensor({2, 2, 3, 5, 4}, 40), random_tensor({3, 2, 3, 3, 3}, 41), random_tensor({3}, 42)},
+            [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], in[2], 1, 1); });
+  gradcheck("conv3d 1x1x1", {random_tensor({2, 4, 3, 2, 5}, 43), random_tensor({2, 4, 1, 1, 1}, 44), random_tensor({2}, 45)},
+            [](const std::vector<Tensor>& in) { return ops::conv(in[0], in[1], in[2], 1, 0); });
+  gradcheck("conv_transpose3d", {random_tensor({2, 3, 2, 3, 2}, 46), random_tensor({3, 2, 2, 2, 2}, 47), random_tensor({2}, 48)},
+            [](const std::vector<Tensor>& in) { return ops::conv_transpose(in[0], in[1], in[2], 2, 0); });
+  Tensor rm = Tensor::zeros({3}), rv = Tensor::full({3}, 1.0f);
+  gradcheck("batch_norm 3d", {random_tensor({2, 3, 3, 2, 3}, 49, -2, 2), random_tensor({3}, 50, 0.5, 1.5), random_tensor({3}, 51)},
+            [&](const std::vector<Tensor>& in) { return ops::batch_norm_train(in[0], in[1], in[2], rm, rv, 0.1f, 1e-5f); });
+  gradcheck("max_pool3d", {spaced_tensor({2, 2, 5, 3, 4}, 52, 0.05f)},
+            [](const std::vector<Tensor>& in) { return ops::max_pool(in[0], 2); });
+  gradcheck("concat 3d", {random_tensor({2, 3, 2, 3, 2}, 53), random_tensor({2, 1, 2, 3, 2}, 54)},
+            [](const std::vector<Tensor>& in) { return ops::concat_channels(in[0], in[1]); });
+}
+
+TEST_CASE("3D ops refuse mixed ranks and name the op") {
+  Tensor x = Tensor::zeros({1, 2, 4, 4, 4});
+  CHECK_THROWS_WITH(ops::conv(x, Tensor::zeros({3, 2, 3, 3}), Tensor(), 1, 1), doctest::Contains("conv3d"));
+  CHECK_THROWS_WITH(ops::conv(x, Tensor::zeros({3, 2, 3, 1, 3}), Tensor(), 1, 1), doctest::Contains("same size along every axis"));
+  CHECK_THROWS_WITH(ops::concat_channels(x, Tensor::zeros({1, 2, 4, 4})), doctest::Contains("concat_channels"));
+  CHECK_THROWS_WITH(ops::max_pool(Tensor::zeros({1, 1, 4, 1, 4}), 2), doctest::Contains("max_pool3d"));
+}

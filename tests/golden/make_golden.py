@@ -8,6 +8,10 @@ Writes safetensors files (the format is simple enough to write with struct + jso
                                     the weights after 3 Adam steps, eval-mode logits
   unet_classic_init.safetensors / unet_classic_run.safetensors   the same, classic layout,
                                     forward + backward only
+  layers3d.safetensors          the 3D layers alone (Conv3d, ConvTranspose3d, BatchNorm3d, MaxPool3d)
+  unet_brats3d_init.safetensors / unet_brats3d_run.safetensors   the BraTS reference UNet3D
+                                    (base 4, depth 2, 4 -> 4 channels) on a [2, 4, 16, 16, 16]
+                                    batch with the reference's softmax Dice loss, 3 Adam steps
 
 Every compared result NAME comes three ways (see "what the C++ test compares against"):
   NAME            PyTorch in float32 (T threads)
@@ -55,7 +59,7 @@ def write_safetensors(path, tensors, metadata=None):
 # --- the two U-Net layouts: tools/torch_models.py, the one PyTorch definition of both -----
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from torch_models import ClassicUNet, ReferenceUNet  # noqa: E402  (after the path is set)
+from torch_models import ClassicUNet, ReferenceUNet, UNet3D  # noqa: E402  (after the path is set)
 
 
 def dice_loss(logits, target, smooth=1.0):
@@ -68,6 +72,33 @@ def dice_loss(logits, target, smooth=1.0):
 
 def bce_dice(logits, target):
     return F.binary_cross_entropy_with_logits(logits, target) + dice_loss(logits, target)
+
+
+def softmax_dice_loss(logits, classes, smooth=1e-5):
+    """The BraTS reference program's DiceLoss: softmax over classes, one-hot targets, soft Dice
+    per class summed over the batch and every voxel, 1 - the mean over classes."""
+    p = torch.softmax(logits, dim=1)
+    k = logits.shape[1]
+    onehot = F.one_hot(classes.long(), k).permute(0, 4, 1, 2, 3).to(logits.dtype)
+    dims = (0, 2, 3, 4)
+    inter = (p * onehot).sum(dim=dims)
+    union = p.sum(dim=dims) + onehot.sum(dim=dims)
+    return 1.0 - ((2.0 * inter + smooth) / (union + smooth)).mean()
+
+
+def nested_tumour_classes(n, size, gen):
+    """[n, size, size, size] classes 0..3: a ball of 3 (enhancing) around a core of 1, in a
+    larger ball of 2 (edema), as the BraTS sub-regions nest."""
+    z, y, x = torch.meshgrid(torch.arange(size), torch.arange(size), torch.arange(size), indexing="ij")
+    out = torch.zeros(n, size, size, size)
+    for i in range(n):
+        c = torch.randint(size // 3, 2 * size // 3, (3,), generator=gen).tolist()
+        d2 = (z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2
+        r = size / 4
+        out[i][d2 < (1.6 * r) ** 2] = 2
+        out[i][d2 < r ** 2] = 3
+        out[i][d2 < (0.5 * r) ** 2] = 1
+    return out
 
 
 def blob_masks(n, size, gen):
@@ -100,15 +131,15 @@ def nudge_batchnorm_biases(model, x):
     candidates = torch.tensor([0.0] + [s * k * 1e-3 for k in range(1, 60) for s in (1, -1)])
 
     def hook(mod, inputs, out):
-        o = out.detach().transpose(0, 1).reshape(out.shape[1], -1)  # [C, N*H*W]
+        o = out.detach().transpose(0, 1).reshape(out.shape[1], -1)  # [C, N*H*W] or [C, N*D*H*W]
         dist = (o[None, :, :] + candidates[:, None, None]).abs().amin(dim=2)  # [candidates, C]
         ok = dist >= MARGIN
         assert bool(ok.any(dim=0).all()), "no bias nudge clears the margin"
         delta = candidates[ok.float().argmax(dim=0)]  # first (smallest) candidate that works
         mod.bias.data += delta
-        return out + delta.view(1, -1, 1, 1)
+        return out + delta.view(1, -1, *([1] * (out.dim() - 2)))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d))]
     with torch.no_grad():
         model(x)
     for h in handles:
@@ -120,13 +151,17 @@ def pool_margin(model, x):
 
     def hook(mod, inputs, out):
         v = inputs[0].detach()
-        n, c, h, w = v.shape
-        win = v[:, :, : h // 2 * 2, : w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 2, 4, 3, 5).reshape(-1, 4)
+        n, c, *sizes = v.shape
+        v = v[(slice(None), slice(None)) + tuple(slice(0, s // 2 * 2) for s in sizes)]
+        split = [n, c] + [m for s in sizes for m in (s // 2, 2)]
+        k = len(sizes)
+        order = [0, 1] + [2 + 2 * i for i in range(k)] + [3 + 2 * i for i in range(k)]
+        win = v.reshape(split).permute(order).reshape(-1, 2 ** k)
         top = win.topk(2, dim=1).values
         positive = top[:, 0] > 0  # ties at zero carry no gradient past the ReLU before the pool
         gaps.append(float((top[positive, 0] - top[positive, 1]).min()) if bool(positive.any()) else float("inf"))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.MaxPool2d)]
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.MaxPool2d, nn.MaxPool3d))]
     with torch.no_grad():
         model(x)
     for h in handles:
@@ -134,22 +169,29 @@ def pool_margin(model, x):
     return min(gaps)
 
 
-def kink_free_batch(model, first_seed):
+def batch_2d(gen):
+    return torch.randn(2, 3, 64, 64, generator=gen), blob_masks(2, 64, gen)
+
+
+def batch_3d(gen):
+    return torch.randn(2, 4, 16, 16, 16, generator=gen), nested_tumour_classes(2, 16, gen)
+
+
+def kink_free_batch(model, first_seed, make_batch=batch_2d):
     # The probing passes run in training mode; they must not count as training, so the
     # running statistics and batch counters are restored afterwards.
     buffers = {k: v.clone() for k, v in model.named_buffers()}
     try:
-        return find_kink_free_batch(model, first_seed)
+        return find_kink_free_batch(model, first_seed, make_batch)
     finally:
         for k, v in model.named_buffers():
             v.copy_(buffers[k])
 
 
-def find_kink_free_batch(model, first_seed):
+def find_kink_free_batch(model, first_seed, make_batch):
     for seed in range(first_seed, first_seed + 200):
         gen = torch.Generator().manual_seed(seed)
-        x = torch.randn(2, 3, 64, 64, generator=gen)
-        t = blob_masks(2, 64, gen)
+        x, t = make_batch(gen)
         if pool_margin(model, x) >= POOL_MARGIN:
             nudge_batchnorm_biases(model, x)
             if pool_margin(model, x) >= POOL_MARGIN:
@@ -184,7 +226,8 @@ def add_references(out, runs32, run64, names):
         out[name + ".fp32_err"] = torch.tensor([max(errs)], dtype=torch.float64)
 
 
-def train_run(model, x, t, steps, dtype=torch.float32, threads=2, reverse_batch=False, channels_last=False):
+def train_run(model, x, t, steps, dtype=torch.float32, threads=2, reverse_batch=False, channels_last=False,
+              loss_fn=bce_dice):
     """A copy of `model` through `steps` Adam steps on (x, t); every recorded result, batch in the original order."""
     torch.set_num_threads(threads)
     model = copy.deepcopy(model).to(dtype)
@@ -192,8 +235,9 @@ def train_run(model, x, t, steps, dtype=torch.float32, threads=2, reverse_batch=
     if reverse_batch:
         x, t = x.flip(0), t.flip(0)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
+        fmt = torch.channels_last_3d if x.dim() == 5 else torch.channels_last
+        model = model.to(memory_format=fmt)
+        x = x.contiguous(memory_format=fmt)
     unflip = (lambda v: v.flip(0)) if reverse_batch else (lambda v: v)
     params = dict(model.named_parameters())
     run = {}
@@ -202,7 +246,7 @@ def train_run(model, x, t, steps, dtype=torch.float32, threads=2, reverse_batch=
     for step in range(max(steps, 1)):
         opt.zero_grad()
         logits = model(x)
-        loss = bce_dice(logits, t)
+        loss = loss_fn(logits, t)
         loss.backward()
         if step == 0:
             run["logits"] = unflip(logits).contiguous()
@@ -222,39 +266,43 @@ def train_run(model, x, t, steps, dtype=torch.float32, threads=2, reverse_batch=
     return {k: v.detach() for k, v in run.items()}
 
 
-def unet_case(out_dir, name, model, steps, first_data_seed, threads):
+def unet_case(out_dir, name, model, steps, first_data_seed, threads, make_batch=batch_2d, loss_fn=bce_dice):
     torch.set_num_threads(threads)
     model.train()
-    x, t = kink_free_batch(model, first_data_seed)
+    x, t = kink_free_batch(model, first_data_seed, make_batch)
     write_safetensors(os.path.join(out_dir, name + "_init.safetensors"), model.state_dict())
     run = {"input": x, "target": t}
-    run.update(train_run(model, x, t, steps, threads=threads))
-    runs32 = [train_run(model, x, t, steps, **v) for v in FP32_VARIANTS if v != dict(threads=threads)]
-    run64 = train_run(model, x, t, steps, dtype=torch.float64, threads=threads)
+    run.update(train_run(model, x, t, steps, threads=threads, loss_fn=loss_fn))
+    runs32 = [train_run(model, x, t, steps, loss_fn=loss_fn, **v) for v in FP32_VARIANTS if v != dict(threads=threads)]
+    run64 = train_run(model, x, t, steps, dtype=torch.float64, threads=threads, loss_fn=loss_fn)
     compared = [k for k, v in run.items() if k not in ("input", "target") and v.dtype == torch.float32]
     add_references(run, runs32 + [run], run64, compared)
     torch.set_num_threads(threads)
     write_safetensors(os.path.join(out_dir, name + "_run.safetensors"), run)
 
 
-def layer_cases(out_dir, seed, threads):
+def layer_cases(out_dir, seed, threads, three_d=False):
     torch.set_num_threads(threads)
-    gen = torch.Generator().manual_seed(2 + 1000 * seed)
+    gen = torch.Generator().manual_seed(2 + 1000 * seed + (500 if three_d else 0))
     out = {}
 
     def other_fp32_runs(inputs):
         """(dtype, threads, channels_last) of the float32 runs besides the main one (no batch
         reversal here: the layer cases are too small for it to change a sum)."""
         runs = [(torch.float32, n, False) for n in (1, 2) if n != threads]
-        if any(v.dim() == 4 for v in inputs.values()):
+        if any(v.dim() in (4, 5) for v in inputs.values()):
             runs.append((torch.float32, threads, True))
         return runs
 
+    def memory_format(v, channels_last):
+        if not channels_last or v.dim() not in (4, 5):
+            return torch.contiguous_format
+        return torch.channels_last if v.dim() == 4 else torch.channels_last_3d
+
     def evaluate(fn, inputs, g, dtype, n_threads, channels_last):
         torch.set_num_threads(n_threads)
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
-        xs = {k: (v.detach().to(dtype).contiguous(memory_format=fmt) if v.dim() == 4 else v.detach().to(dtype))
-              .requires_grad_(True) for k, v in inputs.items()}
+        xs = {k: v.detach().to(dtype).contiguous(memory_format=memory_format(v, channels_last)).requires_grad_(True)
+              for k, v in inputs.items()}
         y, extra = fn(**xs)
         res = {"out": y.detach().contiguous()}
         if g is not None:
@@ -283,6 +331,10 @@ def layer_cases(out_dir, seed, threads):
         return lambda **kw: (f(**kw), {})
 
     r = lambda *s: torch.randn(*s, generator=gen)
+    if three_d:
+        layer_cases_3d(out, record, plain, r)
+        write_safetensors(os.path.join(out_dir, "layers3d.safetensors"), out)
+        return
     # 3x3 pad 1 conv with bias on an odd spatial size
     record("conv3", plain(lambda x, w, b: F.conv2d(x, w, b, padding=1)), {"x": r(2, 3, 7, 9), "w": r(5, 3, 3, 3), "b": r(5)})
     # 1x1 conv without bias
@@ -330,6 +382,24 @@ def layer_cases(out_dir, seed, threads):
     write_safetensors(os.path.join(out_dir, "layers.safetensors"), out)
 
 
+def layer_cases_3d(out, record, plain, r):
+    """The 3D layers of the BraTS U-Net, each alone, on odd sizes (D, H and W all different)."""
+    record("conv3", plain(lambda x, w, b: F.conv3d(x, w, b, padding=1)), {"x": r(2, 3, 5, 7, 6), "w": r(4, 3, 3, 3, 3), "b": r(4)})
+    record("conv1", plain(lambda x, w, b: F.conv3d(x, w, b)), {"x": r(2, 6, 3, 5, 4), "w": r(4, 6, 1, 1, 1), "b": r(4)})
+    record("convt", plain(lambda x, w, b: F.conv_transpose3d(x, w, b, stride=2)),
+           {"x": r(2, 4, 3, 5, 2), "w": r(4, 3, 2, 2, 2), "b": r(3)})
+    rm, rv = r(4), r(4).abs() + 0.5
+    out["bn.running_mean_before"], out["bn.running_var_before"] = rm.clone(), rv.clone()
+
+    def bn(x, w, b):
+        m, v = rm.clone().to(x.dtype), rv.clone().to(x.dtype)
+        y = F.batch_norm(x, m, v, w, b, training=True, momentum=0.1, eps=1e-5)
+        return y, {"running_mean_after": m, "running_var_after": v}
+    record("bn", bn, {"x": r(2, 4, 3, 5, 7), "w": r(4), "b": r(4)})
+    record("pool", plain(lambda x: F.max_pool3d(x, 2)), {"x": r(2, 3, 5, 7, 9)})
+    record("cat", plain(lambda a, b: torch.cat([a, b], dim=1)), {"a": r(2, 3, 3, 4, 5), "b": r(2, 2, 3, 4, 5)})
+
+
 def main():
     ap = argparse.ArgumentParser(description="PyTorch golden values for tests/test_golden.cpp")
     ap.add_argument("out_dir", nargs="?", default=".")
@@ -344,9 +414,14 @@ def main():
     unet_case(out_dir, "unet_reference", ReferenceUNet(3, 1, 8), 3, 1 + 1000 * seed, args.threads)
     torch.manual_seed(2 * seed + 1)
     unet_case(out_dir, "unet_classic", ClassicUNet(3, 1, 8), 0, 1 + 1000 * seed, args.threads)
+    layer_cases(out_dir, seed, args.threads, three_d=True)
+    torch.manual_seed(2 * seed + 2)
+    unet_case(out_dir, "unet_brats3d", UNet3D(4, 4, 4, depth=2), 3, 1 + 1000 * seed, args.threads,
+              make_batch=batch_3d, loss_fn=softmax_dice_loss)
     # Parameter counts of the spec's two models, for the C++ test to compare against.
     counts = {"reference32": sum(p.numel() for p in ReferenceUNet(3, 1, 32).parameters()),
-              "classic64": sum(p.numel() for p in ClassicUNet(3, 1, 64).parameters())}
+              "classic64": sum(p.numel() for p in ClassicUNet(3, 1, 64).parameters()),
+              "brats3d": sum(p.numel() for p in UNet3D(4, 4, 32).parameters())}
     with open(os.path.join(out_dir, "param_counts.json"), "w") as f:
         json.dump(counts, f)
     print("golden files written to", out_dir, "(seed %d, %d threads)" % (seed, args.threads), counts)
