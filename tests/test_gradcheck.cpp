@@ -162,3 +162,26 @@ TEST_CASE("gradcheck a DoubleConv-like chain: conv, BN, ReLU, pool, transposed c
             },
             1e-2, 16);
 }
+
+TEST_CASE("gradcheck multi-class losses: softmax Dice, cross-entropy, Dice+CE, 2D and 3D") {
+  // Class maps [N, spatial...] with every class present, logits [N, C, spatial...].
+  struct Case {
+    Shape logits;
+    uint64_t seed;
+  };
+  for (const Case& c : {Case{{2, 4, 3, 5}, 40}, Case{{1, 4, 3, 4, 5}, 41}, Case{{2, 2, 2, 3, 3}, 42}}) {
+    Shape map_shape = c.logits;
+    map_shape.erase(map_shape.begin() + 1);
+    const int64_t classes = c.logits[1], voxels = shape_numel(map_shape);
+    std::vector<float> labels(static_cast<size_t>(voxels));
+    for (int64_t v = 0; v < voxels; ++v) labels[static_cast<size_t>(v)] = static_cast<float>((v * 7 + c.seed) % classes);
+    const Tensor t = Tensor::from_vector(map_shape, labels);
+    CAPTURE(shape_str(c.logits));
+    gradcheck("softmax_dice", {random_tensor(c.logits, c.seed, -3, 3)},
+              [&](const std::vector<Tensor>& in) { return softmax_dice_loss(in[0], t); });
+    gradcheck("cross_entropy", {random_tensor(c.logits, c.seed + 10, -3, 3)},
+              [&](const std::vector<Tensor>& in) { return cross_entropy_loss(in[0], t); });
+    gradcheck("dice+ce", {random_tensor(c.logits, c.seed + 20, -3, 3)},
+              [&](const std::vector<Tensor>& in) { return dice_ce_loss(in[0], t); });
+  }
+}
