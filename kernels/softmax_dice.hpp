@@ -19,9 +19,7 @@ struct ClassIntersectionValue {
   int64_t c;
   int64_t s;
   int64_t k;  // the class summed
-  UNET_HD float operator()(int64_t v) const {
-    return class_of(t[v]) == k ? p[voxel_base(v, c, s) + k * s] : 0.0f;
-  }
+  UNET_HD float operator()(int64_t v) const { return class_of(t[v]) == k ? p[voxel_base(v, c, s) + k * s] : 0.0f; }
 };
 
 struct ClassProbabilityValue {

@@ -17,9 +17,7 @@ namespace {
 
 struct Layout {
   int64_t n, c, s;
-  std::string str() const {
-    return "n=" + std::to_string(n) + " c=" + std::to_string(c) + " s=" + std::to_string(s);
-  }
+  std::string str() const { return "n=" + std::to_string(n) + " c=" + std::to_string(c) + " s=" + std::to_string(s); }
   int64_t voxels() const { return n * s; }
   int64_t numel() const { return n * c * s; }
   size_t at(int64_t v, int64_t k) const { return static_cast<size_t>((v / s) * c * s + k * s + v % s); }
@@ -102,57 +100,59 @@ void add_multiclass_kernel_cases(std::vector<ParityCase>& c) {
       const auto p = softmax_ref(random_vector(l.numel(), 43, -3, 3), l);
       return std::vector<float>(p.begin(), p.end());
     };
-    auto labels = [l, absent] { return class_map(l.voxels(), absent ? l.c - 1 : l.c, 44); };
-    c.push_back({"softmax_dice_sums+softmax_dice_loss+softmax_dice_backward " + l.str() +
-                     (absent ? " (last class absent)" : ""),
-                 [=](Device d) {
-                   ParityResult r;
-                   Guarded sums(3 * l.c, d), loss(1, d), dz(l.numel(), d);
-                   const Tensor p = input(probabilities(), d), t = input(labels(), d), g = input({1.5f}, d);
-                   kernels::softmax_dice_sums(d, l.n, l.c, l.s, p.data(), t.data(), sums.ptr());
-                   kernels::softmax_dice_loss(d, l.c, sums.ptr(), 1e-5f, loss.ptr());
-                   kernels::softmax_dice_backward(d, l.n, l.c, l.s, p.data(), t.data(), sums.ptr(), 1e-5f, g.data(),
-                                                  dz.ptr());
-                   r.outputs = {sums.take(r.guards_intact), loss.take(r.guards_intact), dz.take(r.guards_intact)};
-                   return r;
-                 },
-                 [=] {
-                   const auto p = probabilities();
-                   const auto t = labels();
-                   const double smooth = static_cast<double>(1e-5f);
-                   std::vector<double> sums(static_cast<size_t>(3 * l.c), 0.0);
-                   for (int64_t v = 0; v < l.voxels(); ++v)
-                     for (int64_t k = 0; k < l.c; ++k) {
-                       const double y = t[static_cast<size_t>(v)] == static_cast<float>(k) ? 1.0 : 0.0;
-                       sums[static_cast<size_t>(k)] += p[l.at(v, k)] * y;
-                       sums[static_cast<size_t>(l.c + k)] += p[l.at(v, k)];
-                       sums[static_cast<size_t>(2 * l.c + k)] += y;
-                     }
-                   double mean_dice = 0;
-                   for (int64_t k = 0; k < l.c; ++k)
-                     mean_dice += (2 * sums[static_cast<size_t>(k)] + smooth) /
-                                  (sums[static_cast<size_t>(l.c + k)] + sums[static_cast<size_t>(2 * l.c + k)] + smooth) /
-                                  static_cast<double>(l.c);
-                   // dL/dp_j from the formula, then the softmax Jacobian as a full C x C product.
-                   std::vector<double> dz(static_cast<size_t>(l.numel()));
-                   for (int64_t v = 0; v < l.voxels(); ++v) {
-                     std::vector<double> g(static_cast<size_t>(l.c));
-                     for (int64_t j = 0; j < l.c; ++j) {
-                       const double y = t[static_cast<size_t>(v)] == static_cast<float>(j) ? 1.0 : 0.0;
-                       const double D = sums[static_cast<size_t>(l.c + j)] + sums[static_cast<size_t>(2 * l.c + j)] + smooth;
-                       const double N = 2 * sums[static_cast<size_t>(j)] + smooth;
-                       g[static_cast<size_t>(j)] = -(2 * y * D - N) / (D * D) / static_cast<double>(l.c);
-                     }
-                     for (int64_t k = 0; k < l.c; ++k) {
-                       double acc = 0;
-                       for (int64_t j = 0; j < l.c; ++j)
-                         acc += g[static_cast<size_t>(j)] * p[l.at(v, j)] * ((j == k ? 1.0 : 0.0) - p[l.at(v, k)]);
-                       dz[l.at(v, k)] = 1.5 * acc;
-                     }
-                   }
-                   return std::vector<std::vector<double>>{sums, {1 - mean_dice}, dz};
-                 },
-                 kTranscendental});
+    auto labels = [l, absent] {
+      return class_map(l.voxels(), absent ? l.c - 1 : l.c, 44);
+    };
+    c.push_back(
+        {"softmax_dice_sums+softmax_dice_loss+softmax_dice_backward " + l.str() +
+             (absent ? " (last class absent)" : ""),
+         [=](Device d) {
+           ParityResult r;
+           Guarded sums(3 * l.c, d), loss(1, d), dz(l.numel(), d);
+           const Tensor p = input(probabilities(), d), t = input(labels(), d), g = input({1.5f}, d);
+           kernels::softmax_dice_sums(d, l.n, l.c, l.s, p.data(), t.data(), sums.ptr());
+           kernels::softmax_dice_loss(d, l.c, sums.ptr(), 1e-5f, loss.ptr());
+           kernels::softmax_dice_backward(d, l.n, l.c, l.s, p.data(), t.data(), sums.ptr(), 1e-5f, g.data(), dz.ptr());
+           r.outputs = {sums.take(r.guards_intact), loss.take(r.guards_intact), dz.take(r.guards_intact)};
+           return r;
+         },
+         [=] {
+           const auto p = probabilities();
+           const auto t = labels();
+           const double smooth = static_cast<double>(1e-5f);
+           std::vector<double> sums(static_cast<size_t>(3 * l.c), 0.0);
+           for (int64_t v = 0; v < l.voxels(); ++v)
+             for (int64_t k = 0; k < l.c; ++k) {
+               const double y = t[static_cast<size_t>(v)] == static_cast<float>(k) ? 1.0 : 0.0;
+               sums[static_cast<size_t>(k)] += p[l.at(v, k)] * y;
+               sums[static_cast<size_t>(l.c + k)] += p[l.at(v, k)];
+               sums[static_cast<size_t>(2 * l.c + k)] += y;
+             }
+           double mean_dice = 0;
+           for (int64_t k = 0; k < l.c; ++k)
+             mean_dice += (2 * sums[static_cast<size_t>(k)] + smooth) /
+                          (sums[static_cast<size_t>(l.c + k)] + sums[static_cast<size_t>(2 * l.c + k)] + smooth) /
+                          static_cast<double>(l.c);
+           // dL/dp_j from the formula, then the softmax Jacobian as a full C x C product.
+           std::vector<double> dz(static_cast<size_t>(l.numel()));
+           for (int64_t v = 0; v < l.voxels(); ++v) {
+             std::vector<double> g(static_cast<size_t>(l.c));
+             for (int64_t j = 0; j < l.c; ++j) {
+               const double y = t[static_cast<size_t>(v)] == static_cast<float>(j) ? 1.0 : 0.0;
+               const double D = sums[static_cast<size_t>(l.c + j)] + sums[static_cast<size_t>(2 * l.c + j)] + smooth;
+               const double N = 2 * sums[static_cast<size_t>(j)] + smooth;
+               g[static_cast<size_t>(j)] = -(2 * y * D - N) / (D * D) / static_cast<double>(l.c);
+             }
+             for (int64_t k = 0; k < l.c; ++k) {
+               double acc = 0;
+               for (int64_t j = 0; j < l.c; ++j)
+                 acc += g[static_cast<size_t>(j)] * p[l.at(v, j)] * ((j == k ? 1.0 : 0.0) - p[l.at(v, k)]);
+               dz[l.at(v, k)] = 1.5 * acc;
+             }
+           }
+           return std::vector<std::vector<double>>{sums, {1 - mean_dice}, dz};
+         },
+         kTranscendental});
     c.push_back({"cross_entropy_sum+cross_entropy_backward " + l.str() + " (logits up to +-50)",
                  [l](Device d) {
                    ParityResult r;
@@ -173,7 +173,8 @@ void add_multiclass_kernel_cases(std::vector<ParityCase>& c) {
                    for (int64_t v = 0; v < l.voxels(); ++v) {
                      const auto label = static_cast<int64_t>(t[static_cast<size_t>(v)]);
                      total -= std::log(p[l.at(v, label)]);
-                     for (int64_t k = 0; k < l.c; ++k) dz[l.at(v, k)] = 2.0 * 0.5 * (p[l.at(v, k)] - (k == label ? 1 : 0));
+                     for (int64_t k = 0; k < l.c; ++k)
+                       dz[l.at(v, k)] = 2.0 * 0.5 * (p[l.at(v, k)] - (k == label ? 1 : 0));
                    }
                    return std::vector<std::vector<double>>{{total}, dz};
                  },

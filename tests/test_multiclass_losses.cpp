@@ -64,7 +64,8 @@ double dice_ref(const std::vector<double>& z, const std::vector<float>& t, const
 double ce_ref(const std::vector<double>& z, const std::vector<float>& t, const Layout& l) {
   const auto p = softmax_ref(z, l);
   double total = 0;
-  for (int64_t v = 0; v < l.n * l.s; ++v) total -= std::log(p[l.at(v, static_cast<int64_t>(t[static_cast<size_t>(v)]))]);
+  for (int64_t v = 0; v < l.n * l.s; ++v)
+    total -= std::log(p[l.at(v, static_cast<int64_t>(t[static_cast<size_t>(v)]))]);
   return total / static_cast<double>(l.n * l.s);
 }
 
@@ -134,9 +135,15 @@ void check_against_reference(const char* what, const Shape& shape, const std::ve
   CHECK(worst <= 1e-4 * largest);
 }
 
-Tensor dice_ours(const Tensor& z, const Tensor& t) { return softmax_dice_loss(z, t, static_cast<float>(kSmooth)); }
-Tensor ce_ours(const Tensor& z, const Tensor& t) { return cross_entropy_loss(z, t); }
-Tensor dice_ce_ours(const Tensor& z, const Tensor& t) { return dice_ce_loss(z, t, static_cast<float>(kSmooth)); }
+Tensor dice_ours(const Tensor& z, const Tensor& t) {
+  return softmax_dice_loss(z, t, static_cast<float>(kSmooth));
+}
+Tensor ce_ours(const Tensor& z, const Tensor& t) {
+  return cross_entropy_loss(z, t);
+}
+Tensor dice_ce_ours(const Tensor& z, const Tensor& t) {
+  return dice_ce_loss(z, t, static_cast<float>(kSmooth));
+}
 
 void check_three_losses(const Shape& shape, const std::vector<float>& z, const std::vector<float>& t) {
   const Layout l(shape);
@@ -201,8 +208,9 @@ TEST_CASE("softmax Dice: a class absent from the batch scores smooth / (sum p + 
     for (int64_t v = 0; v < l.n * l.s; ++v) sum_p2 += p[l.at(v, 2)];
     const double dice_2 = kSmooth / (sum_p2 + kSmooth);
     CAPTURE(dice_2);
-    const double loss = softmax_dice_loss(Tensor::from_vector(shape, z), Tensor::from_vector(without_channels(shape), t))
-                            .to_vector()[0];
+    const double loss =
+        softmax_dice_loss(Tensor::from_vector(shape, z), Tensor::from_vector(without_channels(shape), t))
+            .to_vector()[0];
     CAPTURE(loss);
     // Float rounding of a loss of order 1: ~1e-7; 1e-5 is far from 1/3 or 1/9 off.
     if (absent_logit < 0) {
@@ -311,11 +319,13 @@ TEST_CASE("multi-class loss names: dice, ce, dice+ce; the binary names are uncha
 
 TEST_CASE("multi-class losses refuse logits and class maps that do not fit") {
   const Tensor z = Tensor::zeros({2, 4, 3, 5});
-  check_error([&] { softmax_dice_loss(z, Tensor::zeros({2, 3, 4})); },
-              {"softmax_dice_loss", "class map [2, 3, 4] does not fit logits [2, 4, 3, 5]", "[2, 3, 5]", "[2, 1, 3, 5]"});
+  check_error(
+      [&] {
+        softmax_dice_loss(z, Tensor::zeros({2, 3, 4}));
+      },
+      {"softmax_dice_loss", "class map [2, 3, 4] does not fit logits [2, 4, 3, 5]", "[2, 3, 5]", "[2, 1, 3, 5]"});
   check_error([&] { cross_entropy_loss(z, Tensor::zeros({2, 4, 3, 5})); }, {"cross_entropy_loss", "does not fit"});
-  check_error([] { dice_ce_loss(Tensor::zeros({2, 1, 3}), Tensor::zeros({2, 3})); },
-              {"1 channel(s)", "at least 2"});
+  check_error([] { dice_ce_loss(Tensor::zeros({2, 1, 3}), Tensor::zeros({2, 3})); }, {"1 channel(s)", "at least 2"});
   check_error([] { cross_entropy_loss(Tensor::zeros({4}), Tensor::zeros({4})); },
               {"cross_entropy_loss", "logits [4] must be [N, C, spatial...]"});
   check_error([] { argmax_channels(Tensor::zeros({4})); }, {"argmax_channels", "[N, C, spatial...]"});

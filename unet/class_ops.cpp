@@ -54,8 +54,10 @@ Tensor one_hot_channels(const Tensor& classes, int64_t num_classes) {
              "num_classes is " + std::to_string(num_classes) + "; it must be at least 1");
   // [N, 1, spatial...] is read as [N, spatial...]: its channel axis is replaced.
   Shape out_shape = classes.shape();
-  if (out_shape.size() >= 2 && out_shape[1] == 1) out_shape[1] = num_classes;
-  else out_shape.insert(out_shape.begin() + 1, num_classes);
+  if (out_shape.size() >= 2 && out_shape[1] == 1)
+    out_shape[1] = num_classes;
+  else
+    out_shape.insert(out_shape.begin() + 1, num_classes);
   const int64_t n = classes.dim(0), s = classes.numel() / n;
   Tensor y = Tensor::empty(out_shape, classes.device());
   kernels::one_hot(classes.device(), n, num_classes, s, classes.data(), y.data());
