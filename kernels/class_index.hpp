@@ -33,15 +33,16 @@ struct ArgmaxChannelsOp {
   }
 };
 
-// y_{n,k,s} = [class_of(t_{n,s}) == k]: one thread per output element.
+// y_{v,k} = [class_of(t_v) == k]: one thread per voxel writes its C values (one division per
+// voxel rather than three per output value).
 struct OneHotOp {
   const float* t;
   int64_t c;
   int64_t s;
   float* y;
-  UNET_HD void operator()(int64_t i) const {
-    const int64_t n = i / (c * s), k = (i / s) % c, sp = i % s;
-    y[i] = class_of(t[n * s + sp]) == k ? 1.0f : 0.0f;
+  UNET_HD void operator()(int64_t v) const {
+    const int64_t base = voxel_base(v, c, s), label = class_of(t[v]);
+    for (int64_t k = 0; k < c; ++k) y[base + k * s] = label == k ? 1.0f : 0.0f;
   }
 };
 

@@ -91,7 +91,7 @@ void argmax_channels(Device d, int64_t n, int64_t c, int64_t s, const float* x, 
   run(d, n * s, ArgmaxChannelsOp{x, c, s, y});
 }
 void one_hot(Device d, int64_t n, int64_t c, int64_t s, const float* t, float* y) {
-  run(d, n * c * s, OneHotOp{t, c, s, y});
+  run(d, n * s, OneHotOp{t, c, s, y});
 }
 
 void softmax_dice_sums(Device d, int64_t n, int64_t c, int64_t s, const float* p, const float* t, float* sums) {

@@ -41,9 +41,17 @@ struct SoftmaxChannelsOp {
   float* p;
   UNET_HD void operator()(int64_t v) const {
     const int64_t base = voxel_base(v, c, s);
-    const ChannelExpSum es = channel_exp_sum(z + base, c, s);
-    const float inv = 1.0f / es.sum;
-    for (int64_t k = 0; k < c; ++k) p[base + k * s] = expf(z[base + k * s] - es.max) * inv;
+    float m = z[base];
+    for (int64_t k = 1; k < c; ++k) m = z[base + k * s] > m ? z[base + k * s] : m;
+    // The exponentials go to p first and are scaled there: C expf per voxel, not 2C.
+    float sum = 0.0f;
+    for (int64_t k = 0; k < c; ++k) {
+      const float e = expf(z[base + k * s] - m);
+      p[base + k * s] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+    for (int64_t k = 0; k < c; ++k) p[base + k * s] *= inv;
   }
 };
 
