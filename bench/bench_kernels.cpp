@@ -61,6 +61,9 @@ void run(Device d, int64_t n, int reps) {
   Tensor bytes_in = Tensor::zeros({(small * small + 3) / 4}, d), bytes_out = Tensor::zeros({(side * side + 3) / 4}, d);
   const auto* u8_in = reinterpret_cast<const uint8_t*>(bytes_in.data());
   auto* u8_out = reinterpret_cast<uint8_t*>(bytes_out.data());
+  // Multi-class kernels: n values as [1, 4, n/4] logits (4 classes, as BraTS); b holds class 0.
+  const int64_t classes = 4, voxels = n / classes;
+  Tensor class_sums = Tensor::zeros({3 * classes}, d);
   std::vector<KernelBench> ks = {
       {"fill", 1, [&] { kernels::fill(d, n, 1.0f, out.data()); }},
       {"broadcast_scalar", 1, [&] { kernels::broadcast_scalar(d, n, scalar.data(), out.data()); }},
@@ -79,6 +82,20 @@ void run(Device d, int64_t n, int reps) {
       {"dice_sums", 6, [&] { kernels::dice_sums(d, n, a.data(), b.data(), scalar.data()); }},  // 3 passes
       {"dice_loss", 0, [&] { kernels::dice_loss(d, scalar.data(), 1.0f, scalar.data() + 2); }},  // one value: latency only
       {"dice_backward", 3, [&] { kernels::dice_backward(d, n, a.data(), b.data(), scalar.data(), 1.0f, scalar.data(), out.data()); }},
+      {"softmax_channels", 2, [&] { kernels::softmax_channels(d, 1, classes, voxels, a.data(), out.data()); }},
+      {"argmax_channels", 1.25, [&] { kernels::argmax_channels(d, 1, classes, voxels, a.data(), out.data()); }},
+      {"one_hot", 1.25, [&] { kernels::one_hot(d, 1, classes, voxels, b.data(), out.data()); }},
+      // 3 passes per class: I_k reads p_k and t, P_k reads p_k, T_k reads t (4 x n/4 each class).
+      {"softmax_dice_sums", 4, [&] { kernels::softmax_dice_sums(d, 1, classes, voxels, a.data(), b.data(), class_sums.data()); }},
+      {"softmax_dice_loss", 0, [&] { kernels::softmax_dice_loss(d, classes, class_sums.data(), 1e-5f, scalar.data()); }},
+      {"softmax_dice_backward", 2.25, [&] {
+         kernels::softmax_dice_backward(d, 1, classes, voxels, a.data(), b.data(), class_sums.data(), 1e-5f,
+                                        scalar.data(), out.data());
+       }},
+      {"cross_entropy_sum", 1.25, [&] { kernels::cross_entropy_sum(d, 1, classes, voxels, a.data(), b.data(), scalar.data()); }},
+      {"cross_entropy_backward", 2.25, [&] {
+         kernels::cross_entropy_backward(d, 1, classes, voxels, a.data(), b.data(), scalar.data(), 1.0f, out.data());
+       }},
       {"adam_step", 7, [&] {
          kernels::adam_step(d, n, kernels::AdamConfig{}, 1, out.data(), a.data(), c.data(), e.data());
        }},

@@ -12,11 +12,15 @@
 #include "kernels/adam_step.hpp"
 #include "kernels/batchnorm_stats.hpp"
 #include "kernels/bce.hpp"
+#include "kernels/class_index.hpp"
 #include "kernels/concat.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "kernels/dice.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/init.hpp"
 #include "kernels/resize.hpp"
+#include "kernels/softmax.hpp"
+#include "kernels/softmax_dice.hpp"
 
 // Elementwise and indexed kernels: launched with parallel_for.
 #define UNET_FOR_KERNELS(X)                          \
@@ -34,6 +38,12 @@
   X(bce_with_logits_backward, BceBackwardOp)         \
   X(dice_loss, DiceLossOp)                           \
   X(dice_backward, DiceBackwardOp)                   \
+  X(softmax_channels, SoftmaxChannelsOp)             \
+  X(argmax_channels, ArgmaxChannelsOp)               \
+  X(one_hot, OneHotOp)                               \
+  X(softmax_dice_loss, SoftmaxDiceLossOp)            \
+  X(softmax_dice_backward, SoftmaxDiceBackwardOp)    \
+  X(cross_entropy_backward, CrossEntropyBackwardOp)  \
   X(adam_step, AdamStepOp)                           \
   X(uniform_init, UniformInitOp)                     \
   X(batchnorm_running_stats, RunningStatsOp)         \
@@ -41,11 +51,16 @@
   X(resize_nearest, ResizeNearestOp<uint8_t>)
 
 // Sums: launched with reduce_sum (deterministic two-pass on the GPU, fixed chunks on the CPU).
-// dice_sums also sums t with IdentityValue, listed once under sum.
+// dice_sums also sums t with IdentityValue, listed once under sum. softmax_dice_sums runs three
+// functors, a row each.
 #define UNET_REDUCE_KERNELS(X)              \
   X(sum, IdentityValue)                     \
   X(bce_with_logits_sum, BceValue)          \
   X(dice_sums, DiceIntersectionValue)       \
+  X(softmax_dice_sums, ClassIntersectionValue) \
+  X(softmax_dice_sums, ClassProbabilityValue) \
+  X(softmax_dice_sums, ClassCountValue)     \
+  X(cross_entropy_sum, CrossEntropyValue)   \
   X(dice_sums, SigmoidValue)
 
 namespace unet::kernels {

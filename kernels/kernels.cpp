@@ -84,6 +84,40 @@ void dice_backward(Device d, int64_t n, const float* z, const float* t, const fl
   run(d, n, DiceBackwardOp{z, t, sums, smooth, grad_out, dz});
 }
 
+void softmax_channels(Device d, int64_t n, int64_t c, int64_t s, const float* z, float* p) {
+  run(d, n * s, SoftmaxChannelsOp{z, c, s, p});
+}
+void argmax_channels(Device d, int64_t n, int64_t c, int64_t s, const float* x, float* y) {
+  run(d, n * s, ArgmaxChannelsOp{x, c, s, y});
+}
+void one_hot(Device d, int64_t n, int64_t c, int64_t s, const float* t, float* y) {
+  run(d, n * s, OneHotOp{t, c, s, y});
+}
+
+void softmax_dice_sums(Device d, int64_t n, int64_t c, int64_t s, const float* p, const float* t, float* sums) {
+  // One deterministic reduce per class and kind: 3C passes over the N S voxels (C is small).
+  for (int64_t k = 0; k < c; ++k) {
+    reduce(d, n * s, ClassIntersectionValue{p, t, c, s, k}, sums + k);
+    reduce(d, n * s, ClassProbabilityValue{p, c, s, k}, sums + c + k);
+    reduce(d, n * s, ClassCountValue{t, k}, sums + 2 * c + k);
+  }
+}
+void softmax_dice_loss(Device d, int64_t c, const float* sums, float smooth, float* out) {
+  run(d, 1, SoftmaxDiceLossOp{sums, c, smooth, out});
+}
+void softmax_dice_backward(Device d, int64_t n, int64_t c, int64_t s, const float* p, const float* t,
+                           const float* sums, float smooth, const float* grad_out, float* dz) {
+  run(d, n * s, SoftmaxDiceBackwardOp{p, t, sums, c, s, smooth, grad_out, dz});
+}
+
+void cross_entropy_sum(Device d, int64_t n, int64_t c, int64_t s, const float* z, const float* t, float* out) {
+  reduce(d, n * s, CrossEntropyValue{z, t, c, s}, out);
+}
+void cross_entropy_backward(Device d, int64_t n, int64_t c, int64_t s, const float* z, const float* t,
+                            const float* grad_out, float scale, float* dz) {
+  run(d, n * s, CrossEntropyBackwardOp{z, t, c, s, grad_out, scale, dz});
+}
+
 void adam_step(Device d, int64_t n, const AdamConfig& config, int64_t step, float* p, const float* g, float* m,
                float* v) {
   const double t = static_cast<double>(step);

@@ -56,6 +56,26 @@ void dice_loss(Device d, const float* sums, float smooth, float* out);
 void dice_backward(Device d, int64_t n, const float* z, const float* t, const float* sums,
                    float smooth, const float* grad_out, float* dz);
 
+// Multi-class segmentation on logits z [N, C, S] (S = the product of the spatial dims, so 2D
+// and 3D alike) and class indices t [N, S] (floats holding 0..C-1); see kernels/softmax.hpp.
+// p = softmax of z over the C channels of each voxel.
+void softmax_channels(Device d, int64_t n, int64_t c, int64_t s, const float* z, float* p);
+// y [N, S] = the channel of the largest x (ties to the lowest, as torch.argmax), as a float.
+void argmax_channels(Device d, int64_t n, int64_t c, int64_t s, const float* x, float* y);
+// y [N, C, S] = one-hot(t); an index outside 0..C-1 gives an all-zero row.
+void one_hot(Device d, int64_t n, int64_t c, int64_t s, const float* t, float* y);
+// Soft Dice over the C classes on p = softmax(z): sums [3C] = (I_k, P_k, T_k for each k),
+// then the loss 1 - mean_k dice_k, and dz from p, t and the sums (kernels/softmax_dice.hpp).
+void softmax_dice_sums(Device d, int64_t n, int64_t c, int64_t s, const float* p, const float* t, float* sums);
+void softmax_dice_loss(Device d, int64_t c, const float* sums, float smooth, float* out);
+void softmax_dice_backward(Device d, int64_t n, int64_t c, int64_t s, const float* p, const float* t,
+                           const float* sums, float smooth, const float* grad_out, float* dz);
+// out[0] = sum over the N S voxels of -log softmax(z)[t].
+void cross_entropy_sum(Device d, int64_t n, int64_t c, int64_t s, const float* z, const float* t, float* out);
+// dz = grad_out[0] * scale * (softmax(z) - one-hot(t)).
+void cross_entropy_backward(Device d, int64_t n, int64_t c, int64_t s, const float* z, const float* t,
+                            const float* grad_out, float scale, float* dz);
+
 // Step number `step` (1 for the first) of Adam over n parameters, in place.
 void adam_step(Device d, int64_t n, const AdamConfig& config, int64_t step, float* p, const float* g, float* m,
                float* v);

@@ -435,6 +435,7 @@ std::vector<ParityCase> kernel_cases() {
                  },
                  0.0});  // label bytes: exact
   }
+  add_multiclass_kernel_cases(c);
   return c;
 }
 
@@ -521,6 +522,7 @@ std::vector<ParityCase> layer_cases() {
           return segmentation_loss(in[0], target, config);
         });
   }
+  add_multiclass_layer_cases(c);
   return c;
 }
 

@@ -44,6 +44,10 @@ struct ParityCase {
 
 std::vector<ParityCase> kernel_cases();
 std::vector<ParityCase> layer_cases();
+// The multi-class segmentation kernels and losses (tests/parity_cases_multiclass.cpp), added
+// to the two lists above.
+void add_multiclass_kernel_cases(std::vector<ParityCase>& cases);
+void add_multiclass_layer_cases(std::vector<ParityCase>& cases);
 
 // sum (a - b)^2 / sum b^2
 double nmse(const std::vector<float>& a, const std::vector<double>& b);

@@ -186,4 +186,26 @@ TEST_CASE("3D ops refuse mixed ranks and name the op") {
   CHECK_THROWS_WITH(ops::conv(x, Tensor::zeros({3, 2, 3, 1, 3}), Tensor(), 1, 1), doctest::Contains("same size along every axis"));
   CHECK_THROWS_WITH(ops::concat_channels(x, Tensor::zeros({1, 2, 4, 4})), doctest::Contains("concat_channels"));
   CHECK_THROWS_WITH(ops::max_pool(Tensor::zeros({1, 1, 4, 1, 4}), 2), doctest::Contains("max_pool3d"));
+
+TEST_CASE("gradcheck multi-class losses: softmax Dice, cross-entropy, Dice+CE, 2D and 3D") {
+  // Class maps [N, spatial...] with every class present, logits [N, C, spatial...].
+  struct Case {
+    Shape logits;
+    uint64_t seed;
+  };
+  for (const Case& c : {Case{{2, 4, 3, 5}, 40}, Case{{1, 4, 3, 4, 5}, 41}, Case{{2, 2, 2, 3, 3}, 42}}) {
+    Shape map_shape = c.logits;
+    map_shape.erase(map_shape.begin() + 1);
+    const int64_t classes = c.logits[1], voxels = shape_numel(map_shape);
+    std::vector<float> labels(static_cast<size_t>(voxels));
+    for (int64_t v = 0; v < voxels; ++v) labels[static_cast<size_t>(v)] = static_cast<float>((v * 7 + c.seed) % classes);
+    const Tensor t = Tensor::from_vector(map_shape, labels);
+    CAPTURE(shape_str(c.logits));
+    gradcheck("softmax_dice", {random_tensor(c.logits, c.seed, -3, 3)},
+              [&](const std::vector<Tensor>& in) { return softmax_dice_loss(in[0], t); });
+    gradcheck("cross_entropy", {random_tensor(c.logits, c.seed + 10, -3, 3)},
+              [&](const std::vector<Tensor>& in) { return cross_entropy_loss(in[0], t); });
+    gradcheck("dice+ce", {random_tensor(c.logits, c.seed + 20, -3, 3)},
+              [&](const std::vector<Tensor>& in) { return dice_ce_loss(in[0], t); });
+  }
 }

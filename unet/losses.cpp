@@ -4,6 +4,7 @@
 #include "base/error.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/ops.hpp"
+#include "unet/class_ops.hpp"
 
 namespace unet {
 
@@ -74,6 +75,71 @@ Tensor segmentation_loss(const Tensor& logits, const Tensor& target, const LossC
                       ops::scale(soft_dice_loss(logits, target, config.dice_smooth), config.dice_weight));
   }
   UNET_THROW("segmentation_loss", "unknown loss kind");
+}
+
+Tensor softmax_dice_loss(const Tensor& logits, const Tensor& classes, float smooth) {
+  const ClassLayout l = check_class_map("softmax_dice_loss", logits, classes);
+  const Device d = logits.device();
+  Tensor p = Tensor::empty(logits.shape(), d);  // kept for the backward, as PyTorch keeps softmax's output
+  kernels::softmax_channels(d, l.n, l.c, l.s, logits.data(), p.data());
+  Tensor sums = Tensor::empty({3 * l.c}, d);  // per class: sum(p y), sum(p), sum(y)
+  kernels::softmax_dice_sums(d, l.n, l.c, l.s, p.data(), classes.data(), sums.data());
+  Tensor loss = Tensor::empty({1}, d);
+  kernels::softmax_dice_loss(d, l.c, sums.data(), smooth, loss.data());
+  record(loss, "softmax_dice_loss", {logits, classes},
+         [l, d, smooth, p, sums, t = detached(classes)](const Tensor& dy) {
+           Tensor dz = Tensor::empty(p.shape(), d);
+           kernels::softmax_dice_backward(d, l.n, l.c, l.s, p.data(), t.data(), sums.data(), smooth, dy.data(),
+                                          dz.data());
+           return std::vector<Tensor>{dz, Tensor()};  // no gradient for the class map
+         });
+  return loss;
+}
+
+Tensor cross_entropy_loss(const Tensor& logits, const Tensor& classes) {
+  const ClassLayout l = check_class_map("cross_entropy_loss", logits, classes);
+  const Device d = logits.device();
+  const float inv_voxels = 1.0f / static_cast<float>(l.n * l.s);
+  Tensor total = Tensor::empty({1}, d);
+  kernels::cross_entropy_sum(d, l.n, l.c, l.s, logits.data(), classes.data(), total.data());
+  Tensor loss = Tensor::empty({1}, d);
+  kernels::scale(d, 1, inv_voxels, total.data(), loss.data());
+  record(loss, "cross_entropy_loss", {logits, classes},
+         [l, d, inv_voxels, z = detached(logits), t = detached(classes)](const Tensor& dy) {
+           Tensor dz = Tensor::empty(z.shape(), d);
+           kernels::cross_entropy_backward(d, l.n, l.c, l.s, z.data(), t.data(), dy.data(), inv_voxels, dz.data());
+           return std::vector<Tensor>{dz, Tensor()};
+         });
+  return loss;
+}
+
+Tensor dice_ce_loss(const Tensor& logits, const Tensor& classes, float smooth) {
+  return ops::add(softmax_dice_loss(logits, classes, smooth), cross_entropy_loss(logits, classes));
+}
+
+MulticlassLossKind MulticlassLossConfig::parse(const std::string& name) {
+  if (name == "dice") return MulticlassLossKind::Dice;
+  if (name == "ce") return MulticlassLossKind::CrossEntropy;
+  if (name == "dice+ce") return MulticlassLossKind::DiceCrossEntropy;
+  UNET_THROW("--loss", "'" + name + "' is not a multi-class loss; use dice, ce or dice+ce");
+}
+
+std::string MulticlassLossConfig::name(MulticlassLossKind kind) {
+  switch (kind) {
+    case MulticlassLossKind::Dice: return "dice";
+    case MulticlassLossKind::CrossEntropy: return "ce";
+    case MulticlassLossKind::DiceCrossEntropy: return "dice+ce";
+  }
+  return "?";
+}
+
+Tensor multiclass_segmentation_loss(const Tensor& logits, const Tensor& classes, const MulticlassLossConfig& config) {
+  switch (config.kind) {
+    case MulticlassLossKind::Dice: return softmax_dice_loss(logits, classes, config.dice_smooth);
+    case MulticlassLossKind::CrossEntropy: return cross_entropy_loss(logits, classes);
+    case MulticlassLossKind::DiceCrossEntropy: return dice_ce_loss(logits, classes, config.dice_smooth);
+  }
+  UNET_THROW("multiclass_segmentation_loss", "unknown loss kind");
 }
 
 }  // namespace unet
