@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int64_t at(const VoxelGrid& g, int64_t x, int64_t y, int64_t z) { return (x * g.ny + y) * g.nz + z; }
+int64_t at(const VoxelGrid& g, int64_t x, int64_t y, int64_t z) {
+  return (x * g.ny + y) * g.nz + z;
+}
 
 std::vector<uint8_t> read_bytes(const fs::path& path, size_t expected) {
   std::ifstream in(path, std::ios::binary);
@@ -212,7 +214,8 @@ TEST_CASE("the mean over cases leaves NaN out and counts what it used") {
 
 TEST_CASE("agrees with scipy / medpy on random blob volumes (hd95_reference.py)") {
   const char* dir_env = std::getenv("UNET_HD95_REFERENCE_DIR");
-  REQUIRE_MESSAGE(dir_env != nullptr, "UNET_HD95_REFERENCE_DIR is not set; ctest sets it after hd95_reference_generate");
+  REQUIRE_MESSAGE(dir_env != nullptr,
+                  "UNET_HD95_REFERENCE_DIR is not set; ctest sets it after hd95_reference_generate");
   const fs::path dir(dir_env);
   std::ifstream listing(dir / "cases.json");
   REQUIRE_MESSAGE(listing.good(), "cannot open " << dir / "cases.json");

@@ -23,7 +23,9 @@ void check_classes(const uint8_t* volume, int64_t n, const char* which) {
                    "; expected engine classes 0..3 (map BraTS label 4 to class 3 first)");
 }
 
-bool in(uint8_t members, uint8_t engine_class) { return (members >> engine_class) & 1u; }
+bool in(uint8_t members, uint8_t engine_class) {
+  return (members >> engine_class) & 1u;
+}
 
 double dice_of(const uint8_t* pred, const uint8_t* truth, int64_t n, uint8_t members) {
   int64_t both = 0, in_pred = 0, in_truth = 0;
@@ -84,8 +86,8 @@ BratsCaseMetrics brats_case_metrics(const std::vector<uint8_t>& pred, const std:
   UNET_CHECK(pred.size() == expected && truth.size() == expected, "brats_case_metrics",
              "the predicted volume has " + std::to_string(pred.size()) + " voxels and the ground truth " +
                  std::to_string(truth.size()) + "; the grid " + std::to_string(grid.nx) + " x " +
-                 std::to_string(grid.ny) + " x " + std::to_string(grid.nz) + " needs " +
-                 std::to_string(expected) + " each");
+                 std::to_string(grid.ny) + " x " + std::to_string(grid.nz) + " needs " + std::to_string(expected) +
+                 " each");
   return brats_case_metrics(pred.data(), truth.data(), grid);
 }
 

@@ -105,8 +105,8 @@ std::vector<uint8_t> crop(const uint8_t* mask, const VoxelGrid& g, const Box& bo
 }
 
 // The distances (mm) from every surface voxel of `from` to the nearest surface voxel of `to`.
-void append_surface_distances(const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
-                              const VoxelGrid& g, std::vector<double>& out) {
+void append_surface_distances(const std::vector<uint8_t>& from, const std::vector<uint8_t>& to, const VoxelGrid& g,
+                              std::vector<double>& out) {
   const std::vector<double> squared = squared_distance_transform(to.data(), g);
   for (size_t i = 0; i < from.size(); ++i)
     if (from[i]) out.push_back(std::sqrt(squared[i]));
@@ -118,10 +118,12 @@ void check_voxel_grid(const VoxelGrid& g, const char* what) {
   UNET_CHECK(g.nx > 0 && g.ny > 0 && g.nz > 0, what,
              "the volume size must be positive along every axis; got " + std::to_string(g.nx) + " x " +
                  std::to_string(g.ny) + " x " + std::to_string(g.nz));
-  const auto good = [](double s) { return std::isfinite(s) && s > 0.0; };
+  const auto good = [](double s) {
+    return std::isfinite(s) && s > 0.0;
+  };
   UNET_CHECK(good(g.sx) && good(g.sy) && good(g.sz), what,
-             "the voxel spacing must be a positive finite number of mm along every axis; got " +
-                 std::to_string(g.sx) + ", " + std::to_string(g.sy) + ", " + std::to_string(g.sz));
+             "the voxel spacing must be a positive finite number of mm along every axis; got " + std::to_string(g.sx) +
+                 ", " + std::to_string(g.sy) + ", " + std::to_string(g.sz));
 }
 
 std::vector<uint8_t> surface_voxels(const uint8_t* mask, const VoxelGrid& g) {
@@ -134,8 +136,8 @@ std::vector<uint8_t> surface_voxels(const uint8_t* mask, const VoxelGrid& g) {
       for (int64_t z = 0; z < g.nz; ++z) {
         const int64_t i = x * sx + y * sy + z;
         if (!mask[i]) continue;
-        const bool inner = x > 0 && x + 1 < g.nx && y > 0 && y + 1 < g.ny && z > 0 && z + 1 < g.nz &&
-                           mask[i - sx] && mask[i + sx] && mask[i - sy] && mask[i + sy] && mask[i - 1] && mask[i + 1];
+        const bool inner = x > 0 && x + 1 < g.nx && y > 0 && y + 1 < g.ny && z > 0 && z + 1 < g.nz && mask[i - sx] &&
+                           mask[i + sx] && mask[i - sy] && mask[i + sy] && mask[i - 1] && mask[i + 1];
         out[static_cast<size_t>(i)] = !inner;
       }
   return out;
