@@ -186,6 +186,7 @@ TEST_CASE("3D ops refuse mixed ranks and name the op") {
   CHECK_THROWS_WITH(ops::conv(x, Tensor::zeros({3, 2, 3, 1, 3}), Tensor(), 1, 1), doctest::Contains("same size along every axis"));
   CHECK_THROWS_WITH(ops::concat_channels(x, Tensor::zeros({1, 2, 4, 4})), doctest::Contains("concat_channels"));
   CHECK_THROWS_WITH(ops::max_pool(Tensor::zeros({1, 1, 4, 1, 4}), 2), doctest::Contains("max_pool3d"));
+}
 
 TEST_CASE("gradcheck multi-class losses: softmax Dice, cross-entropy, Dice+CE, 2D and 3D") {
   // Class maps [N, spatial...] with every class present, logits [N, C, spatial...].

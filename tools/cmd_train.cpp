@@ -1,4 +1,4 @@
-// `unet train`: trains the U-Net on a kaggle_3m folder.
+// `unet train`: trains the 2D U-Net on a kaggle_3m folder, or the 3D U-Net on a BraTS folder.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -9,19 +9,93 @@
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/progress.hpp"
+#include "tools/brats_report.hpp"
 #include "tools/report.hpp"
+#include "data/dataset_kind.hpp"
+#include "train/brats_trainer.hpp"
+#include "train/checkpoint.hpp"
 #include "train/trainer.hpp"
 
 namespace unet::tools {
 
 namespace {
 std::atomic<Trainer*> g_trainer{nullptr};
+std::atomic<BratsTrainer*> g_brats_trainer{nullptr};
 
 void on_sigint(int) {
   // First Ctrl-C: finish the current step, save last.safetensors, exit cleanly.
   // Second Ctrl-C: the default action (immediate exit).
   if (Trainer* t = g_trainer.load()) t->request_stop();
+  if (BratsTrainer* t = g_brats_trainer.load()) t->request_stop();
   std::signal(SIGINT, SIG_DFL);
+}
+
+// Runs `train` with Ctrl-C asking `trainer` to stop; the handler is removed however it ends.
+template <class T>
+bool run_stoppable(T& trainer, std::atomic<T*>& slot) {
+  slot = &trainer;
+  std::signal(SIGINT, on_sigint);
+  struct Restore {
+    std::atomic<T*>& slot;
+    ~Restore() {
+      slot = nullptr;
+      std::signal(SIGINT, SIG_DFL);
+    }
+  } restore{slot};
+  return trainer.run();
+}
+
+// The options the user gave (not defaults), by their long name.
+bool given(const CLI::App* sub, const char* name) { return sub->count(name) > 0; }
+
+// A BraTS run takes the 3D reference program's settings for what the user did not set.
+void apply_brats_defaults(TrainConfig& c, const CLI::App* sub) {
+  const TrainConfig d = TrainConfig::brats_defaults();
+  c.dataset = "brats";
+  if (!given(sub, "--lr")) c.lr = d.lr;
+  if (!given(sub, "--batch")) c.batch = d.batch;
+  if (!given(sub, "--epochs")) c.epochs = d.epochs;
+  if (!given(sub, "--seed")) c.seed = d.seed;
+  if (!given(sub, "--loss")) c.loss = d.loss;
+}
+
+// Whether a run folder to resume is a BraTS run, from its checkpoint's configuration.
+bool resumes_brats(const std::string& run) {
+  const std::string last = (std::filesystem::path(run) / "last.safetensors").string();
+  if (!std::filesystem::exists(last)) return false;  // the trainer says what is missing
+  const SafetensorsFile f = read_safetensors(last);
+  auto it = f.metadata.find("train_config");
+  return it != f.metadata.end() && TrainConfig::from_json(it->second, last).is_brats();
+}
+
+int train_brats(const TrainConfig& c, bool resuming, Progress& progress, std::chrono::steady_clock::time_point t0) {
+  BratsTrainer trainer(c, resuming, [&](const std::string& l) { progress.message(l); });
+  trainer.on_step = [&](const StepInfo& s) { progress.step(s); };
+  trainer.on_epoch = [&](const EpochMetrics& m, const BratsEvalResult&) {
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "epoch %lld: train loss %.4f | validation Dice WT %.3f TC %.3f ET %.3f (labels 1 %.3f, 2 %.3f, 4 %.3f), "
+                  "HD95 WT %.1f mm, loss %.4f, %s%s",
+                  static_cast<long long>(m.epoch), m.train_loss, m.val_dice_wt, m.val_dice_tc, m.val_dice_et,
+                  m.val_dice_l1, m.val_dice_l2, m.val_dice_l4, m.val_hd95_wt, m.val_loss,
+                  format_duration(m.seconds).c_str(), m.best ? " (best)" : "");
+    progress.message(line);
+  };
+  progress.message("model: 3D U-Net base " + std::to_string(trainer.config().base) + ", depth " +
+                   std::to_string(trainer.model().config().depth) + " (" + trainer.model().config().layout_name() +
+                   " layout, " + std::to_string(trainer.model().parameter_count()) + " parameters) on " +
+                   device_name(trainer.device()) + "; run folder " + trainer.config().out);
+  const bool done = run_stoppable(trainer, g_brats_trainer);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_report(trainer.config().out, make_brats_run_report(trainer, secs));
+  const std::string dir = trainer.config().out;
+  const auto& st = trainer.state();
+  progress.message(std::string(done ? "done" : "stopped") + " in " + format_duration(secs) + ": " +
+                   (st.best_epoch > 0 ? "best validation mean region Dice (WT+TC+ET)/3 " + std::to_string(st.best_dsc) +
+                                            " (epoch " + std::to_string(st.best_epoch) + "), " + dir + "/best.safetensors; "
+                                      : std::string("no epoch completed yet; ")) +
+                   dir + "/last.safetensors, " + dir + "/report.html");
+  return done ? 0 : 130;
 }
 }  // namespace
 
@@ -34,10 +108,13 @@ Runner add_train_command(CLI::App& app) {
   auto tf32 = std::make_shared<bool>(true);
   CLI::App* sub = app.add_subcommand(
       "train",
-      "Train the U-Net on the Kaggle LGG layout (kaggle_3m/<case>/<case>_<n>.tif + _mask.tif).\n"
-      "Defaults: Adam lr 1e-3 and BCE-with-logits from the spec; batch 16, 256x256, augmentation (scale 0.05,\n"
-      "rotation 15, flip 0.5) and the reference preprocessing from mateuszbuda/brain-segmentation-pytorch;\n"
-      "80:20 patient split.");
+      "Train the 2D U-Net on the Kaggle LGG layout (kaggle_3m/<case>/<case>_<n>.tif + _mask.tif), or the 3D\n"
+      "U-Net on the BraTS layout (<case>/<case>_{flair,t1,t1ce,t2,seg}.nii[.gz]); the kind is read from the folder.\n"
+      "2D defaults: Adam lr 1e-3 and BCE-with-logits from the spec; batch 16, 256x256, augmentation (scale 0.05,\n"
+      "rotation 15, flip 0.5) and the reference preprocessing from mateuszbuda/brain-segmentation-pytorch.\n"
+      "BraTS defaults (the 3D reference program): Adam lr 1e-4, batch 1, 10 epochs, seed 2024, softmax Dice loss,\n"
+      "4 random 128^3 patches per case and epoch with more than 100 tumour voxels, random flips.\n"
+      "Both: 80:20 patient split.");
   namespace ck = checks;
   sub->add_option("--data", c->data,
                   "kaggle_3m folder or the folder above it (with --resume: the same patients, possibly moved; "
@@ -49,12 +126,27 @@ Runner add_train_command(CLI::App& app) {
   sub->add_option("--batch", c->batch, "batch size (reference: 16)")->check(ck::at_least(1))->capture_default_str();
   sub->add_option("--lr", c->lr, "Adam learning rate (spec: 1e-3)")->check(ck::positive())->capture_default_str();
   sub->add_option("--weight-decay", c->weight_decay, "Adam L2 weight decay")->check(ck::non_negative())->capture_default_str();
-  sub->add_option("--loss", c->loss, "bce (spec), dice (reference) or bce+dice")
-      ->check(ck::one_of({"bce", "dice", "bce+dice"}))->capture_default_str();
+  sub->add_option("--dataset", c->dataset, "auto (from the folder's files), kaggle or brats")
+      ->check(ck::one_of({"auto", "kaggle", "brats"}))->capture_default_str();
+  sub->add_option("--loss", c->loss,
+                  "2D: bce (spec), dice (reference) or bce+dice; BraTS: dice (reference, softmax Dice), ce or dice+ce")
+      ->check(ck::one_of({"bce", "dice", "bce+dice", "ce", "dice+ce"}))->capture_default_str();
   sub->add_option("--bce-weight", c->bce_weight, "weight of BCE in bce+dice")->check(ck::non_negative())->capture_default_str();
   sub->add_option("--dice-weight", c->dice_weight, "weight of Dice in bce+dice")->check(ck::non_negative())->capture_default_str();
-  sub->add_option("--base", c->base, "U-Net base width: 32 (reference, 7.76M) or 64 (classic, 31.0M)")
+  sub->add_option("--base", c->base, "U-Net base width: 32 (reference, 7.76M; BraTS UNet3D 1.36M) or 64 (classic, 31.0M)")
       ->check(ck::between(1, 256))->capture_default_str();
+  sub->add_option("--depth", c->depth, "poolings of the U-Net (0 = the model's own: 4 in 2D, 2 in BraTS)")
+      ->check(ck::between(0, 6))->capture_default_str();
+  sub->add_option("--patch", c->patch, "BraTS: training patch and sliding-window tile, patch^3 voxels")
+      ->check(ck::between(4, 512))->capture_default_str();
+  sub->add_option("--sample-num", c->sample_num, "BraTS: patches per case per epoch")->check(ck::at_least(1))->capture_default_str();
+  sub->add_option("--min-tumor-voxels", c->min_tumor_voxels, "BraTS: a patch holds more labelled voxels than this")
+      ->check(ck::at_least(0))->capture_default_str();
+  sub->add_option("--max-data", c->max_data, "BraTS: use only the first N cases (0 = all)")->check(ck::at_least(0))->capture_default_str();
+  sub->add_option("--overlap", c->overlap, "BraTS: overlap of the sliding-window tiles in validation")
+      ->check(ck::between(0, 1, true))->capture_default_str();
+  sub->add_option("--log-every", c->log_every, "BraTS: steps between loss and per-label Dice lines")
+      ->check(ck::at_least(1))->capture_default_str();
   sub->add_option("--size", c->size, "image size, a multiple of 16 (spec: 256)")->check(ck::image_size())->capture_default_str();
   sub->add_option("--seed", c->seed, "seed for split, initialisation, order and augmentation")->capture_default_str();
   sub->add_option("--device", c->device, "auto, cpu or cuda")->check(ck::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
@@ -104,24 +196,20 @@ Runner add_train_command(CLI::App& app) {
     }
     Progress progress;
     const auto t0 = std::chrono::steady_clock::now();
+    const bool brats = resuming ? resumes_brats(c->out)
+                                : (c->dataset == "auto" ? data::detect_dataset_kind(c->data) : c->dataset) == "brats";
+    if (brats) {
+      if (!resuming) apply_brats_defaults(*c, sub);
+      return train_brats(*c, resuming, progress, t0);
+    }
+    if (!resuming) c->dataset = "kaggle";
     Trainer trainer(*c, resuming, [&](const std::string& l) { progress.message(l); });
     trainer.on_step = [&](const StepInfo& s) { progress.step(s); };
     trainer.on_epoch = [&](const EpochMetrics& m, const EvalResult&) { progress.epoch(m); };
     progress.message("model: U-Net base " + std::to_string(trainer.config().base) + " (" +
                      trainer.model().config().layout_name() + " layout, " + std::to_string(trainer.model().parameter_count()) +
                      " parameters) on " + device_name(trainer.device()) + "; run folder " + trainer.config().out);
-    g_trainer = &trainer;
-    std::signal(SIGINT, on_sigint);
-    bool done = false;
-    try {
-      done = trainer.run();
-    } catch (...) {
-      g_trainer = nullptr;
-      std::signal(SIGINT, SIG_DFL);
-      throw;
-    }
-    g_trainer = nullptr;
-    std::signal(SIGINT, SIG_DFL);
+    const bool done = run_stoppable(trainer, g_trainer);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_report(trainer.config().out, make_run_report(trainer, secs));
     const std::string dir = trainer.config().out;

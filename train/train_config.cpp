@@ -10,13 +10,53 @@
 
 namespace unet {
 
+TrainConfig TrainConfig::brats_defaults() {
+  TrainConfig c;
+  c.dataset = "brats";
+  c.lr = 1e-4;
+  c.batch = 1;
+  c.epochs = 10;
+  c.seed = 2024;
+  c.loss = "dice";
+  return c;
+}
+
+UNetConfig TrainConfig::model_config() const {
+  UNetConfig m = UNetConfig::for_base(base);
+  if (is_brats()) {
+    m = UNetConfig::brats3d();
+    m.base = base;
+  }
+  if (depth > 0) m.depth = depth;
+  return m;
+}
+
 void TrainConfig::validate() const {
   const auto got = [](auto v) { return ", got " + std::to_string(v); };
   UNET_CHECK(!data.empty(), "--data", "is required");
   UNET_CHECK(!out.empty(), "--out", "is required");
+  UNET_CHECK(dataset == "auto" || dataset == "kaggle" || dataset == "brats", "--dataset",
+             "'" + dataset + "' is not a dataset kind; use auto, kaggle or brats");
   UNET_CHECK(epochs >= 1, "--epochs", "must be at least 1" + got(epochs));
   UNET_CHECK(batch >= 1, "--batch", "must be at least 1" + got(batch));
-  UNET_CHECK(size >= 16 && size % 16 == 0, "--size", "must be a multiple of 16 (the U-Net pools 4 times)" + got(size));
+  UNET_CHECK(depth >= 0 && depth <= 6, "--depth", "must be from 1 to 6 (0 = the model's own)" + got(depth));
+  const int64_t multiple = int64_t{1} << model_config().depth;
+  if (is_brats()) {
+    UNET_CHECK(patch >= multiple && patch % multiple == 0 && patch <= 512, "--patch",
+               "must be a multiple of " + std::to_string(multiple) + " (the U-Net pools " +
+                   std::to_string(model_config().depth) + " times), at most 512" + got(patch));
+    UNET_CHECK(sample_num >= 1, "--sample-num", "must be at least 1" + got(sample_num));
+    UNET_CHECK(min_tumor_voxels >= 0, "--min-tumor-voxels", "must be 0 or more" + got(min_tumor_voxels));
+    UNET_CHECK(max_data >= 0, "--max-data", "must be 0 (all cases) or more" + got(max_data));
+    UNET_CHECK(overlap >= 0.0 && overlap < 1.0, "--overlap", "must be from 0 to 1 (1 excluded)" + got(overlap));
+    UNET_CHECK(log_every >= 1, "--log-every", "must be at least 1" + got(log_every));
+    MulticlassLossConfig::parse(loss);
+  } else {
+    UNET_CHECK(size >= multiple && size % multiple == 0, "--size",
+               "must be a multiple of " + std::to_string(multiple) + " (the U-Net pools " +
+                   std::to_string(model_config().depth) + " times)" + got(size));
+    LossConfig::parse(loss);
+  }
   UNET_CHECK(base >= 1 && base <= 256, "--base", "must be from 1 to 256" + got(base));
   UNET_CHECK(lr > 0.0 && std::isfinite(lr), "--lr", "must be greater than 0" + got(lr));
   UNET_CHECK(weight_decay >= 0.0 && std::isfinite(weight_decay), "--weight-decay", "must be 0 or more" + got(weight_decay));
@@ -28,7 +68,6 @@ void TrainConfig::validate() const {
   UNET_CHECK(workers >= 1, "--workers", "must be at least 1" + got(workers));
   UNET_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "--val-fraction", "must be from 0 to 1 (1 excluded)" + got(val_fraction));
   UNET_CHECK(max_steps_per_epoch >= 0, "--max-steps-per-epoch", "must be 0 or more" + got(max_steps_per_epoch));
-  LossConfig::parse(loss);
   data::parse_preprocess(preprocess);
 }
 
@@ -40,7 +79,7 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& w
   // (eval and predict allocate size x size planes; a 16384^2 slice is already 34 GB per
   // activation at base 32) and the model's ranges, so a damaged file stops here, named.
   try {
-    UNetConfig::for_base(c.base).validate("--base");
+    c.model_config().validate("--base");
     c.validate();
     UNET_CHECK(c.size <= 16384, "--size", "must be at most 16384, got " + std::to_string(c.size));
   } catch (const Error& e) {

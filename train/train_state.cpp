@@ -1,14 +1,30 @@
 #include "train/train_state.hpp"
 
+#include <utility>
+#include <vector>
+
 #include "base/error.hpp"
 #include "train/json_fields.hpp"
 
 namespace unet {
 
+namespace {
+// The BraTS fields by name; runs saved before them (and 2D runs of older versions) lack them.
+template <class Metrics>  // EpochMetrics or const EpochMetrics
+auto brats_fields(Metrics& m) {
+  using Field = std::pair<const char*, decltype(&m.train_dice_l1)>;
+  return std::vector<Field>{{"train_dice_l1", &m.train_dice_l1}, {"train_dice_l2", &m.train_dice_l2}, {"train_dice_l4", &m.train_dice_l4},
+          {"val_dice_l1", &m.val_dice_l1},     {"val_dice_l2", &m.val_dice_l2},     {"val_dice_l4", &m.val_dice_l4},
+          {"val_dice_wt", &m.val_dice_wt},     {"val_dice_tc", &m.val_dice_tc},     {"val_dice_et", &m.val_dice_et},
+          {"val_hd95_wt", &m.val_hd95_wt},     {"val_hd95_tc", &m.val_hd95_tc},     {"val_hd95_et", &m.val_hd95_et}};
+}
+}  // namespace
+
 void to_json(nlohmann::json& j, const EpochMetrics& m) {
   j = {{"epoch", m.epoch},     {"train_loss", m.train_loss},         {"train_dice", m.train_dice},
        {"val_loss", m.val_loss}, {"val_dice_slice", m.val_dice_slice}, {"val_dsc_volume", m.val_dsc_volume},
        {"lr", m.lr},           {"seconds", m.seconds},               {"best", m.best}};
+  for (const auto& [name, v] : brats_fields(m)) j[name] = *v;
 }
 
 void from_json(const nlohmann::json& j, EpochMetrics& m) {
@@ -21,6 +37,8 @@ void from_json(const nlohmann::json& j, EpochMetrics& m) {
   j.at("val_loss").get_to(m.val_loss), j.at("val_dice_slice").get_to(m.val_dice_slice);
   j.at("val_dsc_volume").get_to(m.val_dsc_volume), j.at("lr").get_to(m.lr), j.at("seconds").get_to(m.seconds);
   m.best = j.value("best", false);
+  for (const auto& [name, v] : brats_fields(m))
+    if (j.contains(name)) j.at(name).get_to(*v);
 }
 
 std::string TrainState::to_json() const { return nlohmann::json(*this).dump(); }
@@ -34,7 +52,9 @@ TrainState TrainState::from_json(const std::string& text, const std::string& whe
       const std::string row = "train_state.history[" + std::to_string(i) + "]";
       const auto& h = history[i];
       if (h.is_object()) {
-        (void)read_fields<EpochMetrics>(h, where, row, /*strict=*/true);
+        // Not strict: the BraTS fields are optional (older runs lack them); the fields every
+        // run has are required by from_json itself.
+        (void)read_fields<EpochMetrics>(h, where, row, /*strict=*/false);
         continue;
       }
       UNET_CHECK(h.is_array() && h.size() == 8, where, row + " is not a list of 8 numbers");

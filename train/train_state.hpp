@@ -17,6 +17,14 @@ struct EpochMetrics {
   double lr = 0;
   double seconds = 0;  // wall time of the epoch (console and report only; not in metrics.csv)
   bool best = false;   // this epoch improved the best DSC and best.safetensors was written
+  // BraTS runs (0 in 2D runs): Dice of the training patches per label (1, 2, 4), and the
+  // validation cases' mean Dice per label and region and mean HD95 per region in mm (-1 when
+  // no case had the region in both prediction and truth). val_dsc_volume is then the mean
+  // region Dice (WT + TC + ET) / 3, the number the best checkpoint is chosen by.
+  double train_dice_l1 = 0, train_dice_l2 = 0, train_dice_l4 = 0;
+  double val_dice_l1 = 0, val_dice_l2 = 0, val_dice_l4 = 0;
+  double val_dice_wt = 0, val_dice_tc = 0, val_dice_et = 0;
+  double val_hd95_wt = 0, val_hd95_tc = 0, val_hd95_et = 0;
 };
 // Stored as an object; reads the [epoch, train_loss, ...] arrays of runs saved before too.
 void to_json(nlohmann::json& j, const EpochMetrics& m);

@@ -17,6 +17,8 @@
 #include "base/file_io.hpp"
 #include "engine/safetensors.hpp"
 #include "train/checkpoint.hpp"
+#include "train/lr_schedule.hpp"
+#include "train/run_folder.hpp"
 #include "train/metrics.hpp"
 #include "unet/state_dict.hpp"
 #include "unet/train_step.hpp"
@@ -30,54 +32,6 @@ using nlohmann::json;
 
 namespace {
 
-
-// Fails before any work when the run folder cannot be written.
-void check_writable(const std::string& out) {
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  UNET_CHECK(!ec && fs::is_directory(out), out, "cannot create the output folder: " + (ec ? ec.message() : "not a folder"));
-  const fs::path probe = fs::path(out) / ".write_test";
-  {
-    std::ofstream f(probe);
-    f << "ok";
-    f.flush();
-    UNET_CHECK(f.good(), out, "cannot write to the output folder");
-  }
-  fs::remove(probe, ec);
-}
-
-// On resume with --data: the folder must hold the patients the run was trained on. Runs
-// saved before the patient list was stored are checked by their validation list only.
-void check_same_patients(const SafetensorsFile& checkpoint, std::vector<std::string> ids, const std::string& where) {
-  const auto it = checkpoint.metadata.find("patients");
-  if (it == checkpoint.metadata.end()) return;
-  std::vector<std::string> stored;
-  try {
-    stored = json::parse(it->second).get<std::vector<std::string>>();
-  } catch (const json::exception& e) {
-    UNET_THROW(where, std::string("bad 'patients' metadata: ") + e.what());
-  }
-  std::sort(ids.begin(), ids.end());
-  std::sort(stored.begin(), stored.end());
-  if (ids == stored) return;
-  std::vector<std::string> missing, extra;
-  std::set_difference(stored.begin(), stored.end(), ids.begin(), ids.end(), std::back_inserter(missing));
-  std::set_difference(ids.begin(), ids.end(), stored.begin(), stored.end(), std::back_inserter(extra));
-  auto some = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (size_t i = 0; i < v.size() && i < 3; ++i) s += (i ? ", " : "") + v[i];
-    return s + (v.size() > 3 ? ", ..." : "");
-  };
-  UNET_THROW("--data", "the data folder does not hold the patients of the run in " + where + ": " +
-                           std::to_string(missing.size()) + " missing (" + some(missing) + "), " +
-                           std::to_string(extra.size()) + " not in the run (" + some(extra) + ")");
-}
-
-std::string fmt(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.6f", v);
-  return b;
-}
 
 }  // namespace
 
@@ -160,7 +114,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
       " validation patients (all slices); list in " + (fs::path(config_.out) / "validation_patients.txt").string());
 
   // Model and optimizer.
-  model_ = std::make_unique<UNet>(UNetConfig::for_base(config_.base), device_, config_.seed);
+  model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
   AdamConfig adam_config;
   adam_config.lr = config_.lr;
   adam_config.weight_decay = config_.weight_decay;
@@ -289,18 +243,7 @@ bool Trainer::run() {
       state_.best_dsc = em.val_dsc_volume;
       state_.best_epoch = em.epoch;
     }
-    if (config_.lr_schedule == "plateau") {
-      // ReduceLROnPlateau(mode="max", threshold=1e-4 relative) on the validation DSC.
-      if (em.val_dsc_volume > state_.plateau_best * (1.0 + 1e-4)) {
-        state_.plateau_best = em.val_dsc_volume;
-        state_.plateau_bad = 0;
-      } else if (++state_.plateau_bad > config_.plateau_patience) {
-        const double new_lr = std::max(state_.lr * config_.plateau_factor, config_.min_lr);
-        if (new_lr < state_.lr) say("plateau: learning rate " + fmt(state_.lr) + " -> " + fmt(new_lr));
-        state_.lr = new_lr;
-        state_.plateau_bad = 0;
-      }
-    }
+    schedule_learning_rate(state_, config_, em.val_dsc_volume, on_message);
     ++state_.epoch;
     state_.next_batch = 0;
     state_.partial_loss = state_.partial_dice = 0.0;

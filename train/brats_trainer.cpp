@@ -1,0 +1,299 @@
+#include "train/brats_trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/allocator.hpp"
+#include "base/error.hpp"
+#include "base/file_io.hpp"
+#include "data/brats_scan.hpp"
+#include "data/patch_sampler.hpp"
+#include "data/split.hpp"
+#include "train/checkpoint.hpp"
+#include "train/lr_schedule.hpp"
+#include "train/metrics.hpp"
+#include "train/run_folder.hpp"
+#include "unet/class_ops.hpp"
+#include "unet/state_dict.hpp"
+#include "unet/train_step.hpp"
+
+namespace unet {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+data::PatchConfig patch_config(const TrainConfig& c) {
+  data::PatchConfig p;
+  p.size = {c.patch, c.patch, c.patch};
+  p.sample_num = static_cast<int>(c.sample_num);
+  p.min_tumor_voxels = c.min_tumor_voxels;
+  p.flip = c.augment;
+  return p;
+}
+
+// Per-label overlap counts of hard predictions, summed over batches: Dice of labels 1, 2, 4
+// (engine classes 1, 2, 3) over everything seen, so a small batch weighs by its voxels.
+struct LabelDice {
+  double inter[4] = {0, 0, 0, 0}, pred[4] = {0, 0, 0, 0}, truth[4] = {0, 0, 0, 0};
+  void add(const std::vector<float>& classes_pred, const std::vector<float>& classes_true) {
+    for (size_t i = 0; i < classes_pred.size(); ++i) {
+      const int p = static_cast<int>(classes_pred[i]), t = static_cast<int>(classes_true[i]);
+      pred[p] += 1;
+      truth[t] += 1;
+      if (p == t) inter[p] += 1;
+    }
+  }
+  // Both empty: 1, as the metrics of a case (train/brats_metrics.hpp).
+  double dice(int c) const { return pred[c] + truth[c] > 0 ? 2 * inter[c] / (pred[c] + truth[c]) : 1.0; }
+  double mean() const { return (dice(1) + dice(2) + dice(3)) / 3.0; }
+};
+
+// -1 for a mean that no case could give (HD95 undefined in every case), as metrics.csv says.
+double or_undefined(const MeanOverCases& m) { return m.count > 0 ? m.mean : -1.0; }
+
+}  // namespace
+
+BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(const std::string&)> message)
+    : on_message(std::move(message)), config_(std::move(config)) {
+  const std::string last = (fs::path(config_.out) / "last.safetensors").string();
+  SafetensorsFile checkpoint;
+  if (resume) {
+    UNET_CHECK(fs::exists(last), "--resume", "no checkpoint to resume from: " + last + " does not exist");
+    checkpoint = read_safetensors(last);
+    UNET_CHECK(checkpoint.metadata.count("train_config") && checkpoint.metadata.count("train_state"), last,
+               "not a training checkpoint (no train_config / train_state metadata)");
+    TrainConfig stored = TrainConfig::from_json(checkpoint.metadata.at("train_config"), last);
+    UNET_CHECK(stored.is_brats(), last, "is a checkpoint of a 2D (kaggle) run, not of a BraTS run");
+    stored.device = config_.device;
+    stored.workers = config_.workers;
+    if (config_.epochs > 0) stored.epochs = config_.epochs;
+    stored.out = config_.out;
+    if (!config_.data.empty()) {
+      stored.data = config_.data;
+    } else {
+      UNET_CHECK(fs::exists(stored.data), "--resume",
+                 "the run's data folder '" + stored.data + "' does not exist; give its new place with --data");
+    }
+    config_ = stored;
+  }
+  UNET_CHECK(config_.is_brats(), "BratsTrainer", "the configuration is not that of a BraTS run (--dataset brats)");
+  config_.validate();
+  config_.data = fs::absolute(config_.data).lexically_normal().string();
+  if (!config_.val_list.empty()) config_.val_list = fs::absolute(config_.val_list).lexically_normal().string();
+  check_writable(config_.out);
+  device_ = resolve_device(config_.device);
+  loss_.kind = MulticlassLossConfig::parse(config_.loss);
+
+  // Data: every case in memory, z-scored, with its classes.
+  const data::BratsScan scan = data::scan_brats(config_.data);
+  for (const auto& w : scan.warnings) say("warning: " + w);
+  data::BratsLoadConfig load;
+  load.strict = config_.strict;
+  load.max_data = config_.max_data;
+  load.threads = config_.workers;
+  data::BratsLoadReport report;
+  cases_ = data::load_brats_dataset(scan, load, report);
+  for (const auto& p : report.problems) say("warning: " + p);
+  int64_t voxels = 0, tumour = 0;
+  for (const auto& c : cases_) {
+    voxels += c.voxel_count();
+    tumour += c.tumour_voxels();
+  }
+  say("data: " + std::to_string(cases_.size()) + " BraTS cases (" + scan.root + "), " +
+      std::to_string(voxels * 17 / (1 << 20)) + " MiB in memory, " + fmt(100.0 * tumour / std::max<int64_t>(voxels, 1)) +
+      "% tumour voxels" + (report.skipped ? ", " + std::to_string(report.skipped) + " cases skipped" : std::string()));
+
+  // Split by patient (a BraTS case is one patient).
+  std::vector<std::string> ids;
+  for (const auto& c : cases_) ids.push_back(c.id);
+  if (resume) check_same_patients(checkpoint, ids, last);
+  const data::Split split = config_.val_list.empty() ? data::split_patients(ids, config_.val_fraction, config_.seed)
+                                                     : data::split_from_file(ids, config_.val_list);
+  const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
+  for (size_t i = 0; i < cases_.size(); ++i) (val_ids.count(cases_[i].id) ? val_ : train_).push_back(i);
+  UNET_CHECK(!train_.empty(), "split", "no training cases");
+  std::string val_text;
+  for (const auto& id : split.validation) val_text += id + "\n";
+  const std::string val_file = (fs::path(config_.out) / "validation_patients.txt").string();
+  if (resume && fs::exists(val_file))
+    UNET_CHECK(data::read_id_list(val_file) == split.validation, "--data",
+               "the validation cases differ from those in " + val_file + "; resume with the run's own data");
+  write_file_atomic(val_file, val_text);
+  patients_ = ids;
+  say("split: " + std::to_string(train_.size()) + " training cases (" + std::to_string(config_.sample_num) +
+      " patches of " + std::to_string(config_.patch) + "^3 each per epoch), " + std::to_string(val_.size()) +
+      " validation cases (whole volumes, sliding window); list in " + val_file);
+
+  model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
+  AdamConfig adam_config;
+  adam_config.lr = config_.lr;
+  adam_config.weight_decay = config_.weight_decay;
+  adam_ = std::make_unique<Adam>(model_->parameters(), adam_config);
+  state_.lr = config_.lr;
+  if (resume) {
+    load_model_state(*model_, checkpoint, last);
+    state_ = TrainState::from_json(checkpoint.metadata.at("train_state"), last);
+    restore_optimizer(*adam_, checkpoint, last);
+    if (state_.epoch >= config_.epochs)
+      say("nothing left to train: " + config_.out + " has done " + std::to_string(state_.epoch) + " of " +
+          std::to_string(config_.epochs) + " epochs; give a larger --epochs to continue it");
+    else
+      say("resuming " + config_.out + " at epoch " + std::to_string(state_.epoch + 1) + ", batch " +
+          std::to_string(state_.next_batch) + " (best mean region Dice so far " + fmt(state_.best_dsc) + ")");
+  }
+  json cfg = json::parse(config_.to_json());
+  cfg["model"] = {{"layout", model_->config().layout_name()}, {"parameters", model_->parameter_count()}};
+  cfg["device_used"] = device_name(device_);
+  write_file_atomic((fs::path(config_.out) / "config.json").string(), cfg.dump(2) + "\n");
+}
+
+BratsTrainer::~BratsTrainer() = default;
+
+void BratsTrainer::say(const std::string& line) const {
+  if (on_message) on_message(line);
+}
+
+void BratsTrainer::save_checkpoint(const std::string& path, bool with_optimizer) const {
+  write_safetensors(path, training_checkpoint(*model_, with_optimizer ? adam_.get() : nullptr, config_, state_, patients_));
+}
+
+std::string BratsTrainer::metrics_csv() const {
+  std::string s =
+      "epoch,train_loss,train_dice_l1,train_dice_l2,train_dice_l4,val_loss,val_dice_l1,val_dice_l2,val_dice_l4,"
+      "val_dice_wt,val_dice_tc,val_dice_et,val_hd95_wt,val_hd95_tc,val_hd95_et,val_region_dice,lr\n";
+  for (const auto& m : state_.history) {
+    s += std::to_string(m.epoch);
+    for (double v : {m.train_loss, m.train_dice_l1, m.train_dice_l2, m.train_dice_l4, m.val_loss, m.val_dice_l1,
+                     m.val_dice_l2, m.val_dice_l4, m.val_dice_wt, m.val_dice_tc, m.val_dice_et, m.val_hd95_wt,
+                     m.val_hd95_tc, m.val_hd95_et, m.val_dsc_volume, m.lr})
+      s += "," + fmt(v);
+    s += "\n";
+  }
+  return s;
+}
+
+bool BratsTrainer::run() {
+  const std::string last = (fs::path(config_.out) / "last.safetensors").string();
+  const std::string best = (fs::path(config_.out) / "best.safetensors").string();
+  const data::PatchConfig pc = patch_config(config_);
+  const int64_t p = config_.patch;
+  model_->train(true);
+  while (state_.epoch < config_.epochs) {
+    adam_->set_lr(state_.lr);
+    // The epoch's patches: every training case sample_num times, shuffled from (seed, epoch).
+    std::vector<data::PatchRef> order =
+        data::epoch_patch_order(static_cast<int64_t>(train_.size()), pc, config_.seed, state_.epoch);
+    for (auto& r : order) r.case_index = static_cast<int64_t>(train_[static_cast<size_t>(r.case_index)]);
+    int64_t steps = (static_cast<int64_t>(order.size()) + config_.batch - 1) / config_.batch;
+    if (config_.max_steps_per_epoch > 0) steps = std::min(steps, config_.max_steps_per_epoch);
+    const int64_t samples_in_epoch = std::min<int64_t>(static_cast<int64_t>(order.size()), steps * config_.batch);
+    const auto t0 = std::chrono::steady_clock::now();
+    int64_t samples_this_run = 0;
+    LabelDice epoch_dice, window_dice;
+    double window_loss = 0.0;
+    int64_t window_steps = 0;
+    while (state_.next_batch < steps) {
+      const auto first = order.begin() + state_.next_batch * config_.batch;
+      const auto end = order.begin() + std::min<int64_t>((state_.next_batch + 1) * config_.batch, static_cast<int64_t>(order.size()));
+      const std::vector<data::PatchRef> refs(first, end);
+      const data::PatchBatch b = data::make_patch_batch(cases_, refs, pc, config_.seed, state_.epoch);
+      const int64_t n = b.count;
+      const Tensor x = Tensor::from_host({n, 4, p, p, p}, b.images.data(), device_);  // [N, 4, P, P, P]
+      const Tensor t = Tensor::from_host({n, p, p, p}, b.labels.data(), device_);     // [N, P, P, P]
+      const StepResult step = train_step(*model_, *adam_, x, t, loss_);
+      UNET_CHECK(step.applied, "train",
+                 "the loss is " + std::to_string(step.loss) + " at epoch " + std::to_string(state_.epoch + 1) + ", step " +
+                     std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
+                     (fs::exists(last) ? last : std::string("(none yet)")));
+      const std::vector<float> predicted = argmax_channels(step.logits).to_vector();
+      epoch_dice.add(predicted, b.labels);
+      window_dice.add(predicted, b.labels);
+      window_loss += step.loss;
+      ++window_steps;
+      state_.partial_loss += static_cast<double>(step.loss) * static_cast<double>(n);
+      state_.partial_samples += n;
+      ++state_.next_batch;
+      samples_this_run += n;
+      if (state_.next_batch % config_.log_every == 0 || state_.next_batch == steps) {
+        say("epoch " + std::to_string(state_.epoch + 1) + " step " + std::to_string(state_.next_batch) + "/" +
+            std::to_string(steps) + ": loss " + fmt(window_loss / static_cast<double>(window_steps)) +
+            ", Dice label 1 " + fmt(window_dice.dice(1)) + ", label 2 " + fmt(window_dice.dice(2)) + ", label 4 " +
+            fmt(window_dice.dice(3)));
+        window_dice = LabelDice{};
+        window_loss = 0.0;
+        window_steps = 0;
+      }
+      if (on_step) {
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double rate = secs > 0 ? static_cast<double>(samples_this_run) / secs : 0.0;
+        on_step(StepInfo{state_.epoch + 1, state_.next_batch, steps, state_.partial_samples, samples_in_epoch,
+                         static_cast<double>(step.loss), rate,
+                         rate > 0 ? static_cast<double>(samples_in_epoch - state_.partial_samples) / rate : 0.0});
+      }
+      if (stop_) {
+        save_checkpoint(last, true);
+        say("stopped at epoch " + std::to_string(state_.epoch + 1) + ", step " + std::to_string(state_.next_batch) +
+            "; saved " + last + " (continue with --resume " + config_.out + ")");
+        return false;
+      }
+    }
+    EpochMetrics em;
+    em.epoch = state_.epoch + 1;
+    em.train_loss = state_.partial_samples ? state_.partial_loss / static_cast<double>(state_.partial_samples) : 0.0;
+    // Per-label Dice of the patches this process trained on in the epoch (after a resume in
+    // the middle of an epoch, those since the resume).
+    em.train_dice_l1 = epoch_dice.dice(1);
+    em.train_dice_l2 = epoch_dice.dice(2);
+    em.train_dice_l4 = epoch_dice.dice(3);
+    em.train_dice = epoch_dice.mean();
+    em.lr = state_.lr;
+    allocator_for(device_).empty_cache();
+    BratsInferenceOptions inference;
+    inference.patch = config_.patch;
+    inference.overlap = config_.overlap;
+    const BratsEvalResult ev = val_.empty() ? BratsEvalResult{} : evaluate_brats(*model_, cases_, val_, loss_, inference);
+    allocator_for(device_).empty_cache();
+    em.val_loss = ev.loss;
+    em.val_dice_l1 = ev.mean.dice_label1.mean;
+    em.val_dice_l2 = ev.mean.dice_label2.mean;
+    em.val_dice_l4 = ev.mean.dice_label4.mean;
+    em.val_dice_wt = ev.mean.dice_wt.mean;
+    em.val_dice_tc = ev.mean.dice_tc.mean;
+    em.val_dice_et = ev.mean.dice_et.mean;
+    em.val_hd95_wt = or_undefined(ev.mean.hd95_wt);
+    em.val_hd95_tc = or_undefined(ev.mean.hd95_tc);
+    em.val_hd95_et = or_undefined(ev.mean.hd95_et);
+    em.val_dsc_volume = val_.empty() ? 0.0 : ev.region_dice;
+    em.val_dice_slice = em.val_dsc_volume;  // no slices in 3D: the same number, for the 2D columns
+    em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const bool improved = em.val_dsc_volume > state_.best_dsc;  // a tie keeps the earlier best
+    em.best = improved;
+    state_.history.push_back(em);
+    if (improved) {
+      state_.best_dsc = em.val_dsc_volume;
+      state_.best_epoch = em.epoch;
+    }
+    schedule_learning_rate(state_, config_, em.val_dsc_volume, on_message);
+    ++state_.epoch;
+    state_.next_batch = 0;
+    state_.partial_loss = state_.partial_dice = 0.0;
+    state_.partial_samples = 0;
+    if (improved) save_checkpoint(best, false);
+    save_checkpoint(last, true);
+    write_file_atomic((fs::path(config_.out) / "metrics.csv").string(), metrics_csv());
+    if (on_epoch) on_epoch(em, ev);
+    if (stop_) {
+      say("stopped after epoch " + std::to_string(em.epoch) + "; saved " + last);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace unet
