@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cmath>
 #include <exception>
-#include <mutex>
 #include <thread>
 
 #include "base/error.hpp"
@@ -82,9 +81,8 @@ std::vector<BratsCase> load_brats_dataset(const BratsScan& scan, const BratsLoad
   if (config.max_data > 0) n = std::min(n, static_cast<size_t>(config.max_data));
   std::vector<BratsCase> cases(n);
   std::vector<std::string> problem(n);  // per case, so the report stays in id order
+  std::vector<std::exception_ptr> fatal(n);  // strict mode, or not an unet::Error
   std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::exception_ptr first_error;
   auto worker = [&] {
     for (size_t i = next++; i < n; i = next++) {
       const BratsCaseFiles& files = scan.cases[i];
@@ -93,18 +91,15 @@ std::vector<BratsCase> load_brats_dataset(const BratsScan& scan, const BratsLoad
           UNET_THROW(files.folder, "has no segmentation (" + files.id + "_seg.nii[.gz]), needed for training");
         cases[i] = load_brats_case(files);
       } catch (const Error& e) {
-        if (config.strict) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (!first_error) first_error = std::current_exception();
-          next = n;  // stop the other workers early
-          return;
+        if (!config.strict) {
+          problem[i] = "skipped case " + files.id + ": " + e.what();
+          continue;
         }
-        problem[i] = "skipped case " + files.id + ": " + e.what();
+        fatal[i] = std::current_exception();
+        next = n;  // stop the other workers early
       } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!first_error) first_error = std::current_exception();
+        fatal[i] = std::current_exception();
         next = n;
-        return;
       }
     }
   };
@@ -112,7 +107,9 @@ std::vector<BratsCase> load_brats_dataset(const BratsScan& scan, const BratsLoad
   std::vector<std::thread> pool;
   for (int t = 0; t < n_threads; ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
-  if (first_error) std::rethrow_exception(first_error);
+  // The first failing case in id order among those reached, whichever thread met it first.
+  for (const auto& e : fatal)
+    if (e) std::rethrow_exception(e);
 
   std::vector<BratsCase> out;
   for (size_t i = 0; i < n; ++i) {
