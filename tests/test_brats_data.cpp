@@ -11,13 +11,13 @@
 #include <set>
 
 #include "base/error.hpp"
-#include "check_error.hpp"
 #include "data/brats_labels.hpp"
 #include "data/brats_scan.hpp"
 #include "data/brats_volume.hpp"
 #include "data/nifti_io.hpp"
 #include "data/patch_sampler.hpp"
 #include "data/synth_brats.hpp"
+#include "tests/check_error.hpp"
 
 using namespace unet;
 using namespace unet::data;
