@@ -1,5 +1,6 @@
 // `unet synth`: writes a synthetic dataset in the kaggle_3m layout, or in the BraTS 2020 layout
 // with --kind brats.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -16,6 +17,7 @@ Runner add_synth_command(CLI::App& app) {
   auto compression = std::make_shared<std::string>("none");
   auto kind = std::make_shared<std::string>("kaggle");
   auto brats = std::make_shared<data::SynthBratsConfig>();
+  auto volume = std::make_shared<std::vector<int64_t>>(brats->size.begin(), brats->size.end());
   CLI::App* sub = app.add_subcommand("synth",
                                      "Generate a synthetic MRI dataset: the Kaggle LGG kaggle_3m layout (TIFF slices), or with\n"
                                      "--kind brats the BraTS 2020 layout (4 NIfTI modalities and seg per case, some .nii.gz)");
@@ -24,14 +26,15 @@ Runner add_synth_command(CLI::App& app) {
       ->check(checks::one_of({"kaggle", "brats"}))->capture_default_str();
   sub->add_option("--patients", cfg->patients, "number of patients (the real sets: 110 kaggle, 369 BraTS 2020)")
       ->check(checks::at_least(1))->capture_default_str();
-  sub->add_option("--volume", brats->size, "brats: volume size X Y Z (the real set: 240 240 155)")
-      ->expected(3)->check(checks::between(8, 1024));
+  sub->add_option("--volume", *volume, "brats: volume size X Y Z (the real set: 240 240 155)")
+      ->expected(3)->check(checks::between(8, 1024))->capture_default_str();
   sub->add_option("--seed", cfg->seed, "seed; the same seed writes the same files")->capture_default_str();
   sub->add_option("--threads", cfg->threads, "writer threads")->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--compression", *compression, "TIFF compression: none (as the real set), lzw, deflate, packbits")
       ->check(checks::one_of({"none", "lzw", "deflate", "packbits"}))->capture_default_str();
-  return [cfg, compression, kind, brats, sub]() {
+  return [cfg, compression, kind, brats, volume, sub]() {
     if (*kind == "brats") {
+      std::copy(volume->begin(), volume->end(), brats->size.begin());
       UNET_CHECK(sub->count("--compression") == 0, "--compression", "is for TIFF files; BraTS cases are NIfTI");
       brats->out = cfg->out;
       brats->cases = cfg->patients;
