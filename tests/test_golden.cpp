@@ -331,29 +331,24 @@ TEST_CASE("golden: the spec's two models have PyTorch's parameter counts") {
   CHECK(UNetConfig::brats3d().parameter_count() == counts.at("brats3d").get<int64_t>());
 }
 
-TEST_CASE("golden 3D: the BraTS UNet3D (base 4, depth 2) loads PyTorch's weights and gives its logits") {
-  Golden run("unet_brats3d_run.safetensors");
-  UNetConfig cfg = UNetConfig::brats3d();
-  cfg.base = 4;
-  UNet model(cfg);
-  load_weights(model, golden_dir() + "/unet_brats3d_init.safetensors");  // written by PyTorch
-  model.train(true);
-  Tensor logits = model.forward(run.tensor("input"));
-  CHECK(logits.shape() == Shape{2, 4, 16, 16, 16});
-  check_close("logits", logits.to_vector(), run.reference("logits"));
-}
 
 namespace {
-// Loads PyTorch's initial weights, runs forward + BCE+Dice + backward and compares.
-void check_unet_step(UNet& model, const Golden& run, const std::string& init_file) {
+using LossOf = std::function<Tensor(const Tensor& logits, const Tensor& target)>;
+
+Tensor bce_dice_of(const Tensor& logits, const Tensor& target) {
+  LossConfig lc;
+  lc.kind = LossKind::BceDice;
+  return segmentation_loss(logits, target, lc);
+}
+
+// Loads PyTorch's initial weights, runs forward + loss + backward and compares.
+void check_unet_step(UNet& model, const Golden& run, const std::string& init_file, const LossOf& loss_of = bce_dice_of) {
   load_weights(model, golden_dir() + "/" + init_file);  // a file written by PyTorch, not by us
   model.train(true);
   model.zero_grad();
-  LossConfig lc;
-  lc.kind = LossKind::BceDice;
   Tensor logits = model.forward(run.tensor("input"));
   check_close("logits", logits.to_vector(), run.reference("logits"));
-  Tensor loss = segmentation_loss(logits, run.tensor("target"), lc);
+  Tensor loss = loss_of(logits, run.tensor("target"));
   check_close("loss", loss.to_vector(), run.reference("loss"));
   loss.backward();
   int checked = 0;
@@ -362,23 +357,18 @@ void check_unet_step(UNet& model, const Golden& run, const std::string& init_fil
     check_close("grad." + e.name, e.tensor.grad().to_vector(), run.reference("grad." + e.name));
     ++checked;
   }
-  CHECK(checked > 40);
+  CHECK(checked > 20);
 }
-}  // namespace
 
-TEST_CASE("golden: base-8 reference U-Net, forward, BCE+Dice, backward, 3 Adam steps, eval") {
-  Golden run("unet_reference_run.safetensors");
-  UNetConfig cfg;
-  cfg.base = 8;
-  UNet model(cfg);
-  check_unet_step(model, run, "unet_reference_init.safetensors");
+// After check_unet_step: Adam steps 1 to 3, the losses of steps 2 and 3, every weight and
+// running statistic after them and the eval-mode logits, against PyTorch's.
+void check_three_adam_steps(UNet& model, const Golden& run, const std::string& init_file, size_t norms,
+                            const LossOf& loss_of = bce_dice_of) {
   Adam adam(model.parameters(), AdamConfig{});
-  LossConfig lc;
-  lc.kind = LossKind::BceDice;
   adam.step();  // step 1 with the gradients checked above
   for (int step = 2; step <= 3; ++step) {
     model.zero_grad();
-    Tensor loss = segmentation_loss(model.forward(run.tensor("input")), run.tensor("target"), lc);
+    Tensor loss = loss_of(model.forward(run.tensor("input")), run.tensor("target"));
     const std::string name = "loss_step" + std::to_string(step);
     check_close(name, loss.to_vector(), run.reference(name));
     loss.backward();
@@ -399,9 +389,10 @@ TEST_CASE("golden: base-8 reference U-Net, forward, BCE+Dice, backward, 3 Adam s
     if (e.name.size() > 12 && e.name.compare(e.name.size() - 12, 12, ".running_var") == 0)
       variances.push_back("final." + e.name);
   }
-  REQUIRE(means.size() == 18);
-  REQUIRE(variances.size() == 18);
+  REQUIRE(means.size() == norms);
+  REQUIRE(variances.size() == norms);
   const double mean_scale = family_scale(run, means), var_scale = family_scale(run, variances);
+  Golden init(init_file);
   for (const StateEntry& e : model.state()) {
     if (e.counter != nullptr) {
       CHECK(*e.counter == 3);
@@ -410,7 +401,6 @@ TEST_CASE("golden: base-8 reference U-Net, forward, BCE+Dice, backward, 3 Adam s
     const std::string name = "final." + e.name;
     const auto fin = run.values(name);
     if (e.is_parameter) {
-      Golden init("unet_reference_init.safetensors");
       const auto start = init.values(e.name);
       const auto ours = e.tensor.to_vector();
       std::vector<float> du(ours.size()), dr(ours.size());
@@ -419,7 +409,16 @@ TEST_CASE("golden: base-8 reference U-Net, forward, BCE+Dice, backward, 3 Adam s
         dr[i] = fin[i] - start[i];
       }
       CAPTURE(e.name);
-      CHECK(rel_l2(du, dr) <= 0.1);
+      // A conv bias followed by a training-mode BatchNorm (the BraTS UNet3D's convs) has a
+      // gradient that is zero by mathematics: what each program computes is rounding noise
+      // (the float64 gradient is within float32's rounding of zero), and Adam moves such a
+      // weight by +-lr along the sign of its own noise. Its update has no direction to agree
+      // on; the element bound below still holds (at most 3 lr each way).
+      const Reference g1 = run.reference("grad." + e.name);
+      double exact_norm2 = 0.0;
+      for (double v : g1.exact) exact_norm2 += v * v;
+      const bool zero_by_mathematics = std::sqrt(exact_norm2) <= g1.fp32_err + kUlpFloor * kFloat32Ulp;
+      if (!zero_by_mathematics) CHECK(rel_l2(du, dr) <= 0.1);
       CHECK(max_abs_diff(ours, fin) <= 6e-3);
       check_close(name, ours, run.reference(name));
     } else {
@@ -431,6 +430,16 @@ TEST_CASE("golden: base-8 reference U-Net, forward, BCE+Dice, backward, 3 Adam s
   NoGradGuard no_grad;
   model.train(false);
   check_close("eval logits", model.forward(run.tensor("input")).to_vector(), run.reference("eval_logits"));
+}
+}  // namespace
+
+TEST_CASE("golden: base-8 reference U-Net, forward, BCE+Dice, backward, 3 Adam steps, eval") {
+  Golden run("unet_reference_run.safetensors");
+  UNetConfig cfg;
+  cfg.base = 8;
+  UNet model(cfg);
+  check_unet_step(model, run, "unet_reference_init.safetensors");
+  check_three_adam_steps(model, run, "unet_reference_init.safetensors", 18);
 }
 
 TEST_CASE("golden: base-8 classic U-Net (biased convs, skip first), forward and backward") {
@@ -469,4 +478,16 @@ TEST_CASE("golden: multi-class softmax Dice, cross-entropy and Dice+CE on [2,4,5
       check_close(name + " grad", z.grad().to_vector(), g.reference(name + ".grad_z"));
     }
   }
+}
+
+TEST_CASE("golden 3D: the BraTS UNet3D (base 4, depth 2), forward, softmax Dice, backward, 3 Adam steps, eval") {
+  // PyTorch's weights, a [2, 4, 16, 16, 16] batch of nested tumour classes, the reference
+  // program's DiceLoss (softmax, smooth 1e-5): the whole training step and three Adam steps.
+  Golden run("unet_brats3d_run.safetensors");
+  UNetConfig cfg = UNetConfig::brats3d();
+  cfg.base = 4;
+  UNet model(cfg);
+  const LossOf dice = [](const Tensor& logits, const Tensor& classes) { return softmax_dice_loss(logits, classes, 1e-5f); };
+  check_unet_step(model, run, "unet_brats3d_init.safetensors", dice);
+  check_three_adam_steps(model, run, "unet_brats3d_init.safetensors", 10, dice);
 }

@@ -54,10 +54,15 @@ Runner add_import_command(CLI::App& app) {
     save_weights(model, o->out, {{"source", fs::path(o->in).filename().string()}});
     std::printf("unet import: %s: %s, %lld parameters -> %s\n", o->in.c_str(), describe_model(recognised).c_str(),
                 static_cast<long long>(model.parameter_count()), o->out.c_str());
-    std::printf(
-        "predict with: unet predict --ckpt %s --input IMAGES --out FOLDER (preprocessing and size: "
-        "--preprocess, --size; by default the reference program's, reference and 256)\n",
-        o->out.c_str());
+    if (recognised.kind == ModelKind::UNet3D)
+      std::printf("predict with: unet predict --ckpt %s --input CASE_FOLDER --out FOLDER (sliding window: --patch, "
+                  "--overlap; by default 128 and 0.5)\n",
+                  o->out.c_str());
+    else
+      std::printf(
+          "predict with: unet predict --ckpt %s --input IMAGES --out FOLDER (preprocessing and size: "
+          "--preprocess, --size; by default the reference program's, reference and 256)\n",
+          o->out.c_str());
     return 0;
   };
 }

@@ -3,6 +3,8 @@
 out with `unet export`, loads with load_state_dict(strict=True) into tools/torch_models.py's
 class, and gives this program's logits to 1e-5. The classic layout makes the round trip
 PyTorch -> `unet import` -> `unet export` -> PyTorch with every tensor bit for bit the same.
+The BraTS 3D U-Net does both: trained here it gives the reference UNet3D's logits, and
+PyTorch's UNet3D weights make the round trip bit for bit.
 Usage: to_pytorch.py UNET_BINARY FORWARD_LOGITS_BINARY WORK_DIR"""
 import os
 import shutil
@@ -73,4 +75,42 @@ if list(returned) != list(original.state_dict()):
 for name, t in original.state_dict().items():
     if returned[name].dtype != t.dtype or not torch.equal(returned[name], t):
         fail(f"classic: tensor {name} changed in the round trip")
-print("to_pytorch: trained here -> PyTorch logits within 1e-5; classic round trip bit for bit")
+# BraTS UNet3D: trained here (a tiny 3D run) -> export -> the reference class in PyTorch.
+brats_data, brats_run = os.path.join(work, "brats"), os.path.join(work, "brats_run")
+run([unet, "synth", "--kind", "brats", "--out", brats_data, "--patients", "3", "--volume", "24", "24", "16", "--seed", "4"])
+run([unet, "train", "--data", brats_data, "--out", brats_run, "--epochs", "1", "--base", "4", "--patch", "16",
+     "--val-fraction", "0", "--device", "cpu"])
+brats_last = os.path.join(brats_run, "last.safetensors")
+brats_pt = os.path.join(work, "brats.pt")
+out = run([unet, "export", "--ckpt", brats_last, "--out", brats_pt])
+expect_in(out, "3D U-Net, brats3d layout, base 4, depth 2, 4 -> 4 channels", "brats export")
+expect_in(out, "torch_models.UNet3D(in_channels=4, out_channels=4, init_features=4, depth=2)", "brats export")
+model3d = torch_models.UNet3D(in_channels=4, out_channels=4, init_features=4, depth=2)
+model3d.load_state_dict(torch.load(brats_pt, weights_only=True), strict=True)
+model3d.eval()
+x3 = torch.randn(1, 4, 16, 24, 8, generator=torch.Generator().manual_seed(8))
+convert_torch.write_safetensors(inputs, {"input": x3}, {})
+run([forward_logits, brats_last, inputs, logits_file])
+ours3 = convert_torch.read_safetensors(logits_file)[0]["logits"]
+with torch.no_grad():
+    theirs3 = model3d(x3)
+diff3 = (ours3 - theirs3).abs().max().item()
+print(f"UNet3D logits: max |ours - PyTorch| = {diff3:.2e}")
+# 1e-5 as above: float32 both, other summation orders; base 4 keeps the sums short.
+if not diff3 <= 1e-5:
+    fail(f"UNet3D logits differ from PyTorch's by {diff3:.2e} (more than 1e-5)")
+# PyTorch's UNet3D -> import -> export -> PyTorch, bit for bit.
+torch.manual_seed(5)
+fresh = torch_models.UNet3D(in_channels=4, out_channels=4, init_features=4, depth=2)
+fresh_pt, fresh_st, fresh_back = (os.path.join(work, n) for n in ("unet3d.pt", "unet3d.safetensors", "unet3d_back.pt"))
+torch.save(fresh.state_dict(), fresh_pt)
+out = run([unet, "import", "--in", fresh_pt, "--out", fresh_st])
+expect_in(out, "3D U-Net, brats3d layout", "UNet3D import")
+run([unet, "export", "--ckpt", fresh_st, "--out", fresh_back])
+back3 = torch.load(fresh_back, weights_only=True)
+if list(back3) != list(fresh.state_dict()):
+    fail("UNet3D: the exported state_dict's names or order differ from PyTorch's")
+for name, t in fresh.state_dict().items():
+    if not torch.equal(back3[name], t):
+        fail(f"UNet3D: tensor {name} changed in the round trip")
+print("to_pytorch: trained here -> PyTorch logits within 1e-5 (2D and 3D); classic and UNet3D round trips bit for bit")
