@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "data/image_noise.hpp"
 #include "base/rng.hpp"
 
 namespace unet::data {
@@ -81,26 +82,6 @@ constexpr Tissue kTumour{0.38f, 0.92f, 0.42f};
 constexpr Tissue kEnhancing{0.40f, 0.88f, 0.90f};
 constexpr Tissue kNecrosis{0.22f, 0.70f, 0.18f};
 
-// Pixel noise: millions of draws per patient, so a cheap generator (SplitMix64) seeded
-// from the patient's Philox stream, and an Irwin-Hall approximation of a unit normal
-// (sum of four uniforms, variance matched): plenty for image noise.
-class PixelNoise {
- public:
-  explicit PixelNoise(uint64_t seed) : state_(seed) {}
-  float gaussian() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    float sum = 0.0f;
-    for (int k = 0; k < 4; ++k) sum += static_cast<float>((z >> (16 * k)) & 0xFFFF) * (1.0f / 65536.0f);
-    return (sum - 2.0f) * 1.7320508f;  // var of a sum of 4 U(0,1) is 1/3
-  }
-
- private:
-  uint64_t state_;
-};
-
 SynthReport write_patient(const SynthConfig& cfg, int index, const fs::path& root) {
   Rng rng(cfg.seed, static_cast<uint64_t>(index) << 40);
   const int64_t s = cfg.size;
@@ -130,7 +111,7 @@ SynthReport write_patient(const SynthConfig& cfg, int index, const fs::path& roo
 
   SynthReport rep;
   rep.patients = 1;
-  PixelNoise pixel_noise((static_cast<uint64_t>(rng.next_u32()) << 32) | rng.next_u32());
+  ImageNoise pixel_noise((static_cast<uint64_t>(rng.next_u32()) << 32) | rng.next_u32());
   Image8 img{s, s, 3, std::vector<uint8_t>(static_cast<size_t>(s * s * 3))};
   Image8 msk{s, s, 1, std::vector<uint8_t>(static_cast<size_t>(s * s))};
   for (int64_t d = 0; d < depth; ++d) {

@@ -13,6 +13,7 @@
 #include "base/error.hpp"
 #include "base/rng.hpp"
 #include "data/brats_scan.hpp"
+#include "data/image_noise.hpp"
 #include "data/nifti_io.hpp"
 
 namespace unet::data {
@@ -58,25 +59,6 @@ class ValueNoise3 {
   float cell_;
   int64_t n_[3] = {0, 0, 0};
   std::vector<float> values_;
-};
-
-// Voxel noise: millions of draws per case, so SplitMix64 seeded from the case's Philox
-// stream, and a unit normal approximated by a sum of four uniforms (variance matched).
-class VoxelNoise {
- public:
-  explicit VoxelNoise(uint64_t seed) : state_(seed) {}
-  float gaussian() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    float sum = 0.0f;
-    for (int k = 0; k < 4; ++k) sum += static_cast<float>((z >> (16 * k)) & 0xFFFF) * (1.0f / 65536.0f);
-    return (sum - 2.0f) * 1.7320508f;  // the sum of 4 U(0,1) has variance 1/3
-  }
-
- private:
-  uint64_t state_;
 };
 
 // How far inside a compartment of radius `edge` a point at `dist` is, from 0 (outside) to 1
@@ -134,7 +116,7 @@ SynthBratsReport write_case(const SynthBratsConfig& cfg, int index, const fs::pa
   const float rim = core + std::max(3.0f, outer * rng.uniform(0.12f, 0.2f));
   const float edema = std::max(outer, rim + 3.0f);
   const float sigma = 0.07f * kWhite.v[0];
-  VoxelNoise noise((static_cast<uint64_t>(rng.next_u32()) << 32) | rng.next_u32());
+  ImageNoise noise((static_cast<uint64_t>(rng.next_u32()) << 32) | rng.next_u32());
 
   std::vector<std::vector<float>> images(4, std::vector<float>(static_cast<size_t>(nv), 0.0f));
   std::vector<float> seg(static_cast<size_t>(nv), 0.0f);

@@ -63,3 +63,91 @@ std::string fmt(double v) {
 }
 
 }  // namespace unet
+
+#include "base/file_io.hpp"
+#include "train/checkpoint.hpp"
+#include "train/lr_schedule.hpp"
+#include "unet/state_dict.hpp"
+
+namespace unet {
+
+SafetensorsFile read_resume_checkpoint(const std::string& last) {
+  UNET_CHECK(fs::exists(last), "--resume", "no checkpoint to resume from: " + last + " does not exist");
+  SafetensorsFile checkpoint = read_safetensors(last);
+  UNET_CHECK(checkpoint.metadata.count("train_config") && checkpoint.metadata.count("train_state"), last,
+             "not a training checkpoint (no train_config / train_state metadata)");
+  return checkpoint;
+}
+
+TrainConfig resumed_config(const TrainConfig& given, const SafetensorsFile& checkpoint, const std::string& last) {
+  TrainConfig stored = TrainConfig::from_json(checkpoint.metadata.at("train_config"), last);
+  // What belongs to this machine may change between runs (the device, the threads, where
+  // the data lies); what defines the run may not (the patients are checked once loaded).
+  stored.device = given.device;
+  stored.workers = given.workers;
+  if (given.epochs > 0) stored.epochs = given.epochs;
+  stored.out = given.out;
+  if (!given.data.empty()) {
+    stored.data = given.data;
+  } else {
+    UNET_CHECK(fs::exists(stored.data), "--resume",
+               "the run's data folder '" + stored.data + "' does not exist" +
+                   (fs::path(stored.data).is_relative() ? " (it was stored relative to the first run's working folder)"
+                                                        : "") +
+                   "; give its new place with --data");
+  }
+  return stored;
+}
+
+data::Split split_run(const std::vector<std::string>& ids, const TrainConfig& config, bool resume) {
+  const data::Split split = config.val_list.empty() ? data::split_patients(ids, config.val_fraction, config.seed)
+                                                    : data::split_from_file(ids, config.val_list);
+  std::string val_text;
+  for (const auto& id : split.validation) val_text += id + "\n";
+  const std::string val_file = (fs::path(config.out) / "validation_patients.txt").string();
+  if (resume && fs::exists(val_file)) {
+    UNET_CHECK(data::read_id_list(val_file) == split.validation, "--data",
+               "the validation patients differ from those in " + val_file + "; resume with the run's own data");
+  }
+  write_file_atomic(val_file, val_text);
+  return split;
+}
+
+void resume_from(const SafetensorsFile& checkpoint, const std::string& last, const TrainConfig& config, UNet& model,
+                 Adam& adam, TrainState& state, const std::string& best_what, const Say& say) {
+  load_model_state(model, checkpoint, last);
+  state = TrainState::from_json(checkpoint.metadata.at("train_state"), last);
+  restore_optimizer(adam, checkpoint, last);
+  if (!say) return;
+  if (state.epoch >= config.epochs)
+    say("nothing left to train: " + config.out + " has done " + std::to_string(state.epoch) + " of " +
+        std::to_string(config.epochs) + " epochs; give a larger --epochs to continue it");
+  else
+    say("resuming " + config.out + " at epoch " + std::to_string(state.epoch + 1) + ", batch " +
+        std::to_string(state.next_batch) + " (best " + best_what + " so far " + fmt(state.best_dsc) + ")");
+}
+
+void write_run_config(const TrainConfig& config, const UNet& model, Device device) {
+  json cfg = json::parse(config.to_json());
+  cfg["model"] = {{"layout", model.config().layout_name()}, {"parameters", model.parameter_count()}};
+  cfg["device_used"] = device_name(device);
+  write_file_atomic((fs::path(config.out) / "config.json").string(), cfg.dump(2) + "\n");
+}
+
+bool finish_epoch(TrainState& state, const TrainConfig& config, EpochMetrics& em, const Say& say) {
+  const bool improved = em.val_dsc_volume > state.best_dsc;  // a tie keeps the earlier best
+  em.best = improved;
+  state.history.push_back(em);
+  if (improved) {
+    state.best_dsc = em.val_dsc_volume;
+    state.best_epoch = em.epoch;
+  }
+  schedule_learning_rate(state, config, em.val_dsc_volume, say);
+  ++state.epoch;
+  state.next_batch = 0;
+  state.partial_loss = state.partial_dice = 0.0;
+  state.partial_samples = 0;
+  return improved;
+}
+
+}  // namespace unet

@@ -17,7 +17,6 @@
 #include "base/file_io.hpp"
 #include "engine/safetensors.hpp"
 #include "train/checkpoint.hpp"
-#include "train/lr_schedule.hpp"
 #include "train/run_folder.hpp"
 #include "train/metrics.hpp"
 #include "unet/state_dict.hpp"
@@ -40,28 +39,11 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   const std::string last = (fs::path(config_.out) / "last.safetensors").string();
   SafetensorsFile checkpoint;
   if (resume) {
-    UNET_CHECK(fs::exists(last), "--resume", "no checkpoint to resume from: " + last + " does not exist");
-    checkpoint = read_safetensors(last);
-    UNET_CHECK(checkpoint.metadata.count("train_config") && checkpoint.metadata.count("train_state"), last,
-               "not a training checkpoint (no train_config / train_state metadata)");
-    TrainConfig stored = TrainConfig::from_json(checkpoint.metadata.at("train_config"), last);
-    // What belongs to this machine may change between runs (the device, the threads, where
-    // the data lies); what defines the run may not (the patients are checked once loaded).
-    stored.device = config_.device;
-    stored.workers = config_.workers;
-    if (config_.epochs > 0) stored.epochs = config_.epochs;
-    stored.out = config_.out;
-    if (!config_.data.empty()) {
-      stored.data = config_.data;
-    } else {
-      UNET_CHECK(fs::exists(stored.data), "--resume",
-                 "the run's data folder '" + stored.data + "' does not exist" +
-                     (fs::path(stored.data).is_relative() ? " (it was stored relative to the first run's working folder)"
-                                                          : "") +
-                     "; give its new place with --data");
-    }
-    config_ = stored;
+    checkpoint = read_resume_checkpoint(last);
+    config_ = resumed_config(config_, checkpoint, last);
+    UNET_CHECK(!config_.is_brats(), last, "is a checkpoint of a BraTS (3D) run, not of a 2D (kaggle) run");
   }
+  UNET_CHECK(!config_.is_brats(), "Trainer", "a BraTS run is trained by BratsTrainer (train/brats_trainer.hpp)");
   config_.validate();
   // Absolute, so that a resume from another working folder finds them.
   config_.data = fs::absolute(config_.data).lexically_normal().string();
@@ -92,19 +74,10 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   std::vector<std::string> ids;
   for (const auto& v : volumes_) ids.push_back(v.patient);
   if (resume) check_same_patients(checkpoint, ids, last);
-  const data::Split split = config_.val_list.empty() ? data::split_patients(ids, config_.val_fraction, config_.seed)
-                                                     : data::split_from_file(ids, config_.val_list);
+  const data::Split split = split_run(ids, config_, resume);
   const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
   for (size_t i = 0; i < volumes_.size(); ++i) (val_ids.count(volumes_[i].patient) ? val_ : train_).push_back(i);
   UNET_CHECK(!train_.empty(), "split", "no training patients");
-  std::string val_text;
-  for (const auto& id : split.validation) val_text += id + "\n";
-  const std::string val_file = (fs::path(config_.out) / "validation_patients.txt").string();
-  if (resume && fs::exists(val_file)) {
-    UNET_CHECK(data::read_id_list(val_file) == split.validation, "--data",
-               "the validation patients differ from those in " + val_file + "; resume with the run's own data");
-  }
-  write_file_atomic(val_file, val_text);
   patients_ = ids;
   auto items = data::select_slices(volumes_, train_, config_.drop_empty);
   UNET_CHECK(!items.empty(), "training data",
@@ -130,21 +103,8 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   loader_config.seed = config_.seed;
   loader_ = std::make_unique<data::Loader>(volumes_, std::move(items), loader_config);
 
-  if (resume) {
-    load_model_state(*model_, checkpoint, last);
-    state_ = TrainState::from_json(checkpoint.metadata.at("train_state"), last);
-    restore_optimizer(*adam_, checkpoint, last);
-    if (state_.epoch >= config_.epochs)
-      say("nothing left to train: " + config_.out + " has done " + std::to_string(state_.epoch) + " of " +
-          std::to_string(config_.epochs) + " epochs; give a larger --epochs to continue it");
-    else
-      say("resuming " + config_.out + " at epoch " + std::to_string(state_.epoch + 1) + ", batch " +
-          std::to_string(state_.next_batch) + " (best DSC so far " + fmt(state_.best_dsc) + ")");
-  }
-  json cfg = json::parse(config_.to_json());
-  cfg["model"] = {{"layout", model_->config().layout_name()}, {"parameters", model_->parameter_count()}};
-  cfg["device_used"] = device_name(device_);
-  write_file_atomic((fs::path(config_.out) / "config.json").string(), cfg.dump(2) + "\n");
+  if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, "DSC", on_message);
+  write_run_config(config_, *model_, device_);
 }
 
 Trainer::~Trainer() = default;
@@ -236,18 +196,7 @@ bool Trainer::run() {
     em.val_dice_slice = ev.dice_per_slice;
     em.val_dsc_volume = ev.dsc_per_volume;
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const bool improved = em.val_dsc_volume > state_.best_dsc;  // a tie keeps the earlier best
-    em.best = improved;
-    state_.history.push_back(em);
-    if (improved) {
-      state_.best_dsc = em.val_dsc_volume;
-      state_.best_epoch = em.epoch;
-    }
-    schedule_learning_rate(state_, config_, em.val_dsc_volume, on_message);
-    ++state_.epoch;
-    state_.next_batch = 0;
-    state_.partial_loss = state_.partial_dice = 0.0;
-    state_.partial_samples = 0;
+    const bool improved = finish_epoch(state_, config_, em, on_message);
     if (improved) save_checkpoint(best, false);
     save_checkpoint(last, true);
     write_metrics();

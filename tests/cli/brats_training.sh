@@ -29,7 +29,7 @@ grep -q "data: 5 BraTS cases" train.log || fail "the BraTS data line is missing:
 grep -q "model: 3D U-Net base 4, depth 2 (brats3d layout" train.log || fail "not the 3D U-Net: $(grep model: train.log)"
 grep -q "Dice label 1 .* label 2 .* label 4" train.log || fail "no per-label Dice log line"
 grep -q "validation Dice WT .* TC .* ET" train.log || fail "no region Dice in the epoch line"
-python3 - run/config.json <<'PY' || fail "the BraTS defaults were not applied"
+/usr/bin/python3 - run/config.json <<'PY' || fail "the BraTS defaults were not applied"
 import json, sys
 c = json.load(open(sys.argv[1]))
 assert c["dataset"] == "brats" and c["lr"] == 1e-4 and c["batch"] == 1 and c["seed"] == 2024 and c["loss"] == "dice", c
