@@ -31,12 +31,7 @@ RunReport make_brats_run_report(BratsTrainer& trainer, double total_seconds) {
              {"best validation mean region Dice (WT+TC+ET)/3",
               std::to_string(trainer.state().best_dsc) + " (epoch " + std::to_string(trainer.state().best_epoch) + ")"}};
   if (trainer.validation_cases().empty()) return r;
-  BratsInferenceOptions options;
-  options.patch = c.patch;
-  options.overlap = c.overlap;
-  MulticlassLossConfig loss;
-  loss.kind = MulticlassLossConfig::parse(c.loss);
-  const BratsEvalResult ev = evaluate_brats(trainer.model(), trainer.cases(), trainer.validation_cases(), loss, options);
+  const BratsEvalResult ev = trainer.evaluate_validation();
   for (const auto& cr : ev.cases) {
     r.volume_names.push_back(cr.id);
     r.volume_dsc.push_back(cr.metrics.dice_wt);

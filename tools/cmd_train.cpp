@@ -147,6 +147,10 @@ Runner add_train_command(CLI::App& app) {
       ->check(ck::between(0, 1, true))->capture_default_str();
   sub->add_option("--log-every", c->log_every, "BraTS: steps between loss and per-label Dice lines")
       ->check(ck::at_least(1))->capture_default_str();
+  sub->add_option("--cache-gb", c->cache_gb,
+                  "BraTS: hold the cases in memory up to this many GB, read the rest from disk when used "
+                  "(0 = half of this machine's memory; a 240x240x155 case takes 150 MB)")
+      ->check(ck::non_negative())->capture_default_str();
   sub->add_option("--size", c->size, "image size, a multiple of 16 (spec: 256)")->check(ck::image_size())->capture_default_str();
   sub->add_option("--seed", c->seed, "seed for split, initialisation, order and augmentation")->capture_default_str();
   sub->add_option("--device", c->device, "auto, cpu or cuda")->check(ck::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
@@ -184,9 +188,9 @@ Runner add_train_command(CLI::App& app) {
       for (const CLI::Option* opt : sub->get_options())
         if (opt->count() > 0 && !opt->check_name("--resume") && !opt->check_name("--epochs") &&
             !opt->check_name("--data") && !opt->check_name("--device") && !opt->check_name("--workers") &&
-            !opt->check_name("--deterministic") && !opt->check_name("--tf32"))
+            !opt->check_name("--deterministic") && !opt->check_name("--tf32") && !opt->check_name("--cache-gb"))
           throw CLI::ValidationError(opt->get_name(), "cannot be changed when resuming a run (with --resume only "
-                                                      "--epochs, --data, --device and --workers may be given)");
+                                                      "--epochs, --data, --device, --workers and --cache-gb may be given)");
       c->out = *resume;
       if (sub->count("--epochs") == 0) c->epochs = 0;  // keep the run's own
       if (sub->count("--data") == 0) c->data.clear();  // the run's own

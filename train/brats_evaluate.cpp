@@ -43,29 +43,36 @@ std::vector<uint8_t> predict_case_classes(UNet& model, const data::BratsCase& c,
   return argmax_classes(predict_case_logits(model, c, options));
 }
 
-BratsEvalResult evaluate_brats(UNet& model, const std::vector<data::BratsCase>& cases, const std::vector<size_t>& which,
+BratsCaseResult evaluate_brats_case(UNet& model, const data::BratsCase& c, const MulticlassLossConfig& loss,
+                                    const BratsInferenceOptions& options, bool keep_prediction) {
+  UNET_CHECK(c.has_labels, c.id, "has no seg file; evaluation needs the labels");
+  const Tensor logits = predict_case_logits(model, c, options);  // [K, X, Y, Z]
+  BratsCaseResult cr;
+  cr.id = c.id;
+  {
+    NoGradGuard no_grad;
+    Shape batched = logits.shape();
+    batched.insert(batched.begin(), 1);  // [1, K, X, Y, Z]
+    std::vector<float> classes(c.classes.begin(), c.classes.end());
+    const Tensor truth = Tensor::from_vector({1, c.dims[0], c.dims[1], c.dims[2]}, classes);
+    cr.loss = multiclass_segmentation_loss(logits.reshape(batched), truth, loss).item();
+  }
+  std::vector<uint8_t> pred = argmax_classes(logits);
+  const VoxelGrid grid{c.dims[0], c.dims[1], c.dims[2], c.spacing[0], c.spacing[1], c.spacing[2]};
+  cr.metrics = brats_case_metrics(pred, c.classes, grid);
+  if (keep_prediction) cr.prediction = std::move(pred);
+  return cr;
+}
+
+BratsEvalResult evaluate_brats(UNet& model, const std::vector<size_t>& which, const BratsCaseSource& case_of,
                                const MulticlassLossConfig& loss, const BratsInferenceOptions& options,
                                bool keep_predictions, const std::function<void(const BratsCaseResult&)>& on_case) {
   BratsEvalResult r;
   std::vector<BratsCaseMetrics> metrics;
   for (size_t i : which) {
-    const data::BratsCase& c = cases.at(i);
-    UNET_CHECK(c.has_labels, c.id, "has no seg file; evaluation needs the labels");
-    const Tensor logits = predict_case_logits(model, c, options);  // [K, X, Y, Z]
-    BratsCaseResult cr;
-    cr.id = c.id;
-    {
-      NoGradGuard no_grad;
-      Shape batched = logits.shape();
-      batched.insert(batched.begin(), 1);  // [1, K, X, Y, Z]
-      std::vector<float> classes(c.classes.begin(), c.classes.end());
-      const Tensor truth = Tensor::from_vector({1, c.dims[0], c.dims[1], c.dims[2]}, classes);
-      cr.loss = multiclass_segmentation_loss(logits.reshape(batched), truth, loss).item();
-    }
-    std::vector<uint8_t> pred = argmax_classes(logits);
-    const VoxelGrid grid{c.dims[0], c.dims[1], c.dims[2], c.spacing[0], c.spacing[1], c.spacing[2]};
-    cr.metrics = brats_case_metrics(pred, c.classes, grid);
-    if (keep_predictions) cr.prediction = std::move(pred);
+    const std::shared_ptr<const data::BratsCase> c = case_of(i);
+    if (!c) continue;  // the source could not give it (and said so)
+    BratsCaseResult cr = evaluate_brats_case(model, *c, loss, options, keep_predictions);
     r.loss += cr.loss;
     metrics.push_back(cr.metrics);
     if (on_case) on_case(cr);
@@ -75,6 +82,16 @@ BratsEvalResult evaluate_brats(UNet& model, const std::vector<data::BratsCase>& 
   r.mean = brats_mean_metrics(metrics);
   r.region_dice = (r.mean.dice_wt.mean + r.mean.dice_tc.mean + r.mean.dice_et.mean) / 3.0;
   return r;
+}
+
+BratsEvalResult evaluate_brats(UNet& model, const std::vector<data::BratsCase>& cases, const std::vector<size_t>& which,
+                               const MulticlassLossConfig& loss, const BratsInferenceOptions& options,
+                               bool keep_predictions, const std::function<void(const BratsCaseResult&)>& on_case) {
+  // Non-owning pointers into `cases` (the aliasing constructor with no owner).
+  const BratsCaseSource in_memory = [&](size_t i) {
+    return std::shared_ptr<const data::BratsCase>(std::shared_ptr<void>(), &cases.at(i));
+  };
+  return evaluate_brats(model, which, in_memory, loss, options, keep_predictions, on_case);
 }
 
 }  // namespace unet

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,8 +42,22 @@ struct BratsEvalResult {
   double region_dice = 0.0;  // (WT + TC + ET) / 3 of the means: what the best checkpoint is chosen by
 };
 
-// Evaluates the labelled cases `which` (indices into `cases`); `on_case` (optional) is told
-// each case's result as it is done.
+// One labelled case: its loss, prediction and metrics.
+BratsCaseResult evaluate_brats_case(UNet& model, const data::BratsCase& c, const MulticlassLossConfig& loss,
+                                    const BratsInferenceOptions& options, bool keep_prediction = false);
+
+// Where evaluation finds case i (e.g. a data::BratsCaseStore that reads it from disk); a null
+// case is left out.
+using BratsCaseSource = std::function<std::shared_ptr<const data::BratsCase>(size_t)>;
+
+// Evaluates the labelled cases `which` (indices of `case_of`); `on_case` (optional) is told
+// each case's result as it is done. The means are over the cases evaluated.
+BratsEvalResult evaluate_brats(UNet& model, const std::vector<size_t>& which, const BratsCaseSource& case_of,
+                               const MulticlassLossConfig& loss, const BratsInferenceOptions& options,
+                               bool keep_predictions = false,
+                               const std::function<void(const BratsCaseResult&)>& on_case = {});
+
+// The same over cases in memory (indices into `cases`).
 BratsEvalResult evaluate_brats(UNet& model, const std::vector<data::BratsCase>& cases, const std::vector<size_t>& which,
                                const MulticlassLossConfig& loss, const BratsInferenceOptions& options,
                                bool keep_predictions = false,

@@ -75,7 +75,7 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   device_ = resolve_device(config_.device);
   loss_.kind = MulticlassLossConfig::parse(config_.loss);
 
-  // Data: every case in memory, z-scored, with its classes.
+  // Data: the cases z-scored, with their classes; in memory when they fit in --cache-gb.
   const data::BratsScan scan = data::scan_brats(config_.data);
   for (const auto& w : scan.warnings) say("warning: " + w);
   data::BratsLoadConfig load;
@@ -83,24 +83,25 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   load.max_data = config_.max_data;
   load.threads = config_.workers;
   data::BratsLoadReport report;
-  cases_ = data::load_brats_dataset(scan, load, report);
+  const int64_t budget = config_.cache_gb > 0 ? static_cast<int64_t>(config_.cache_gb * (1 << 30))
+                                              : data::default_case_memory_budget();
+  store_ = std::make_unique<data::BratsCaseStore>(scan, load, budget, report);
+  unreadable_.assign(store_->size(), false);
   for (const auto& p : report.problems) say("warning: " + p);
-  int64_t voxels = 0, tumour = 0;
-  for (const auto& c : cases_) {
-    voxels += c.voxel_count();
-    tumour += c.tumour_voxels();
-  }
-  say("data: " + std::to_string(cases_.size()) + " BraTS cases (" + scan.root + "), " +
-      std::to_string(voxels * 17 / (1 << 20)) + " MiB in memory, " + fmt(100.0 * tumour / std::max<int64_t>(voxels, 1)) +
-      "% tumour voxels" + (report.skipped ? ", " + std::to_string(report.skipped) + " cases skipped" : std::string()));
+  const int64_t mib = store_->bytes_of_all() >> 20;
+  say("data: " + std::to_string(store_->size()) + " BraTS cases (" + scan.root + "), " + std::to_string(mib) + " MiB " +
+      (store_->held_in_memory() ? std::string("held in memory")
+                                : "as floats, more than --cache-gb " + fmt(static_cast<double>(budget) / (1 << 30)) +
+                                      ": read from disk when used") +
+      (report.skipped ? ", " + std::to_string(report.skipped) + " cases skipped" : std::string()));
 
   // Split by patient (a BraTS case is one patient).
   std::vector<std::string> ids;
-  for (const auto& c : cases_) ids.push_back(c.id);
+  for (size_t i = 0; i < store_->size(); ++i) ids.push_back(store_->id(i));
   if (resume) check_same_patients(checkpoint, ids, last);
   const data::Split split = split_run(ids, config_, resume);
   const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
-  for (size_t i = 0; i < cases_.size(); ++i) (val_ids.count(cases_[i].id) ? val_ : train_).push_back(i);
+  for (size_t i = 0; i < store_->size(); ++i) (val_ids.count(store_->id(i)) ? val_ : train_).push_back(i);
   UNET_CHECK(!train_.empty(), "split", "no training cases");
   const std::string val_file = (fs::path(config_.out) / "validation_patients.txt").string();
   patients_ = ids;
@@ -143,6 +144,27 @@ std::string BratsTrainer::metrics_csv() const {
   return s;
 }
 
+std::shared_ptr<const data::BratsCase> BratsTrainer::readable_case(size_t i) {
+  if (unreadable_[i]) return nullptr;
+  try {
+    return store_->get(i);
+  } catch (const Error& e) {
+    if (config_.strict) throw;
+    unreadable_[i] = true;
+    say("warning: case " + store_->id(i) + " cannot be read and is left out from now on: " + e.what());
+    return nullptr;
+  }
+}
+
+BratsEvalResult BratsTrainer::evaluate_validation(bool keep_predictions,
+                                                  const std::function<void(const BratsCaseResult&)>& on_case) {
+  BratsInferenceOptions inference;
+  inference.patch = config_.patch;
+  inference.overlap = config_.overlap;
+  return evaluate_brats(*model_, val_, [&](size_t i) { return readable_case(i); }, loss_, inference, keep_predictions,
+                        on_case);
+}
+
 bool BratsTrainer::run() {
   const std::string last = (fs::path(config_.out) / "last.safetensors").string();
   const std::string best = (fs::path(config_.out) / "best.safetensors").string();
@@ -151,10 +173,14 @@ bool BratsTrainer::run() {
   model_->train(true);
   while (state_.epoch < config_.epochs) {
     adam_->set_lr(state_.lr);
-    // The epoch's patches: every training case sample_num times, shuffled from (seed, epoch).
-    std::vector<data::PatchRef> order =
-        data::epoch_patch_order(static_cast<int64_t>(train_.size()), pc, config_.seed, state_.epoch);
-    for (auto& r : order) r.case_index = static_cast<int64_t>(train_[static_cast<size_t>(r.case_index)]);
+    // The epoch's patches: the training cases in an order shuffled from (seed, epoch), each
+    // case's sample_num patches one after another, so that each case is read once per epoch.
+    const std::vector<data::PatchRef> case_order = data::epoch_patch_order(
+        static_cast<int64_t>(train_.size()), data::PatchConfig{pc.size, 1}, config_.seed, state_.epoch);
+    std::vector<data::PatchRef> order;
+    for (const auto& r : case_order)
+      for (int sample = 0; sample < pc.sample_num; ++sample)
+        order.push_back({static_cast<int64_t>(train_[static_cast<size_t>(r.case_index)]), sample});
     int64_t steps = (static_cast<int64_t>(order.size()) + config_.batch - 1) / config_.batch;
     if (config_.max_steps_per_epoch > 0) steps = std::min(steps, config_.max_steps_per_epoch);
     const int64_t samples_in_epoch = std::min<int64_t>(static_cast<int64_t>(order.size()), steps * config_.batch);
@@ -167,7 +193,22 @@ bool BratsTrainer::run() {
       const auto first = order.begin() + state_.next_batch * config_.batch;
       const auto end = order.begin() + std::min<int64_t>((state_.next_batch + 1) * config_.batch, static_cast<int64_t>(order.size()));
       const std::vector<data::PatchRef> refs(first, end);
-      const data::PatchBatch b = data::make_patch_batch(cases_, refs, pc, config_.seed, state_.epoch);
+      data::PatchBatch b;
+      b.size = pc.size;
+      const int64_t pv = p * p * p;
+      for (const auto& r : refs) {
+        const auto c = readable_case(static_cast<size_t>(r.case_index));
+        if (!c) continue;
+        b.images.resize(static_cast<size_t>((b.count + 1) * 4 * pv));
+        b.labels.resize(static_cast<size_t>((b.count + 1) * pv));
+        data::sample_patch(*c, pc, config_.seed, state_.epoch, r.case_index, r.sample, b.images.data() + b.count * 4 * pv,
+                           b.labels.data() + b.count * pv);
+        ++b.count;
+      }
+      if (b.count == 0) {  // every case of the batch is unreadable: nothing to learn from
+        ++state_.next_batch;
+        continue;
+      }
       const int64_t n = b.count;
       const Tensor x = Tensor::from_host({n, 4, p, p, p}, b.images.data(), device_);  // [N, 4, P, P, P]
       const Tensor t = Tensor::from_host({n, p, p, p}, b.labels.data(), device_);     // [N, P, P, P]
@@ -219,10 +260,7 @@ bool BratsTrainer::run() {
     em.train_dice = epoch_dice.mean();
     em.lr = state_.lr;
     allocator_for(device_).empty_cache();
-    BratsInferenceOptions inference;
-    inference.patch = config_.patch;
-    inference.overlap = config_.overlap;
-    const BratsEvalResult ev = val_.empty() ? BratsEvalResult{} : evaluate_brats(*model_, cases_, val_, loss_, inference);
+    const BratsEvalResult ev = val_.empty() ? BratsEvalResult{} : evaluate_validation();
     allocator_for(device_).empty_cache();
     em.val_loss = ev.loss;
     em.val_dice_l1 = ev.mean.dice_label1.mean;

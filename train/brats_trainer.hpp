@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/brats_case_store.hpp"
 #include "data/brats_volume.hpp"
 #include "train/brats_evaluate.hpp"
 #include "train/train_config.hpp"
@@ -39,20 +40,29 @@ class BratsTrainer {
   const TrainConfig& config() const { return config_; }
   const TrainState& state() const { return state_; }
   UNet& model() { return *model_; }
-  const std::vector<data::BratsCase>& cases() const { return cases_; }
+  // The run's cases, in memory or read from disk when they do not fit (--cache-gb).
+  data::BratsCaseStore& cases() { return *store_; }
+  const std::vector<size_t>& training_cases() const { return train_; }
   const std::vector<size_t>& validation_cases() const { return val_; }
+  // Sliding-window evaluation of the validation cases that can be read (a case that fails to
+  // load is named through on_message and left out).
+  BratsEvalResult evaluate_validation(bool keep_predictions = false,
+                                      const std::function<void(const BratsCaseResult&)>& on_case = {});
   Device device() const { return device_; }
   std::string metrics_csv() const;
 
  private:
   void say(const std::string& line) const;
   void save_checkpoint(const std::string& path, bool with_optimizer) const;
+  // Case i, or null when it cannot be read (named through on_message; the run goes on without it).
+  std::shared_ptr<const data::BratsCase> readable_case(size_t i);
 
   TrainConfig config_;
   TrainState state_;
   Device device_;
   MulticlassLossConfig loss_;
-  std::vector<data::BratsCase> cases_;
+  std::unique_ptr<data::BratsCaseStore> store_;
+  std::vector<bool> unreadable_;  // cases that failed to load during the run
   std::vector<size_t> train_, val_;
   std::vector<std::string> patients_;
   std::unique_ptr<UNet> model_;

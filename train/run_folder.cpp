@@ -85,6 +85,7 @@ TrainConfig resumed_config(const TrainConfig& given, const SafetensorsFile& chec
   // the data lies); what defines the run may not (the patients are checked once loaded).
   stored.device = given.device;
   stored.workers = given.workers;
+  stored.cache_gb = given.cache_gb;
   if (given.epochs > 0) stored.epochs = given.epochs;
   stored.out = given.out;
   if (!given.data.empty()) {

@@ -50,6 +50,7 @@ void TrainConfig::validate() const {
     UNET_CHECK(max_data >= 0, "--max-data", "must be 0 (all cases) or more" + got(max_data));
     UNET_CHECK(overlap >= 0.0 && overlap < 1.0, "--overlap", "must be from 0 to 1 (1 excluded)" + got(overlap));
     UNET_CHECK(log_every >= 1, "--log-every", "must be at least 1" + got(log_every));
+    UNET_CHECK(cache_gb >= 0 && std::isfinite(cache_gb), "--cache-gb", "must be 0 (half of this machine's memory) or more" + got(cache_gb));
     MulticlassLossConfig::parse(loss);
   } else {
     UNET_CHECK(size >= multiple && size % multiple == 0, "--size",

@@ -49,6 +49,7 @@ struct TrainConfig {
   int64_t max_data = 0;              // > 0: only the first N cases (by id)
   double overlap = 0.5;              // of the sliding-window tiles in validation
   int64_t log_every = 20;            // steps between loss / Dice lines (the reference's TensorBoard interval)
+  double cache_gb = 0;               // cases held in memory up to this; 0 = half of the machine's memory
 
   // The BraTS reference program's settings where they differ from the 2D defaults: Adam lr
   // 1e-4, batch 1, 10 epochs, seed 2024, the softmax Dice loss.
@@ -63,6 +64,6 @@ struct TrainConfig {
   static TrainConfig from_json(const std::string& json, const std::string& where);
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, epochs, batch, lr, weight_decay, loss, bce_weight, dice_weight, base, size, seed, device, workers, preprocess, lr_schedule, plateau_patience, plateau_factor, min_lr, augment, drop_empty, weighted_sampling, val_fraction, val_list, largest_component, strict, max_steps_per_epoch, dataset, depth, patch, sample_num, min_tumor_voxels, max_data, overlap, log_every)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, epochs, batch, lr, weight_decay, loss, bce_weight, dice_weight, base, size, seed, device, workers, preprocess, lr_schedule, plateau_patience, plateau_factor, min_lr, augment, drop_empty, weighted_sampling, val_fraction, val_list, largest_component, strict, max_steps_per_epoch, dataset, depth, patch, sample_num, min_tumor_voxels, max_data, overlap, log_every, cache_gb)
 
 }  // namespace unet

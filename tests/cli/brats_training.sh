@@ -46,6 +46,31 @@ expect_status 0 resume.log "$unet" train --resume run --epochs 2 --device cpu
 [ "$(wc -l < run/metrics.csv)" -eq 3 ] || fail "after resuming, metrics.csv should hold two epochs: $(cat run/metrics.csv)"
 [ "$(sed -n 2p run/metrics.csv)" = "$first" ] || fail "resuming changed the first epoch's row"
 
+# ---- cases read from disk when they do not fit in --cache-gb: the same run, row for row ----
+expect_status 0 stream.log "$unet" train --data data --out run_stream --epochs 1 --cache-gb 0.00001 "${tiny[@]}"
+grep -q "read from disk when used" stream.log || fail "a tiny --cache-gb should read the cases from disk: $(grep data: stream.log)"
+[ "$(cat run_stream/metrics.csv)" = "$(head -2 run/metrics.csv)" ] ||
+  fail "reading the cases from disk changed the run: $(cat run_stream/metrics.csv) vs $(head -2 run/metrics.csv)"
+
+# ---- a case whose labels are damaged: skipped up front in memory, left out when read from disk ----
+cp -r data bad_data
+seg=$(find bad_data -name 'BraTS20_Training_002_seg.nii*')
+/usr/bin/python3 - "$seg" <<'PY'
+import sys, nibabel as nib, numpy as np
+img = nib.load(sys.argv[1])
+labels = np.asarray(img.dataobj).copy()
+labels[labels == 4] = 3  # 3 is no BraTS label
+nib.save(nib.Nifti1Image(labels, img.affine, img.header), sys.argv[1])
+PY
+expect_status 0 bad_held.log "$unet" train --data bad_data --out run_bad_held --epochs 1 "${tiny[@]}"
+grep -q "BraTS20_Training_002" bad_held.log || fail "the damaged case is not named: $(grep -i warn bad_held.log)"
+grep -q "data: 4 BraTS cases" bad_held.log || fail "the damaged case was not skipped: $(grep data: bad_held.log)"
+expect_status 0 bad_stream.log "$unet" train --data bad_data --out run_bad_stream --epochs 1 --cache-gb 0.00001 "${tiny[@]}"
+grep -q "case BraTS20_Training_002 cannot be read and is left out" bad_stream.log ||
+  fail "read from disk, the damaged case should be named and left out: $(grep -i warn bad_stream.log)"
+expect_status 1 bad_strict.log "$unet" train --data bad_data --out run_bad_strict --epochs 1 --cache-gb 0.00001 --strict "${tiny[@]}"
+grep -q "BraTS20_Training_002_seg" bad_strict.log || fail "--strict should stop naming the file: $(tail -2 bad_strict.log)"
+
 # ---- the dataset flags ----
 expect_status 1 kind.log "$unet" train --data data --out bad --dataset kaggle "${tiny[@]}"
 grep -qi "kaggle_3m\|no .*tif\|TIFF" kind.log || fail "a BraTS folder read as kaggle should say what is missing: $(cat kind.log)"
