@@ -3,22 +3,7 @@
 # program's defaults apply, metrics.csv carries the per-label and region columns, "(best)"
 # means best.safetensors was written, a run resumes to the same history, and the dataset
 # flags are checked. Usage: brats_training.sh UNET_BINARY WORK_DIR
-set -euo pipefail
-unet=$(realpath "$1")
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-work=$(realpath "$work")
-fail() { echo "FAIL: $*"; exit 1; }
-expect_status() {
-  local want=$1 log=$2
-  shift 2
-  set +e
-  "$@" > "$log" 2>&1
-  local rc=$?
-  set -e
-  [ "$rc" -eq "$want" ] || fail "exit status $rc, expected $want: $* ($(tail -3 "$log"))"
-}
+source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
 "$unet" synth --kind brats --out data --patients 5 --volume 24 24 16 --seed 2 > synth.log
 tiny=(--base 4 --patch 16 --device cpu --log-every 2)

@@ -3,23 +3,7 @@
 # to one output, a run resumes from another working folder and with moved data, "(best)"
 # means best.safetensors was written, and every usage error exits with 2 and a readable
 # message before any data is loaded. Usage: outputs_and_usage.sh UNET_BINARY WORK_DIR
-set -euo pipefail
-unet=$(realpath "$1")
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-work=$(realpath "$work")
-fail() { echo "FAIL: $*"; exit 1; }
-# expect_status STATUS LOG CMD...: runs CMD with output to LOG, fails unless it exits with STATUS.
-expect_status() {
-  local want=$1 log=$2
-  shift 2
-  set +e
-  "$@" > "$log" 2>&1
-  local rc=$?
-  set -e
-  [ "$rc" -eq "$want" ] || fail "exit status $rc, expected $want: $* ($(tail -3 "$log"))"
-}
+source "$(dirname "$0")/lib.sh" "$@"
 quick=(--size 32 --base 4 --batch 4 --max-steps-per-epoch 2 --device cpu)
 
 "$unet" synth --out "$work/data" --patients 4 --seed 3 > /dev/null
