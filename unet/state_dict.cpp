@@ -89,8 +89,8 @@ UNetConfig config_from_json(const std::string& json, const std::string& where) {
   read_json(json_member(j, "depth", where, "config"), c.depth, where, "config.depth");
   std::string layout;
   read_json(json_member(j, "layout", where, "config"), layout, where, "config.layout");
-  UNET_CHECK(layout == "reference" || layout == "classic", where,
-             "config.layout '" + layout.substr(0, 60) + "' is not a U-Net layout; use reference or classic");
+  UNET_CHECK(layout == "reference" || layout == "classic" || layout == "brats3d", where,
+             "config.layout '" + layout.substr(0, 60) + "' is not a U-Net layout; use reference, classic or brats3d");
   c.layout = UNetConfig::parse_layout(layout);
   c.validate(where);
   return c;
