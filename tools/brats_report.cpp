@@ -131,6 +131,8 @@ BratsRunReport make_brats_run_report(BratsTrainer& trainer, double total_seconds
   r.history = trainer.state().history;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f s", total_seconds);
+  char overlap[32];
+  std::snprintf(overlap, sizeof overlap, "%.2f", c.overlap);
   r.facts = {{"data", c.data},
              {"cases (training / validation)", std::to_string(trainer.cases().size()) + " (" +
                                                    std::to_string(trainer.cases().size() - trainer.validation_cases().size()) +
@@ -138,7 +140,7 @@ BratsRunReport make_brats_run_report(BratsTrainer& trainer, double total_seconds
              {"model", "3D U-Net base " + std::to_string(c.base) + ", depth " + std::to_string(trainer.model().config().depth) +
                            ", " + trainer.model().config().layout_name() + " layout, " +
                            std::to_string(trainer.model().parameter_count()) + " parameters"},
-             {"patches", std::to_string(c.patch) + "^3 voxels, sliding-window overlap " + std::to_string(c.overlap)},
+             {"patches", std::to_string(c.patch) + "^3 voxels, sliding-window overlap " + overlap},
              {"device", std::string(device_name(trainer.device())) + ": " + hardware_description(trainer.device())},
              {"training time", buf},
              {"epochs done", std::to_string(trainer.state().history.size()) + " of " + std::to_string(c.epochs)},
