@@ -49,6 +49,9 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   UNET_CHECK(model.config().out_channels == data::kBratsClasses, q.ckpt,
              "the 3D model gives " + std::to_string(model.config().out_channels) +
                  " output channels; BraTS evaluation needs 4 (background and labels 1, 2, 4)");
+  UNET_CHECK(!fs::is_regular_file(q.data), q.data,
+             "is one file; a BraTS case is a folder holding its four modalities (flair, t1, t1ce, t2) and maybe its "
+             "seg; give that folder, or the folder holding the case folders");
   data::BratsScan scan = data::scan_brats(q.data);
   for (const auto& w : scan.warnings) std::printf("warning: %s\n", w.c_str());
   if (!q.patients.empty()) {

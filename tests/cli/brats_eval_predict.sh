@@ -157,6 +157,10 @@ assert (pred[..., 0] == (grey + 255) // 2).all() and (pred[..., 1] == (grey + 25
 assert (pred[..., 2] == grey // 2).all(), "blue of yellow"
 PY
 
+# One NIfTI file is not a case: the message says to give the case folder.
+flair=$(ls "$root/${cases[0]}/${cases[0]}_flair.nii"*)
+expect_status 1 pred3.log "$unet" predict --ckpt "$ckpt" --input "$flair" --out pred3 --device cpu
+expect_in "is one file; a BraTS case is a folder" pred3.log "predict of one NIfTI file"
 # Two cases with one name in two folders would write the same files: refused before any work.
 mkdir -p dup/a dup/b
 cp -r "$root/${cases[0]}" dup/a/
@@ -175,7 +179,7 @@ expect_status 2 mm2.log "$unet" predict --ckpt run2d/last.safetensors --input "$
 expect_in "holds BraTS NIfTI volumes" mm2.log "predict 2D checkpoint on a BraTS case"
 expect_status 2 mm3.log "$unet" eval --ckpt "$ckpt" --data kd --device cpu
 expect_in "holds Kaggle LGG TIFF slices, but $ckpt holds a 3D U-Net" mm3.log "eval 3D checkpoint on Kaggle data"
-tif=$(find kd -name '*.tif' ! -name '*_mask.tif' | sort | head -1)
+tif=$(find kd -name '*.tif' ! -name '*_mask.tif' | sort | sed -n 1p)  # sed reads all: no SIGPIPE under pipefail
 expect_status 2 mm4.log "$unet" predict --ckpt "$ckpt" --input "$tif" --out mm4 --device cpu
 expect_in "holds Kaggle LGG TIFF slices" mm4.log "predict 3D checkpoint on a TIFF"
 expect_status 2 mm5.log "$unet" eval --ckpt "$ckpt" --data bs --dataset kaggle --device cpu
