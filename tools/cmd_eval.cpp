@@ -1,4 +1,5 @@
-// `unet eval`: DSC per volume of a checkpoint on a kaggle_3m folder, as a table and a chart.
+// `unet eval`: DSC per volume of a 2D checkpoint on a kaggle_3m folder, as a table and a chart;
+// a 3D (BraTS) checkpoint goes to run_brats_eval (cmd_eval_brats.cpp).
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -6,8 +7,10 @@
 #include "data/kaggle_scan.hpp"
 #include "data/split.hpp"
 #include "base/error.hpp"
+#include "tools/brats_commands.hpp"
 #include "tools/commands.hpp"
 #include "tools/inference_settings.hpp"
+#include "tools/model_data_check.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/report.hpp"
 #include "train/metrics.hpp"
@@ -19,19 +22,30 @@ namespace fs = std::filesystem;
 
 Runner add_eval_command(CLI::App& app) {
   struct Options {
-    std::string ckpt, data, out, device = "auto", patients, preprocess;
-    int64_t batch = 16, size = 0;
+    std::string ckpt, data, out, device = "auto", patients, preprocess, dataset = "auto";
+    int64_t batch = 16, size = 0, patch = 0;
+    double overlap = -1.0;
     bool largest_component = false, strict = false;
     int workers = 2;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* sub = app.add_subcommand("eval", "DSC per volume of a checkpoint on a kaggle_3m folder (table, mean, median, chart)");
-  sub->add_option("--ckpt", o->ckpt,
+  CLI::App* sub = app.add_subcommand(
+      "eval",
+      "2D checkpoint on a kaggle_3m folder: DSC per volume (table, mean, median, chart). 3D (BraTS) checkpoint on a\n"
+      "BraTS folder: Dice per label (1, 2, 4) and region (WT, TC, ET) and HD95 per region in mm, for each case and\n"
+      "their mean (table, per_case.csv, summary.json). The checkpoint says which model it holds.");
+  sub->add_option("--ckpt,--checkpoint", o->ckpt,
                   "checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as safetensors)")
       ->required();
-  sub->add_option("--data", o->data, "kaggle_3m folder or the folder above it")->required();
-  sub->add_option("--out", o->out, "folder for dsc_per_volume.{csv,svg,png} (default: beside the checkpoint)");
-  sub->add_option("--patients", o->patients, "only these patients (file, one id per line; e.g. a run's validation_patients.txt)")
+  sub->add_option("--data", o->data, "kaggle_3m folder or the folder above it; or a BraTS folder (a root or one case)")
+      ->required();
+  sub->add_option("--dataset", o->dataset, "auto (from the folder's files), kaggle or brats")
+      ->check(checks::one_of({"auto", "kaggle", "brats"}))->capture_default_str();
+  sub->add_option("--out", o->out,
+                  "folder for dsc_per_volume.{csv,svg,png} (2D) or per_case.csv and summary.json (BraTS) (default: "
+                  "eval/ beside the checkpoint)");
+  sub->add_option("--patients", o->patients,
+                  "only these patients or cases (file, one id per line; e.g. a run's validation_patients.txt)")
       ->check(CLI::ExistingFile);
   sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
   sub->add_option("--batch", o->batch, "slices per forward pass")->check(checks::at_least(1))->capture_default_str();
@@ -42,11 +56,27 @@ Runner add_eval_command(CLI::App& app) {
   sub->add_option("--size", o->size, "override the checkpoint's image size (for a model not trained here: 256)")
       ->check(checks::image_size());
   sub->add_flag("--largest-component", o->largest_component, "keep the largest 3D component per volume first");
-  sub->add_flag("--strict", o->strict, "stop at the first unreadable file");
+  sub->add_option("--patch", o->patch, "BraTS: sliding-window tile, patch^3 voxels (default: the checkpoint's)")
+      ->check(checks::between(4, 512));
+  sub->add_option("--overlap", o->overlap, "BraTS: overlap of the sliding-window tiles (default: the checkpoint's)")
+      ->check(checks::between(0, 1, true));
+  sub->add_flag("--strict", o->strict, "stop at the first unreadable file (BraTS: or case without labels)");
   sub->add_option("--workers", o->workers, "decoding threads")->check(checks::at_least(1))->capture_default_str();
-  return [o]() {
+  return [o, sub]() {
     const Device device = resolve_device(o->device);
     LoadedModel lm = load_model_checkpoint(o->ckpt, device);
+    check_model_fits_data(lm.model->config(), o->ckpt, input_data_kind(o->data, o->dataset), "--data", o->data);
+    if (lm.model->config().rank() == 3) {
+      for (const char* flag : {"--batch", "--preprocess", "--size", "--largest-component"})
+        if (sub->count(flag) > 0)
+          throw CLI::ValidationError(flag, std::string("applies to 2D models only; ") + o->ckpt + " holds the 3D U-Net");
+      BratsEvalRequest q{o->ckpt, o->data, o->out, o->patients, brats_inference_options(lm, o->patch, o->overlap),
+                         o->strict};
+      return run_brats_eval(lm, q);
+    }
+    for (const char* flag : {"--patch", "--overlap"})
+      if (sub->count(flag) > 0)
+        throw CLI::ValidationError(flag, std::string("applies to BraTS (3D) models only; ") + o->ckpt + " holds a 2D U-Net");
     const TrainConfig& tc = lm.train_config;
     const InferenceSettings settings = inference_settings(lm, o->ckpt, o->preprocess, o->size);
     data::LoadConfig load_config;

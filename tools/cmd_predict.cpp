@@ -1,4 +1,5 @@
-// `unet predict`: masks, overlays and triptychs for an image or a folder of images.
+// `unet predict`: masks, overlays and triptychs for an image or a folder of images (2D); a 3D
+// (BraTS) checkpoint goes to run_brats_predict (cmd_predict_brats.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,8 +12,10 @@
 #include "data/tiff_io.hpp"
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "tools/brats_commands.hpp"
 #include "tools/commands.hpp"
 #include "tools/inference_settings.hpp"
+#include "tools/model_data_check.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/visuals.hpp"
 #include "unet/inference_memory.hpp"
@@ -107,16 +110,34 @@ std::vector<uint8_t> display_rgb(const data::Image& im, float vmax) {
 
 Runner add_predict_command(CLI::App& app) {
   struct Options {
-    std::string ckpt, input, out, device = "auto", preprocess;
+    std::string ckpt, input, out, device = "auto", preprocess, dataset = "auto";
     float threshold = 0.5f;
-    int64_t batch = 16, size = 0;
+    int64_t batch = 16, size = 0, patch = 0;
+    double overlap = -1.0;
+    bool strict = false;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* sub = app.add_subcommand("predict", "Predict tumour masks for a TIFF image or a folder of them");
-  sub->add_option("--ckpt", o->ckpt,
+  CLI::App* sub = app.add_subcommand(
+      "predict",
+      "2D checkpoint: tumour masks for a TIFF image or a folder of them. 3D (BraTS) checkpoint: label volumes\n"
+      "<case>_pred.nii.gz (labels 0, 1, 2, 4; the flair file's affine and header) and pictures <case>_{axial,\n"
+      "coronal,sagittal}.png through the predicted tumour's centre (flair in grey; label 1 necrotic core red, 2\n"
+      "edema green, 4 enhancing tumour yellow; image | ground truth | prediction when the case has a seg file)\n"
+      "for one case folder or a BraTS root. The checkpoint says which model it holds.");
+  sub->add_option("--ckpt,--checkpoint", o->ckpt,
                   "checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as safetensors)")
       ->required();
-  sub->add_option("--input", o->input, "a TIFF image or a folder (searched recursively; *_mask.tif are ground truth)")->required();
+  sub->add_option("--input", o->input,
+                  "2D: a TIFF image or a folder (searched recursively; *_mask.tif are ground truth); BraTS: one case "
+                  "folder or a BraTS root (seg files are ground truth)")
+      ->required();
+  sub->add_option("--dataset", o->dataset, "auto (from the input's files), kaggle or brats")
+      ->check(checks::one_of({"auto", "kaggle", "brats"}))->capture_default_str();
+  sub->add_option("--patch", o->patch, "BraTS: sliding-window tile, patch^3 voxels (default: the checkpoint's)")
+      ->check(checks::between(4, 512));
+  sub->add_option("--overlap", o->overlap, "BraTS: overlap of the sliding-window tiles (default: the checkpoint's)")
+      ->check(checks::between(0, 1, true));
+  sub->add_flag("--strict", o->strict, "BraTS: stop at the first unreadable case instead of skipping it");
   sub->add_option("--out", o->out,
                   "output folder; a folder --input is mirrored in it (a/x.tif -> OUT/a/x_pred_mask.tif), so no output "
                   "is written twice")
@@ -130,9 +151,20 @@ Runner add_predict_command(CLI::App& app) {
       ->check(checks::one_of({"reference", "simple"}));
   sub->add_option("--size", o->size, "image size (default: the checkpoint's; for a model not trained here: 256)")
       ->check(checks::image_size());
-  return [o]() {
+  return [o, sub]() {
     const Device device = resolve_device(o->device);
     LoadedModel lm = load_model_checkpoint(o->ckpt, device);
+    check_model_fits_data(lm.model->config(), o->ckpt, input_data_kind(o->input, o->dataset), "--input", o->input);
+    if (lm.model->config().rank() == 3) {
+      for (const char* flag : {"--threshold", "--batch", "--preprocess", "--size"})
+        if (sub->count(flag) > 0)
+          throw CLI::ValidationError(flag, std::string("applies to 2D models only; ") + o->ckpt + " holds the 3D U-Net");
+      const BratsPredictRequest q{o->ckpt, o->input, o->out, brats_inference_options(lm, o->patch, o->overlap), o->strict};
+      return run_brats_predict(lm, q);
+    }
+    for (const char* flag : {"--patch", "--overlap", "--strict"})
+      if (sub->count(flag) > 0)
+        throw CLI::ValidationError(flag, std::string("applies to BraTS (3D) models only; ") + o->ckpt + " holds a 2D U-Net");
     UNet& model = *lm.model;
     model.train(false);
     const InferenceSettings settings = inference_settings(lm, o->ckpt, o->preprocess, o->size);
