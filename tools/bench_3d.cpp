@@ -67,10 +67,10 @@ int run_bench_3d(const Bench3dOptions& o) {
   int64_t tiles = 1;
   for (int64_t v : o.volume) tiles *= static_cast<int64_t>(sliding_window_steps(std::max(v, p), p, o.overlap).size());
   std::printf("unet bench: 3D U-Net (brats3d layout, base %lld, %lld parameters), patches %lld^3, volume %lldx%lldx%lld "
-              "(%lld tiles), %s (%s)\n",
+              "(%lld tile%s), %s (%s)\n",
               static_cast<long long>(o.base), static_cast<long long>(model.parameter_count()), static_cast<long long>(p),
               static_cast<long long>(o.volume[0]), static_cast<long long>(o.volume[1]), static_cast<long long>(o.volume[2]),
-              static_cast<long long>(tiles), device_name(d), hardware_description(d).c_str());
+              static_cast<long long>(tiles), tiles == 1 ? "" : "s", device_name(d), hardware_description(d).c_str());
   std::fflush(stdout);  // the reference configuration takes minutes on a CPU: show what runs
 
   // Training on random patches.
@@ -87,8 +87,8 @@ int run_bench_3d(const Bench3dOptions& o) {
   const double train_sps = static_cast<double>(n * o.steps) / train_s;
   const AllocatorStats train_mem = allocator_for(d).stats();
   const double train_rss = peak_rss_mb();
-  std::printf("  training       %8.3f samples/s  = %.2f s/step (batch %lld, Adam + softmax Dice, %d steps after %d warm-up)\n",
-              train_sps, train_s / o.steps, static_cast<long long>(n), o.steps, o.warmup);
+  std::printf("  training       %8.3f samples/s  = %.2f s/step (batch %lld, Adam + softmax Dice, %d step%s after %d warm-up)\n",
+              train_sps, train_s / o.steps, static_cast<long long>(n), o.steps, o.steps == 1 ? "" : "s", o.warmup);
   std::fflush(stdout);
 
   // Whole-volume inference: a random 4-channel volume, tile by tile as a case is predicted.
@@ -111,8 +111,8 @@ int run_bench_3d(const Bench3dOptions& o) {
     volume_s = seconds_since(t0) / o.volumes;
   }
   const AllocatorStats infer_mem = allocator_for(d).stats();
-  std::printf("  inference      %8.2f s/volume   (%lld tiles of %lld^3, overlap %.2f, Gaussian weights, argmax; %d volume%s)\n",
-              volume_s, static_cast<long long>(tiles), static_cast<long long>(p), o.overlap, o.volumes,
+  std::printf("  inference      %8.2f s/volume   (%lld tile%s of %lld^3, overlap %.2f, Gaussian weights, argmax; %d volume%s)\n",
+              volume_s, static_cast<long long>(tiles), tiles == 1 ? "" : "s", static_cast<long long>(p), o.overlap, o.volumes,
               o.volumes == 1 ? "" : "s");
 
   // Per-op table from one profiled training step.
