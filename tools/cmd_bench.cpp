@@ -1,20 +1,23 @@
 // `unet bench`: training samples/s, inference latency and throughput, peak memory, model
 // file size, per-layer forward/backward times, and the achieved FLOP/s against this
 // machine's fp32 GEMM rate (measured here). Prints a table, and JSON with --json.
-#include <oneapi/dnnl/dnnl.h>
-
+// `--model brats3d` benchmarks the 3D U-Net instead (tools/bench_3d.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "base/allocator.hpp"
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
 #include "layers/profiler.hpp"
-#include "base/rng.hpp"
+#include "tools/bench_3d.hpp"
+#include "tools/bench_measure.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "unet/adam.hpp"
@@ -22,9 +25,6 @@
 #include "unet/state_dict.hpp"
 #include "unet/inference_memory.hpp"
 #include "unet/train_step.hpp"
-#ifdef UNET_HAS_CUDA
-#include "base/cuda_context.hpp"
-#endif
 
 namespace unet::tools {
 
@@ -33,59 +33,11 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-double peak_rss_mb() {
-  std::ifstream f("/proc/self/status");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
-  return 0.0;
-}
-
-// Best of a few runs of an n x n x n single-precision GEMM, in GFLOP/s.
-double gemm_gflops(Device d) {
-  const int64_t n = d == Device::CPU ? 2048 : 8192;
-  double best = 0.0;
-  if (d == Device::CPU) {
-    std::vector<float> a(static_cast<size_t>(n * n), 1.0f), b(a.size(), 0.5f), c(a.size());
-    for (int r = 0; r < 3; ++r) {
-      const auto t0 = clock_type::now();
-      const dnnl_status_t st = dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-      UNET_CHECK(st == dnnl_success, "dnnl_sgemm", "status " + std::to_string(static_cast<int>(st)));
-      const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-      best = std::max(best, 2.0 * static_cast<double>(n * n * n) / s / 1e9);
-    }
-    return best;
-  }
-#ifdef UNET_HAS_CUDA
-  Tensor a = Tensor::full({n * n}, 1.0f, d), b = Tensor::full({n * n}, 0.5f, d), c = Tensor::empty({n * n}, d);
-  const float one = 1.0f, zero = 0.0f;
-  auto& ctx = CudaContext::get();
-  UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), CUBLAS_PEDANTIC_MATH));  // fp32, no TF32
-  for (int r = 0; r < 4; ++r) {
-    ctx.synchronize();
-    const auto t0 = clock_type::now();
-    UNET_CUBLAS_CHECK(cublasSgemm(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(n),
-                                  static_cast<int>(n), &one, a.data(), static_cast<int>(n), b.data(), static_cast<int>(n),
-                                  &zero, c.data(), static_cast<int>(n)));
-    ctx.synchronize();
-    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-    if (r > 0) best = std::max(best, 2.0 * static_cast<double>(n) * n * n / s / 1e9);
-  }
-  UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), CUBLAS_DEFAULT_MATH));
-#endif
-  return best;
-}
-
-// A seeded random input [n, 3, s, s] in [-1, 1).
-Tensor random_input(const Shape& shape, uint64_t seed, Device d) {
-  Rng rng(seed);
-  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
-  for (auto& x : v) x = rng.uniform(-1.0f, 1.0f);
-  return Tensor::from_vector(shape, v, d);
-}
-
 struct BenchConfig {
   int64_t base = 32, size = 256, batch = 4;
-  std::string device = "auto", json_path;
+  std::string model = "2d", device = "auto", json_path;
+  int64_t patch = 128;                         // brats3d only
+  std::vector<int64_t> volume{240, 240, 155};  // brats3d only
   int warmup = 2, steps = 0, infer_iters = 0;
   bool layers = true;
 };
@@ -95,17 +47,36 @@ struct BenchConfig {
 Runner add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchConfig>();
   CLI::App* sub = app.add_subcommand("bench", "Benchmark training and inference of the U-Net (table, JSON, verdicts)");
-  sub->add_option("--base", o->base, "U-Net base width (32 reference layout, 64 classic layout)")->check(checks::between(1, 256))->capture_default_str();
-  sub->add_option("--size", o->size, "image size (multiple of 16)")->check(checks::image_size())->capture_default_str();
-  sub->add_option("--batch", o->batch, "training batch")->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--model", o->model, "2d (the U-Net of --base) or brats3d (the 3D U-Net of the BraTS system)")
+      ->check(checks::one_of({"2d", "brats3d"}))->capture_default_str();
+  sub->add_option("--base", o->base, "U-Net base width (2d: 32 reference layout, 64 classic layout; brats3d: 32 is the reference)")->check(checks::between(1, 256))->capture_default_str();
+  CLI::Option* size_opt = sub->add_option("--size", o->size, "2d: image size (multiple of 16)")->check(checks::image_size())->capture_default_str();
+  CLI::Option* patch_opt = sub->add_option("--patch", o->patch, "brats3d: training patches and inference tiles of patch^3 voxels (multiple of 4)")
+      ->check(checks::at_least(4))->capture_default_str();
+  CLI::Option* volume_opt = sub->add_option("--volume", o->volume, "brats3d: the whole volume inferred, X Y Z")
+      ->expected(3)->check(checks::at_least(1))->capture_default_str();
+  CLI::Option* batch_opt = sub->add_option("--batch", o->batch, "training batch (default: 4 for 2d, 1 for brats3d)")->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--warmup", o->warmup, "untimed steps first")->check(checks::at_least(0))->capture_default_str();
-  sub->add_option("--steps", o->steps, "timed training steps (default: 5 on CPU, 30 on GPU)")->check(checks::at_least(1));
-  sub->add_option("--infer-iters", o->infer_iters, "timed inference passes (default: 5 on CPU, 50 on GPU)")->check(checks::at_least(1));
+  CLI::Option* warmup_opt = sub->add_option("--warmup", o->warmup, "untimed steps first (default: 2 for 2d, 1 for brats3d)")->check(checks::at_least(0))->capture_default_str();
+  sub->add_option("--steps", o->steps, "timed training steps (default: 5 on CPU, 30 on GPU; brats3d: 2 on CPU, 20 on GPU)")->check(checks::at_least(1));
+  sub->add_option("--infer-iters", o->infer_iters, "timed inference passes (default: 5 on CPU, 50 on GPU; brats3d: whole volumes, 1 on CPU, 3 on GPU)")->check(checks::at_least(1));
   sub->add_option("--json", o->json_path, "also write the results as JSON here");
   sub->add_flag("!--no-layers", o->layers, "skip the per-layer table");
-  return [o]() {
+  return [=]() {
     const Device d = resolve_device(o->device);
+    if (o->model == "brats3d") {
+      UNET_CHECK(size_opt->count() == 0, "--size", "this is the 2D image size; with --model brats3d, use --patch");
+      Bench3dOptions b;
+      b.base = o->base, b.patch = o->patch, b.volume = o->volume, b.device = d, b.layers = o->layers;
+      b.batch = batch_opt->count() > 0 ? o->batch : 1;
+      b.warmup = warmup_opt->count() > 0 ? o->warmup : 1;
+      b.steps = o->steps > 0 ? o->steps : (d == Device::CPU ? 2 : 20);
+      b.volumes = o->infer_iters > 0 ? o->infer_iters : (d == Device::CPU ? 1 : 3);
+      b.json_path = o->json_path;
+      return run_bench_3d(b);
+    }
+    UNET_CHECK(patch_opt->count() == 0 && volume_opt->count() == 0, patch_opt->count() > 0 ? "--patch" : "--volume",
+               "this applies to --model brats3d only; the 2D bench uses --size");
     const int steps = o->steps > 0 ? o->steps : (d == Device::CPU ? 5 : 30);
     const int iters = o->infer_iters > 0 ? o->infer_iters : (d == Device::CPU ? 5 : 50);
     UNet model(UNetConfig::for_base(o->base), d, 0);
@@ -199,17 +170,7 @@ Runner add_bench_command(CLI::App& app) {
       std::printf("  verdict        model file <= 200 MB: %s (the speed thresholds of the spec apply to a GPU)\n",
                   file_mb <= 200 ? "PASS" : "FAIL");
     }
-    nlohmann::json layers_json = nlohmann::json::array();
-    if (!layer_times.empty()) {
-      std::printf("\n  %-72s %10s %10s\n", "op (one training step)", "fwd ms", "bwd ms");
-      double tf = 0, tb = 0;
-      for (const auto& lt : layer_times) {
-        std::printf("  %-72s %10.2f %10.2f\n", lt.name.c_str(), lt.forward_seconds * 1e3, lt.backward_seconds * 1e3);
-        tf += lt.forward_seconds, tb += lt.backward_seconds;
-        layers_json.push_back({{"op", lt.name}, {"forward_ms", lt.forward_seconds * 1e3}, {"backward_ms", lt.backward_seconds * 1e3}});
-      }
-      std::printf("  %-72s %10.2f %10.2f\n", "total", tf * 1e3, tb * 1e3);
-    }
+    const nlohmann::json layers_json = print_layer_table(layer_times);
     if (!o->json_path.empty()) {
       const nlohmann::json j = {{"engine", "unet-engine"},
                                 {"device", device_name(d)},

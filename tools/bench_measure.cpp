@@ -1,0 +1,85 @@
+#include "tools/bench_measure.hpp"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/rng.hpp"
+#ifdef UNET_HAS_CUDA
+#include "base/cuda_context.hpp"
+#endif
+
+namespace unet::tools {
+
+using clock_type = std::chrono::steady_clock;
+
+double peak_rss_mb() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  return 0.0;
+}
+
+// Best of a few runs of an n x n x n single-precision GEMM, in GFLOP/s.
+double gemm_gflops(Device d) {
+  const int64_t n = d == Device::CPU ? 2048 : 8192;
+  double best = 0.0;
+  if (d == Device::CPU) {
+    std::vector<float> a(static_cast<size_t>(n * n), 1.0f), b(a.size(), 0.5f), c(a.size());
+    for (int r = 0; r < 3; ++r) {
+      const auto t0 = clock_type::now();
+      const dnnl_status_t st = dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+      UNET_CHECK(st == dnnl_success, "dnnl_sgemm", "status " + std::to_string(static_cast<int>(st)));
+      const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+      best = std::max(best, 2.0 * static_cast<double>(n * n * n) / s / 1e9);
+    }
+    return best;
+  }
+#ifdef UNET_HAS_CUDA
+  Tensor a = Tensor::full({n * n}, 1.0f, d), b = Tensor::full({n * n}, 0.5f, d), c = Tensor::empty({n * n}, d);
+  const float one = 1.0f, zero = 0.0f;
+  auto& ctx = CudaContext::get();
+  UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), CUBLAS_PEDANTIC_MATH));  // fp32, no TF32
+  for (int r = 0; r < 4; ++r) {
+    ctx.synchronize();
+    const auto t0 = clock_type::now();
+    UNET_CUBLAS_CHECK(cublasSgemm(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(n),
+                                  static_cast<int>(n), &one, a.data(), static_cast<int>(n), b.data(), static_cast<int>(n),
+                                  &zero, c.data(), static_cast<int>(n)));
+    ctx.synchronize();
+    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    if (r > 0) best = std::max(best, 2.0 * static_cast<double>(n) * n * n / s / 1e9);
+  }
+  UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), CUBLAS_DEFAULT_MATH));
+#endif
+  return best;
+}
+
+Tensor random_input(const Shape& shape, uint64_t seed, Device d) {
+  Rng rng(seed);
+  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
+  for (auto& x : v) x = rng.uniform(-1.0f, 1.0f);
+  return Tensor::from_vector(shape, v, d);
+}
+
+nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times) {
+  nlohmann::json rows = nlohmann::json::array();
+  if (layer_times.empty()) return rows;
+  std::printf("\n  %-72s %10s %10s\n", "op (one training step)", "fwd ms", "bwd ms");
+  double tf = 0, tb = 0;
+  for (const auto& lt : layer_times) {
+    std::printf("  %-72s %10.2f %10.2f\n", lt.name.c_str(), lt.forward_seconds * 1e3, lt.backward_seconds * 1e3);
+    tf += lt.forward_seconds, tb += lt.backward_seconds;
+    rows.push_back({{"op", lt.name}, {"forward_ms", lt.forward_seconds * 1e3}, {"backward_ms", lt.backward_seconds * 1e3}});
+  }
+  std::printf("  %-72s %10.2f %10.2f\n", "total", tf * 1e3, tb * 1e3);
+  return rows;
+}
+
+}  // namespace unet::tools

@@ -1,0 +1,50 @@
+#include "unet/training_memory.hpp"
+
+#include "base/error.hpp"
+
+namespace unet {
+
+TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const std::vector<int64_t>& size, int64_t batch) {
+  config.validate("estimate_training_memory");
+  UNET_CHECK(static_cast<int64_t>(size.size()) == config.rank(), "estimate_training_memory",
+             "the input size needs " + std::to_string(config.rank()) + " dims, got " + std::to_string(size.size()));
+  UNET_CHECK(batch >= 1, "estimate_training_memory", "the batch must be at least 1, got " + std::to_string(batch));
+  const int64_t multiple = int64_t{1} << config.depth;
+  for (int64_t s : size)
+    UNET_CHECK(s >= multiple && s % multiple == 0, "estimate_training_memory",
+               "every input size must be a positive multiple of " + std::to_string(multiple) + ", got " + std::to_string(s));
+  auto voxels = [&](int64_t level) {  // per sample, at `level` poolings
+    int64_t v = 1;
+    for (int64_t s : size) v *= s >> level;
+    return v;
+  };
+  auto width = [&](int64_t level) { return config.base << level; };
+
+  // Per sample, as unet/unet_model.cpp and layers/ops.cpp keep tensors for the backward pass
+  // (an autograd node holds every input it read): a DoubleConv keeps 4 tensors of its output
+  // width (each conv's output, read by batch norm's backward, and each in-place ReLU's output,
+  // read by ReLU's backward and the next op's); max pooling keeps its output; a decoder level
+  // keeps the transposed conv's output (held by the concatenation's node, though its backward
+  // does not read it) and the concatenation (twice its width). Left out, a fraction of a
+  // percent: oneDNN's pooling workspace (a byte per pooled voxel), batch norm's statistics.
+  int64_t kept = config.in_channels * voxels(0);  // the input, read by the first conv's backward
+  for (int64_t level = 0; level < config.depth; ++level)
+    kept += 4 * width(level) * voxels(level) + width(level) * voxels(level + 1);
+  kept += 4 * width(config.depth) * voxels(config.depth);  // the bottleneck
+  for (int64_t level = 0; level < config.depth; ++level) kept += (1 + 2 + 4) * width(level) * voxels(level);
+  // The logits; the multi-class loss also keeps the softmax probabilities and the class map,
+  // the binary one the target.
+  kept += config.out_channels > 1 ? 2 * config.out_channels * voxels(0) + voxels(0) : 2 * voxels(0);
+
+  TrainingMemoryEstimate e;
+  e.activation_floats = batch * kept;
+  e.parameter_floats = 4 * config.parameter_count();
+  // The backward peak comes at the full-resolution decoder level, while its saved tensors are
+  // still alive: the gradient of the concatenation (2 * base), the gradients flowing in and out
+  // of the conv being differentiated (base each) and, on the CPU, oneDNN's blocked-layout
+  // copies of those two (base each; cuDNN needs none, so this errs high on a GPU).
+  e.backward_floats = batch * 6 * width(0) * voxels(0);
+  return e;
+}
+
+}  // namespace unet
