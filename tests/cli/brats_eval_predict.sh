@@ -5,25 +5,9 @@
 # panels with ground truth, two without), output clashes refused before any work, a 2D
 # checkpoint on BraTS data and the reverse refused with status 2, usage errors exit with 2.
 # Usage: brats_eval_predict.sh UNET_BINARY WORK_DIR
-set -euo pipefail
-unet=$(realpath "$1")
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-work=$(realpath "$work")
+source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
 py=/usr/bin/python3
-fail() { echo "FAIL: $*"; exit 1; }
-# expect_status STATUS LOG CMD...: runs CMD with output to LOG, fails unless it exits with STATUS.
-expect_status() {
-  local want=$1 log=$2
-  shift 2
-  set +e
-  "$@" > "$log" 2>&1
-  local rc=$?
-  set -e
-  [ "$rc" -eq "$want" ] || fail "exit status $rc, expected $want: $* ($(tail -3 "$log"))"
-}
 expect_in() { grep -q -- "$1" "$2" || fail "$3: '$1' not in $2: $(cat "$2")"; }
 
 "$unet" synth --kind brats --out bs --patients 4 --volume 32 32 24 --seed 1 > synth.log
