@@ -52,7 +52,7 @@ void write_report(const std::string& dir, const BratsRunReport& r) {
   Series t1{"train L1", {}, {255, 150, 150}}, t2{"train L2", {}, {140, 220, 140}}, t4{"train L4", {}, {235, 200, 90}};
   Series v1{"val L1", {}, {200, 0, 0}}, v2{"val L2", {}, {0, 130, 0}}, v4{"val L4", {}, {170, 130, 0}};
   Series wt{"val WT", {}, {31, 119, 180}}, tc{"val TC", {}, {148, 103, 189}}, et{"val ET", {}, {170, 130, 0}},
-      mr{"val (WT+TC+ET)/3", {}, {90, 90, 90}};
+      mr{"val mean", {}, {90, 90, 90}};  // (WT + TC + ET) / 3: a short legend fits the chart
   for (const auto& m : r.history) {
     x.push_back(static_cast<double>(m.epoch));
     tl.y.push_back(m.train_loss), vl.y.push_back(m.val_loss);
