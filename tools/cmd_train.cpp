@@ -72,12 +72,15 @@ int train_brats(const TrainConfig& c, bool resuming, Progress& progress, std::ch
   BratsTrainer trainer(c, resuming, [&](const std::string& l) { progress.message(l); });
   trainer.on_step = [&](const StepInfo& s) { progress.step(s); };
   trainer.on_epoch = [&](const EpochMetrics& m, const BratsEvalResult&) {
+    // HD95 is -1 when no validation case has the region in both prediction and truth.
+    char hd95[48] = "undefined (WT empty on one side)";
+    if (m.val_hd95_wt >= 0) std::snprintf(hd95, sizeof hd95, "%.1f mm", m.val_hd95_wt);
     char line[512];
     std::snprintf(line, sizeof line,
                   "epoch %lld: train loss %.4f | validation Dice WT %.3f TC %.3f ET %.3f (labels 1 %.3f, 2 %.3f, 4 %.3f), "
-                  "HD95 WT %.1f mm, loss %.4f, %s%s",
+                  "HD95 WT %s, loss %.4f, %s%s",
                   static_cast<long long>(m.epoch), m.train_loss, m.val_dice_wt, m.val_dice_tc, m.val_dice_et,
-                  m.val_dice_l1, m.val_dice_l2, m.val_dice_l4, m.val_hd95_wt, m.val_loss,
+                  m.val_dice_l1, m.val_dice_l2, m.val_dice_l4, hd95, m.val_loss,
                   format_duration(m.seconds).c_str(), m.best ? " (best)" : "");
     progress.message(line);
   };
