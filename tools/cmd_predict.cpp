@@ -9,14 +9,17 @@
 #include "data/augment.hpp"
 #include "data/dataset.hpp"
 #include "data/kaggle_scan.hpp"
+#include "data/dicom_series.hpp"
 #include "data/tiff_io.hpp"
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
 #include "tools/brats_commands.hpp"
 #include "tools/commands.hpp"
 #include "tools/inference_settings.hpp"
+#include "tools/dicom_predict.hpp"
 #include "tools/model_data_check.hpp"
 #include "tools/option_checks.hpp"
+#include "tools/slice_prediction.hpp"
 #include "tools/visuals.hpp"
 #include "unet/inference_memory.hpp"
 #include "train/metrics.hpp"
@@ -95,22 +98,11 @@ void check_outputs_distinct(const fs::path& out, const std::vector<Group>& group
     }
 }
 
-// 8-bit RGB for display: grayscale replicated, 16-bit scaled by the volume maximum.
-std::vector<uint8_t> display_rgb(const data::Image& im, float vmax) {
-  std::vector<uint8_t> rgb(static_cast<size_t>(im.height * im.width * 3));
-  const float scale = im.bits == 8 ? 1.0f : 255.0f / std::max(vmax, 1.0f);
-  for (int64_t i = 0; i < im.height * im.width; ++i)
-    for (int c = 0; c < 3; ++c)
-      rgb[static_cast<size_t>(i * 3 + c)] = static_cast<uint8_t>(
-          std::min(255.0f, im.pixels[static_cast<size_t>(i * im.channels + (im.channels == 3 ? c : 0))] * scale));
-  return rgb;
-}
-
 }  // namespace
 
 Runner add_predict_command(CLI::App& app) {
   struct Options {
-    std::string ckpt, input, out, device = "auto", preprocess, dataset = "auto";
+    std::string ckpt, input, out, device = "auto", preprocess, dataset = "auto", id;
     float threshold = 0.5f;
     int64_t batch = 16, size = 0, patch = 0;
     double overlap = -1.0;
@@ -128,8 +120,9 @@ Runner add_predict_command(CLI::App& app) {
                   "checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as safetensors)")
       ->required();
   sub->add_option("--input", o->input,
-                  "2D: a TIFF image or a folder (searched recursively; *_mask.tif are ground truth); BraTS: one case "
-                  "folder or a BraTS root (seg files are ground truth)")
+                  "2D: a TIFF image or a folder (searched recursively; *_mask.tif are ground truth), or a folder of DICOM "
+                  "files (each series -> OUT/<id>/<id>_pred.nii.gz and per-slice overlays); BraTS: one case folder "
+                  "or a BraTS root (seg files are ground truth)")
       ->required();
   sub->add_option("--dataset", o->dataset, "auto (from the input's files), kaggle or brats")
       ->check(checks::one_of({"auto", "kaggle", "brats"}))->capture_default_str();
@@ -137,7 +130,11 @@ Runner add_predict_command(CLI::App& app) {
       ->check(checks::between(4, 512));
   sub->add_option("--overlap", o->overlap, "BraTS: overlap of the sliding-window tiles (default: the checkpoint's)")
       ->check(checks::between(0, 1, true));
-  sub->add_flag("--strict", o->strict, "BraTS: stop at the first unreadable case instead of skipping it");
+  sub->add_flag("--strict", o->strict,
+                "BraTS and DICOM: stop at the first unreadable case, file or series instead of skipping it");
+  sub->add_option("--id", o->id,
+                  "DICOM: the name of the outputs when --input holds one series (default: series_<hash of its UID>; "
+                  "nothing that identifies the patient is ever used)");
   sub->add_option("--out", o->out,
                   "output folder; a folder --input is mirrored in it (a/x.tif -> OUT/a/x_pred_mask.tif), so no output "
                   "is written twice")
@@ -154,6 +151,12 @@ Runner add_predict_command(CLI::App& app) {
   return [o, sub]() {
     const Device device = resolve_device(o->device);
     LoadedModel lm = load_model_checkpoint(o->ckpt, device);
+    // A DICOM series folder: neither TIFF nor NIfTI files, and files with the DICOM signature.
+    const bool dicom_input = o->dataset == "auto" && fs::is_directory(o->input) &&
+                             input_data_kind(o->input, o->dataset).empty() && data::folder_has_dicom(o->input);
+    if (dicom_input && lm.model->config().rank() == 3)
+      throw CLI::ValidationError("--input", o->input + " holds DICOM files; DICOM series are predicted with 2D models "
+                                            "only (the 3D model needs the four BraTS modalities as NIfTI)");
     check_model_fits_data(lm.model->config(), o->ckpt, input_data_kind(o->input, o->dataset), "--input", o->input);
     if (lm.model->config().rank() == 3) {
       for (const char* flag : {"--threshold", "--batch", "--preprocess", "--size"})
@@ -162,18 +165,24 @@ Runner add_predict_command(CLI::App& app) {
       const BratsPredictRequest q{o->ckpt, o->input, o->out, brats_inference_options(lm, o->patch, o->overlap), o->strict};
       return run_brats_predict(lm, q);
     }
-    for (const char* flag : {"--patch", "--overlap", "--strict"})
+    for (const char* flag : {"--patch", "--overlap"})
       if (sub->count(flag) > 0)
         throw CLI::ValidationError(flag, std::string("applies to BraTS (3D) models only; ") + o->ckpt + " holds a 2D U-Net");
     UNet& model = *lm.model;
     model.train(false);
     const InferenceSettings settings = inference_settings(lm, o->ckpt, o->preprocess, o->size);
     const data::Preprocess mode = data::parse_preprocess(settings.preprocess);
-    const int64_t s = settings.size, plane = s * s;
+    if (dicom_input) {
+      const SlicePredictionSettings ps{mode, settings.size, o->batch, o->threshold, device};
+      return run_dicom_predict(model, DicomPredictRequest{o->input, o->out, o->id, o->strict}, ps);
+    }
+    for (const char* flag : {"--strict", "--id"})
+      if (sub->count(flag) > 0)
+        throw CLI::ValidationError(flag, "applies to BraTS (3D) models and DICOM series only; " + o->input +
+                                             " holds TIFF images");
     std::error_code ec;
     fs::create_directories(o->out, ec);
     UNET_CHECK(!ec, o->out, "cannot create the output folder: " + ec.message());
-    const float logit_threshold = std::log(o->threshold / (1.0f - o->threshold));
     int64_t written = 0, failed = 0, with_truth = 0;
     std::vector<double> dscs;
     const std::vector<Group> groups = group_inputs(o->input);
@@ -215,37 +224,16 @@ Runner add_predict_command(CLI::App& app) {
         }
       }
       if (images.empty()) continue;
-      data::VolumeGeometry geo;
-      const data::Volume v = data::preprocess_volume(g.name, numbers, images, truths, mode, s, &geo);
-      // Probabilities on the model grid, then back onto each original image.
-      std::vector<float> logits(static_cast<size_t>(v.depth() * plane));
-      {
-        NoGradGuard no_grad;
-        const InferenceMemoryPolicy memory(model);
-        for (int64_t d0 = 0; d0 < v.depth(); d0 += o->batch) {
-          const int64_t n = std::min(o->batch, v.depth() - d0);
-          std::vector<float> img(static_cast<size_t>(n * 3 * plane)), msk(static_cast<size_t>(n * plane));
-          for (int64_t i = 0; i < n; ++i)
-            data::render_sample(v, d0 + i, data::Affine::identity(), img.data() + i * 3 * plane, msk.data() + i * plane);
-          model.forward(Tensor::from_host({n, 3, s, s}, img.data(), device)).copy_to_host(logits.data() + d0 * plane);
-        }
-      }
+      const SlicePredictionSettings ps{mode, settings.size, o->batch, o->threshold, device};
+      const std::vector<std::vector<uint8_t>> preds = predict_slice_masks(model, g.name, numbers, images, truths, ps);
       float vmax = 1.0f;
       for (const auto& im : images)
         for (uint16_t p : im.pixels) vmax = std::max(vmax, static_cast<float>(p));
-      const int64_t h = geo.height, w = geo.width, ch = geo.y1 - geo.y0, cw = geo.x1 - geo.x0;
       std::vector<uint8_t> volume_pred, volume_truth;
       bool volume_has_truth = true;
       for (size_t k = 0; k < images.size(); ++k) {
-        std::vector<uint8_t> pred(static_cast<size_t>(h * w), 0);
-        const int64_t z = static_cast<int64_t>(k);
-        if (z >= geo.z0 && z < geo.z1) {
-          const auto up = data::resize_bilinear(logits.data() + (z - geo.z0) * plane, s, s, geo.square_h, geo.square_w);
-          for (int64_t y = 0; y < ch; ++y)
-            for (int64_t x = 0; x < cw; ++x)
-              pred[static_cast<size_t>((geo.y0 + y) * w + geo.x0 + x)] =
-                  up[static_cast<size_t>((y + geo.pad_y) * geo.square_w + x + geo.pad_x)] > logit_threshold;
-        }
+        const std::vector<uint8_t>& pred = preds[k];
+        const int64_t h = images[k].height, w = images[k].width;
         const fs::path stem_path = output_stem(o->out, g, paths[k]);
         fs::create_directories(stem_path.parent_path(), ec);
         UNET_CHECK(!ec, stem_path.parent_path().string(), "cannot create the output folder: " + ec.message());

@@ -17,5 +17,6 @@ Runner add_predict_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
 Runner add_import_command(CLI::App& app);
 Runner add_export_command(CLI::App& app);
+Runner add_convert_command(CLI::App& app);
 
 }  // namespace unet::tools

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(unet::tools::add_bench_command);
   add(unet::tools::add_import_command);
   add(unet::tools::add_export_command);
+  add(unet::tools::add_convert_command);
   // CLI11's own exit codes (105, 106...) say nothing to a shell script; every usage error is 2.
   auto usage_error = [&](const CLI::ParseError& e) {
     std::string command = "unet";
