@@ -12,10 +12,12 @@ packages=(
   ocl-icd-opencl-dev                       # OpenCL: only Recommended by libdnnl-dev, yet its CMake config requires it
   libtiff-dev libstb-dev                   # TIFF in, PNG out
   libnifti2-dev                            # NIfTI-1/2 (.nii, .nii.gz) for the 3D BraTS system
+  libdcmtk-dev                             # DICOM in (DCMTK): series, JPEG / JPEG-LS / RLE decoders
   doctest-dev libcli11-dev nlohmann-json3-dev
   python3-torch python3-numpy              # golden values and the PyTorch side-by-side
   python3-tifffile python3-pil libtiff-tools  # TIFFs written by other tools, for tests
   python3-nibabel python3-scipy            # NIfTI written by nibabel; scipy's distance transform as the HD95 reference
+  python3-pydicom dcmtk                    # DICOM series written by pydicom and compressed by dcmcjpeg, for tests
   chromium                                 # renders report.html in the report test
 )
 case "${1:-}" in
