@@ -92,6 +92,13 @@ for k in range(vol.shape[2]):
     m = tifffile.imread(f"labelled/case1/case1_{k + 1}_mask.tif") > 0
     assert np.array_equal(m, vol[:, :, k].T > 0), k
 PY
+# The same masks as a folder of TIFFs (numbered like the slices) give the same mask files.
+mkdir -p maskdir && cp labelled/case1/*_mask.tif maskdir/
+expect_status 0 masks.log "$unet" convert --dicom "$src" --out masked --mask maskdir --id case1
+for f in labelled/case1/*_mask.tif; do cmp -s "$f" "masked/case1/$(basename "$f")" || fail "--mask: $(basename "$f") differs"; done
+rm maskdir/case1_2_mask.tif
+expect_status 1 masks2.log "$unet" convert --dicom "$src" --out masked2 --mask maskdir
+grep -q "no mask for slice 2" masks2.log || fail "--mask with a slice missing: $(cat masks2.log)"
 expect_status 1 labels2.log "$unet" convert --dicom "${split[0]}" --out labelled2 --labels "pred_dcm/$one/${one}_pred.nii.gz"
 grep -q "is .* x .* x .*; the series is\|another affine" labels2.log || fail "labels of another grid: $(cat labels2.log)"
 
