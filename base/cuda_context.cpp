@@ -60,7 +60,10 @@ void* CudaContext::workspace(std::size_t bytes) {
   return workspace_;
 }
 
-void CudaContext::synchronize() { UNET_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+void CudaContext::synchronize() {
+  ++synchronizations_;
+  UNET_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
 
 CudaContext::~CudaContext() {
   // Destructors report instead of throwing; at process exit the driver may be gone already.

@@ -3,6 +3,8 @@
 // the largest request, as Darknet does). Handles are created on first use, so a
 // CUDA-built binary that never touches the GPU never opens the driver.
 #pragma once
+
+#include <cstdint>
 #ifdef UNET_HAS_CUDA
 
 #include <cstddef>
@@ -22,12 +24,15 @@ class CudaContext {
   void* workspace(std::size_t bytes);
   std::size_t workspace_limit() const { return workspace_limit_; }
   void synchronize();
+  // How often the host has waited for the stream: the trainer's budget is one wait per step.
+  uint64_t synchronizations() const { return synchronizations_; }
 
   ~CudaContext();
 
  private:
   CudaContext() = default;
   cudaStream_t stream_ = nullptr;
+  uint64_t synchronizations_ = 0;
   cudnnHandle_t cudnn_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   void* workspace_ = nullptr;

@@ -59,6 +59,14 @@ bool cuda_available() { return probe().available; }
 
 std::string cuda_unavailable_reason() { return probe().reason; }
 
+uint64_t cuda_synchronizations() {
+#ifdef UNET_HAS_CUDA
+  return cuda_available() ? CudaContext::get().synchronizations() : 0;
+#else
+  return 0;
+#endif
+}
+
 void synchronize(Device d) {
 #ifdef UNET_HAS_CUDA
   if (d == Device::CUDA) CudaContext::get().synchronize();

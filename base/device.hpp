@@ -1,6 +1,7 @@
 // Where a tensor lives and which backend runs its ops.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace unet {
@@ -15,6 +16,9 @@ bool cuda_available();
 
 // Why cuda_available() is false, in one line a user can act on.
 std::string cuda_unavailable_reason();
+
+// How often the host has waited for the GPU's stream so far (0 without CUDA).
+uint64_t cuda_synchronizations();
 
 // Waits for all work queued on the device (a no-op on the CPU, where ops are synchronous).
 void synchronize(Device d);

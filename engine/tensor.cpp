@@ -36,7 +36,7 @@ Storage::~Storage() { allocator_for(device_).release(ptr_); }
 namespace {
 // Copies between any two devices; synchronous with respect to the host when the host
 // reads or writes, so the caller may use host memory right after.
-void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, std::size_t bytes) {
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, std::size_t bytes, bool wait = true) {
   if (bytes == 0) return;
   if (dst_dev == Device::CPU && src_dev == Device::CPU) {
     std::memcpy(dst, src, bytes);
@@ -45,8 +45,9 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, std:
 #ifdef UNET_HAS_CUDA
   auto& ctx = CudaContext::get();
   UNET_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, ctx.stream()));
-  if (dst_dev == Device::CPU || src_dev == Device::CPU) ctx.synchronize();
+  if (wait && (dst_dev == Device::CPU || src_dev == Device::CPU)) ctx.synchronize();
 #else
+  (void)wait;
   UNET_THROW("copy", "CUDA tensor in a binary built without CUDA");
 #endif
 }
@@ -82,6 +83,21 @@ Tensor Tensor::from_host(const Shape& shape, const float* values, Device device)
   Tensor t = empty(shape, device);
   copy_bytes(t.data(), device, values, Device::CPU, static_cast<std::size_t>(t.numel()) * sizeof(float));
   return t;
+}
+
+Tensor Tensor::from_host_async(const Shape& shape, const HostBuffer& source, Device device) {
+  Tensor t = empty(shape, device);
+  UNET_CHECK(source.size() >= static_cast<std::size_t>(t.numel()), "Tensor::from_host_async",
+             "the host buffer holds " + std::to_string(source.size()) + " floats; shape " + shape_str(shape) + " needs " +
+                 std::to_string(t.numel()));
+  copy_bytes(t.data(), device, source.data(), Device::CPU, static_cast<std::size_t>(t.numel()) * sizeof(float), false);
+  return t;
+}
+
+void Tensor::copy_to_host_async(HostBuffer& out) const {
+  UNET_CHECK(out.size() >= static_cast<std::size_t>(numel()), "Tensor::copy_to_host_async",
+             "the host buffer holds " + std::to_string(out.size()) + " floats; the tensor has " + std::to_string(numel()));
+  copy_bytes(out.data(), Device::CPU, data(), device(), static_cast<std::size_t>(numel()) * sizeof(float), false);
 }
 
 void Tensor::copy_to_host(float* out) const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/device.hpp"
+#include "base/host_buffer.hpp"
 
 namespace unet {
 
@@ -63,6 +64,12 @@ class Tensor {
   // Copies shape_numel(shape) floats from host memory (pinned or not).
   static Tensor from_host(const Shape& shape, const float* values, Device device = Device::CPU);
   void copy_to_host(float* out) const;  // numel() floats
+  // Queued on the device's stream without waiting for it (a plain copy on the CPU): `source`
+  // must stay unchanged until the stream is next synchronised (a training step reads its loss),
+  // because page-locked memory is read by DMA while the host runs on.
+  static Tensor from_host_async(const Shape& shape, const HostBuffer& source, Device device);
+  // Queued likewise: `out` (at least numel() floats) holds the values after the next synchronisation.
+  void copy_to_host_async(HostBuffer& out) const;
 
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;

@@ -212,12 +212,14 @@ bool BratsTrainer::run() {
       const int64_t n = b.count;
       const Tensor x = Tensor::from_host({n, 4, p, p, p}, b.images.data(), device_);  // [N, 4, P, P, P]
       const Tensor t = Tensor::from_host({n, p, p, p}, b.labels.data(), device_);     // [N, P, P, P]
-      const StepResult step = train_step(*model_, *adam_, x, t, loss_);
+      HostBuffer predicted_host(static_cast<size_t>(n * p * p * p));  // [N, P, P, P], read in the step's one wait
+      const StepReadout readout{[](const Tensor& logits) { return argmax_channels(logits); }, &predicted_host};
+      const StepResult step = train_step(*model_, *adam_, x, t, loss_, &readout);
       UNET_CHECK(step.applied, "train",
                  "the loss is " + std::to_string(step.loss) + " at epoch " + std::to_string(state_.epoch + 1) + ", step " +
                      std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
                      (fs::exists(last) ? last : std::string("(none yet)")));
-      const std::vector<float> predicted = argmax_channels(step.logits).to_vector();
+      const std::vector<float> predicted(predicted_host.data(), predicted_host.data() + n * p * p * p);
       epoch_dice.add(predicted, b.labels);
       window_dice.add(predicted, b.labels);
       window_loss += step.loss;

@@ -144,19 +144,23 @@ bool Trainer::run() {
     data::Batch b;
     while (state_.next_batch < steps && loader_->next(b)) {
       const int64_t n = b.size, s = b.image_size;
-      const Tensor x = Tensor::from_host({n, 3, s, s}, b.images.data(), device_);  // [N, 3, S, S]
-      const Tensor t = Tensor::from_host({n, 1, s, s}, b.masks.data(), device_);   // [N, 1, S, S]
-      const StepResult step = train_step(*model_, *adam_, x, t, loss_);
+      // Queued without waiting: the step's one wait (its loss) comes after these copies, and the
+      // loader refills `b` only after that.
+      const Tensor x = Tensor::from_host_async({n, 3, s, s}, b.images, device_);  // [N, 3, S, S]
+      const Tensor t = Tensor::from_host_async({n, 1, s, s}, b.masks, device_);   // [N, 1, S, S]
+      HostBuffer logits(static_cast<size_t>(n * s * s));                         // [N, 1, S, S]
+      const StepReadout readout{nullptr, &logits};
+      const StepResult step = train_step(*model_, *adam_, x, t, loss_, &readout);
       const float loss_value = step.loss;
       UNET_CHECK(step.applied, "train",
                  "the loss is " + std::to_string(loss_value) + " at epoch " + std::to_string(state_.epoch + 1) +
                      ", step " + std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
                      (fs::exists(last) ? last : std::string("(none yet)")));
-      // Hard Dice of the batch, for the console and metrics.
-      const auto z = step.logits.to_vector();
-      std::vector<uint8_t> p(z.size()), m(z.size());
-      for (size_t i = 0; i < z.size(); ++i) {
-        p[i] = z[i] > 0.0f;
+      // Hard Dice of the batch, for the console and metrics (while backward and Adam run on a GPU).
+      const size_t count = static_cast<size_t>(n * s * s);
+      std::vector<uint8_t> p(count), m(count);
+      for (size_t i = 0; i < count; ++i) {
+        p[i] = logits.data()[i] > 0.0f;
         m[i] = b.masks.data()[i] > 0.5f;
       }
       state_.partial_loss += static_cast<double>(loss_value) * static_cast<double>(n);
