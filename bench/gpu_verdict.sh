@@ -104,7 +104,8 @@ if build_gpu; then
   verdict PASS "build with CUDA (UNET_CUDA=ON)"
 else
   verdict FAIL "build with CUDA (UNET_CUDA=ON): see build-gpu/build.log"
-  for check in "CUDA parity suite" "compute-sanitizer memcheck" "compute-sanitizer racecheck" "benchmark base 32" \
+  for check in "CUDA parity suite" "whole-model parity" "one wait per training step" "GPU/CPU agreement" \
+               "compute-sanitizer memcheck" "compute-sanitizer racecheck" "benchmark base 32" \
                "benchmark base 64" "PyTorch comparison"; do verdict "NOT RUN" "$check: the build failed"; done
   print_table
   exit 1
@@ -113,6 +114,17 @@ mkdir -p "$log"
 
 if build-gpu/tests/test_parity_cuda > "$log/parity.txt" 2>&1; then verdict PASS "CUDA parity suite ($(tail -1 "$log/parity.txt"))"
 else verdict FAIL "CUDA parity suite ($(tail -1 "$log/parity.txt")); see $log/parity.txt"; fi
+
+# Each further GPU test: one line, "name|command"; exit 0 = PASS, anything else = FAIL (the
+# tests exit 77 only without a GPU, which this point is not reached without).
+for entry in "whole-model parity|build-gpu/tests/test_model_parity_cuda" \
+             "one wait per training step|build-gpu/tests/test_gpu_step" \
+             "GPU/CPU agreement|tests/cli/gpu_cpu_agreement.sh build-gpu/unet build-gpu/tests/test_parity_cuda build-gpu/gpu_cpu_agreement"; do
+  name=${entry%%|*}
+  file="$log/$(echo "$name" | tr ' /' '__').txt"
+  if ${entry#*|} > "$file" 2>&1; then verdict PASS "$name ($(tail -1 "$file"))"
+  else verdict FAIL "$name ($(tail -1 "$file")); see $file"; fi
+done
 
 cs=$(command -v compute-sanitizer || { [ -x /usr/local/cuda/bin/compute-sanitizer ] && echo /usr/local/cuda/bin/compute-sanitizer; })
 for tool in memcheck racecheck; do
