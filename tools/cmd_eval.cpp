@@ -106,24 +106,27 @@ Runner add_eval_command(CLI::App& app) {
     eval_config.batch = o->batch;
     eval_config.largest_component = o->largest_component || tc.largest_component;
     const EvalResult r = evaluate(*lm.model, volumes, all, loss_config, eval_config);
-    std::printf("%-32s %7s %8s %8s\n", "volume", "slices", "tumour", "DSC");
+    std::printf("%-32s %7s %8s %8s %8s\n", "volume", "slices", "tumour", "DSC", "IoU");
     std::vector<std::string> names;
-    std::vector<double> dsc;
+    std::vector<double> dsc, iou;
     for (size_t i = 0; i < volumes.size(); ++i) {
       int64_t positive = 0;
       for (int64_t d = 0; d < volumes[i].depth(); ++d) positive += volumes[i].mask_area(d) > 0;
-      std::printf("%-32s %7lld %8lld %8.4f\n", volumes[i].patient.c_str(), static_cast<long long>(volumes[i].depth()),
-                  static_cast<long long>(positive), r.volumes[i].dsc);
+      std::printf("%-32s %7lld %8lld %8.4f %8.4f\n", volumes[i].patient.c_str(),
+                  static_cast<long long>(volumes[i].depth()), static_cast<long long>(positive), r.volumes[i].dsc,
+                  r.volumes[i].iou);
       names.push_back(volumes[i].patient);
       dsc.push_back(r.volumes[i].dsc);
+      iou.push_back(r.volumes[i].iou);
     }
     std::printf("DSC per volume over %zu volumes: mean %.4f, median %.4f (Dice per slice %.4f, loss %.4f)\n", dsc.size(),
                 mean_of(dsc), median_of(dsc), r.dice_per_slice, r.loss);
+    std::printf("IoU per volume: mean %.4f (IoU per slice %.4f)\n", r.iou_per_volume, r.iou_per_slice);
     const std::string out = o->out.empty() ? (fs::path(o->ckpt).parent_path() / "eval").string() : o->out;
     std::error_code ec;
     fs::create_directories(out, ec);
     UNET_CHECK(!ec, out, "cannot create the output folder: " + ec.message());
-    write_dsc_chart(out, names, dsc);
+    write_dsc_chart(out, names, dsc, iou);
     std::printf("wrote %s/dsc_per_volume.csv, .svg and .png\n", out.c_str());
     return 0;
   };

@@ -46,9 +46,11 @@ void Progress::epoch(const EpochMetrics& m) {
   if (bar_open_) std::printf("\n");
   bar_open_ = false;
   last_percent_ = -1;
-  std::printf("epoch %lld: train loss %.4f Dice %.4f | val loss %.4f Dice/slice %.4f DSC/volume %.4f%s | lr %.2e | %s\n",
-              static_cast<long long>(m.epoch), m.train_loss, m.train_dice, m.val_loss, m.val_dice_slice,
-              m.val_dsc_volume, m.best ? " (best)" : "", m.lr, format_duration(m.seconds).c_str());
+  std::printf(
+      "epoch %lld: train loss %.4f Dice %.4f | val loss %.4f Dice/slice %.4f DSC/volume %.4f%s IoU/slice %.4f "
+      "IoU/volume %.4f | lr %.2e | %s\n",
+      static_cast<long long>(m.epoch), m.train_loss, m.train_dice, m.val_loss, m.val_dice_slice, m.val_dsc_volume,
+      m.best ? " (best)" : "", m.val_iou_slice, m.val_iou_volume, m.lr, format_duration(m.seconds).c_str());
   std::fflush(stdout);
 }
 

@@ -37,10 +37,13 @@ std::string dsc_chart(const std::string& dir, const std::vector<std::string>& na
 
 }  // namespace
 
-void write_dsc_chart(const std::string& dir, const std::vector<std::string>& names, const std::vector<double>& dsc) {
+void write_dsc_chart(const std::string& dir, const std::vector<std::string>& names, const std::vector<double>& dsc,
+                     const std::vector<double>& iou) {
   dsc_chart(dir, names, dsc);
-  std::string csv = "volume,dsc\n";
-  for (size_t i = 0; i < names.size(); ++i) csv += names[i] + "," + std::to_string(dsc[i]) + "\n";
+  const bool with_iou = iou.size() == names.size() && !iou.empty();
+  std::string csv = with_iou ? "volume,dsc,iou\n" : "volume,dsc\n";
+  for (size_t i = 0; i < names.size(); ++i)
+    csv += names[i] + "," + std::to_string(dsc[i]) + (with_iou ? "," + std::to_string(iou[i]) : "") + "\n";
   write_file_atomic((fs::path(dir) / "dsc_per_volume.csv").string(), csv);
 }
 
@@ -73,13 +76,15 @@ void write_report(const std::string& dir, const RunReport& r) {
     h += "<p>mean " + std::to_string(mean_of(r.volume_dsc)) + ", median " + std::to_string(median_of(r.volume_dsc)) + "</p>\n";
   }
   h += "<h2>Epochs</h2>\n<table id=\"epochs\"><tr><th>epoch</th><th>train loss</th><th>train Dice</th><th>val loss</th>"
-       "<th>val Dice/slice</th><th>val DSC/volume</th><th>lr</th><th>seconds</th></tr>\n";
+       "<th>val Dice/slice</th><th>val DSC/volume</th><th>val IoU/slice</th><th>val IoU/volume</th><th>lr</th>"
+       "<th>seconds</th></tr>\n";
   char row[512];
   for (const auto& m : r.history) {
     std::snprintf(row, sizeof row,
-                  "<tr><td>%lld</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.2e</td><td>%.1f</td></tr>\n",
+                  "<tr><td>%lld</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td>"
+                  "<td>%.4f</td><td>%.2e</td><td>%.1f</td></tr>\n",
                   static_cast<long long>(m.epoch), m.train_loss, m.train_dice, m.val_loss, m.val_dice_slice,
-                  m.val_dsc_volume, m.lr, m.seconds);
+                  m.val_dsc_volume, m.val_iou_slice, m.val_iou_volume, m.lr, m.seconds);
     h += row;
   }
   h += "</table>\n";

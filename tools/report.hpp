@@ -28,7 +28,9 @@ struct RunReport {
 void write_report(const std::string& dir, const RunReport& report);
 
 // Writes dir/dsc_per_volume.{svg,png,csv}: the bar chart with mean and median.
-void write_dsc_chart(const std::string& dir, const std::vector<std::string>& names, const std::vector<double>& dsc);
+// dsc_per_volume.{svg,png,csv}; the CSV has an iou column when `iou` is given.
+void write_dsc_chart(const std::string& dir, const std::vector<std::string>& names, const std::vector<double>& dsc,
+                     const std::vector<double>& iou = {});
 
 // Builds the report of a training run (runs a validation pass keeping predictions).
 RunReport make_run_report(Trainer& trainer, double total_seconds, int max_slices = 6);

@@ -17,7 +17,7 @@ EvalResult evaluate(UNet& model, const std::vector<data::Volume>& volumes, const
   model.train(false);
   const InferenceMemoryPolicy memory(model);
   EvalResult r;
-  double loss_sum = 0.0, dice_sum = 0.0;
+  double loss_sum = 0.0, dice_sum = 0.0, iou_sum = 0.0;
   int64_t slices = 0;
   constexpr float logit_threshold = 0.0f;  // probability 0.5, as the reference program and the training Dice
   for (size_t vi : which) {
@@ -43,9 +43,13 @@ EvalResult evaluate(UNet& model, const std::vector<data::Volume>& volumes, const
       }
     }
     if (options.largest_component) keep_largest_component(pred, depth, s);
-    for (int64_t d = 0; d < depth; ++d) dice_sum += dice(pred.data() + d * plane, v.masks.data() + d * plane, plane);
+    for (int64_t d = 0; d < depth; ++d) {
+      dice_sum += dice(pred.data() + d * plane, v.masks.data() + d * plane, plane);
+      iou_sum += iou(pred.data() + d * plane, v.masks.data() + d * plane, plane);
+    }
     slices += depth;
     vr.dsc = dice_volume(pred, v.masks);
+    vr.iou = iou_volume(pred, v.masks);
     if (options.keep_predictions) {
       vr.prediction = std::move(pred);
       vr.probability = std::move(prob);
@@ -56,10 +60,12 @@ EvalResult evaluate(UNet& model, const std::vector<data::Volume>& volumes, const
   if (slices > 0) {
     r.loss = loss_sum / static_cast<double>(slices);
     r.dice_per_slice = dice_sum / static_cast<double>(slices);
+    r.iou_per_slice = iou_sum / static_cast<double>(slices);
   }
-  std::vector<double> dscs;
-  for (const auto& v : r.volumes) dscs.push_back(v.dsc);
+  std::vector<double> dscs, ious;
+  for (const auto& v : r.volumes) dscs.push_back(v.dsc), ious.push_back(v.iou);
   r.dsc_per_volume = mean_of(dscs);
+  r.iou_per_volume = mean_of(ious);
   return r;
 }
 

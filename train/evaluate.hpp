@@ -14,6 +14,7 @@ namespace unet {
 struct VolumeResult {
   std::string patient;
   double dsc = 0.0;
+  double iou = 0.0;                 // IoU of the volume's slices taken together
   std::vector<uint8_t> prediction;  // [D, S, S] {0,1}; kept when asked for
   std::vector<float> probability;   // [D, S, S]; kept when asked for
 };
@@ -22,6 +23,8 @@ struct EvalResult {
   double loss = 0.0;            // mean over slices
   double dice_per_slice = 0.0;  // mean over slices (empty prediction on an empty slice = 1)
   double dsc_per_volume = 0.0;  // mean over volumes
+  double iou_per_slice = 0.0;   // as dice_per_slice, for IoU
+  double iou_per_volume = 0.0;  // as dsc_per_volume, for IoU
   std::vector<VolumeResult> volumes;
 };
 

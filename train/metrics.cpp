@@ -19,6 +19,19 @@ double dice_volume(const std::vector<uint8_t>& pred, const std::vector<uint8_t>&
   return dice(pred.data(), truth.data(), static_cast<int64_t>(std::min(pred.size(), truth.size())));
 }
 
+double iou(const uint8_t* pred, const uint8_t* truth, int64_t n) {
+  int64_t inter = 0, uni = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    inter += pred[i] & truth[i];
+    uni += pred[i] | truth[i];
+  }
+  return uni == 0 ? 1.0 : static_cast<double>(inter) / static_cast<double>(uni);
+}
+
+double iou_volume(const std::vector<uint8_t>& pred, const std::vector<uint8_t>& truth) {
+  return iou(pred.data(), truth.data(), static_cast<int64_t>(std::min(pred.size(), truth.size())));
+}
+
 void keep_largest_component(std::vector<uint8_t>& mask, int64_t depth, int64_t size) {
   const int64_t n = depth * size * size;
   std::vector<int32_t> label(static_cast<size_t>(n), 0);

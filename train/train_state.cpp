@@ -25,6 +25,8 @@ void to_json(nlohmann::json& j, const EpochMetrics& m) {
        {"val_loss", m.val_loss}, {"val_dice_slice", m.val_dice_slice}, {"val_dsc_volume", m.val_dsc_volume},
        {"lr", m.lr},           {"seconds", m.seconds},               {"best", m.best}};
   for (const auto& [name, v] : brats_fields(m)) j[name] = *v;
+  j["val_iou_slice"] = m.val_iou_slice;
+  j["val_iou_volume"] = m.val_iou_volume;
 }
 
 void from_json(const nlohmann::json& j, EpochMetrics& m) {
@@ -37,6 +39,8 @@ void from_json(const nlohmann::json& j, EpochMetrics& m) {
   j.at("val_loss").get_to(m.val_loss), j.at("val_dice_slice").get_to(m.val_dice_slice);
   j.at("val_dsc_volume").get_to(m.val_dsc_volume), j.at("lr").get_to(m.lr), j.at("seconds").get_to(m.seconds);
   m.best = j.value("best", false);
+  m.val_iou_slice = j.value("val_iou_slice", 0.0);  // absent in runs saved before IoU
+  m.val_iou_volume = j.value("val_iou_volume", 0.0);
   for (const auto& [name, v] : brats_fields(m))
     if (j.contains(name)) j.at(name).get_to(*v);
 }

@@ -14,6 +14,7 @@ struct EpochMetrics {
   int64_t epoch = 0;  // 1-based
   double train_loss = 0, train_dice = 0;
   double val_loss = 0, val_dice_slice = 0, val_dsc_volume = 0;
+  double val_iou_slice = 0, val_iou_volume = 0;  // IoU (Jaccard) beside Dice per slice and per volume
   double lr = 0;
   double seconds = 0;  // wall time of the epoch (console and report only; not in metrics.csv)
   bool best = false;   // this epoch improved the best DSC and best.safetensors was written

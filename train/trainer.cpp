@@ -118,10 +118,11 @@ void Trainer::save_checkpoint(const std::string& path, bool with_optimizer) cons
 }
 
 std::string Trainer::metrics_csv() const {
-  std::string s = "epoch,train_loss,train_dice,val_loss,val_dice_slice,val_dsc_volume,lr\n";
+  std::string s = "epoch,train_loss,train_dice,val_loss,val_dice_slice,val_dsc_volume,val_iou_slice,val_iou_volume,lr\n";
   for (const auto& m : state_.history)
     s += std::to_string(m.epoch) + "," + fmt(m.train_loss) + "," + fmt(m.train_dice) + "," + fmt(m.val_loss) + "," +
-         fmt(m.val_dice_slice) + "," + fmt(m.val_dsc_volume) + "," + fmt(m.lr) + "\n";
+         fmt(m.val_dice_slice) + "," + fmt(m.val_dsc_volume) + "," + fmt(m.val_iou_slice) + "," + fmt(m.val_iou_volume) +
+         "," + fmt(m.lr) + "\n";
   return s;
 }
 
@@ -199,6 +200,8 @@ bool Trainer::run() {
     em.val_loss = ev.loss;
     em.val_dice_slice = ev.dice_per_slice;
     em.val_dsc_volume = ev.dsc_per_volume;
+    em.val_iou_slice = ev.iou_per_slice;
+    em.val_iou_volume = ev.iou_per_volume;
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool improved = finish_epoch(state_, config_, em, on_message);
     if (improved) save_checkpoint(best, false);

@@ -19,6 +19,7 @@ grep -Eq "^epoch 2: train loss [0-9.]+ Dice [0-9.]+ \| val loss [0-9.]+ Dice/sli
   || fail "epoch summary line"
 expect_file "$work/run/"{best.safetensors,last.safetensors,metrics.csv,config.json,report.html,loss.png,dice.png,dsc_per_volume.png,loss.svg,validation_patients.txt}
 [ "$(wc -l < "$work/run/metrics.csv")" -eq 3 ] || fail "metrics.csv rows"
+head -1 "$work/run/metrics.csv" | grep -q "val_dsc_volume,val_iou_slice,val_iou_volume,lr" || fail "metrics.csv has no IoU columns: $(head -1 "$work/run/metrics.csv")"
 
 "$unet" eval --ckpt "$work/run/best.safetensors" --data "$work/data" --out "$work/eval" --device cpu | tee "$work/eval.log"
 grep -Eq "DSC per volume over 4 volumes: mean [0-9.]+, median [0-9.]+" "$work/eval.log" || fail "eval summary"
