@@ -9,6 +9,7 @@
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
 #include "tools/progress.hpp"
+#include "tools/tensorboard_log.hpp"
 #include "tools/brats_report.hpp"
 #include "tools/report.hpp"
 #include "data/dataset_kind.hpp"
@@ -70,8 +71,14 @@ bool resumes_brats(const std::string& run) {
 
 int train_brats(const TrainConfig& c, bool resuming, Progress& progress, std::chrono::steady_clock::time_point t0) {
   BratsTrainer trainer(c, resuming, [&](const std::string& l) { progress.message(l); });
-  trainer.on_step = [&](const StepInfo& s) { progress.step(s); };
+  TensorBoardWriter tb(trainer.config().out);
+  int64_t global_step = 0;
+  trainer.on_step = [&](const StepInfo& s) {
+    progress.step(s);
+    global_step = log_step(tb, s);
+  };
   trainer.on_epoch = [&](const EpochMetrics& m, const BratsEvalResult&) {
+    log_epoch(tb, m, true, global_step);
     // HD95 is -1 when no validation case has the region in both prediction and truth.
     char hd95[48] = "undefined (WT empty on one side)";
     if (m.val_hd95_wt >= 0) std::snprintf(hd95, sizeof hd95, "%.1f mm", m.val_hd95_wt);
@@ -211,8 +218,16 @@ Runner add_train_command(CLI::App& app) {
     }
     if (!resuming) c->dataset = "kaggle";
     Trainer trainer(*c, resuming, [&](const std::string& l) { progress.message(l); });
-    trainer.on_step = [&](const StepInfo& s) { progress.step(s); };
-    trainer.on_epoch = [&](const EpochMetrics& m, const EvalResult&) { progress.epoch(m); };
+    TensorBoardWriter tb(trainer.config().out);
+    int64_t global_step = 0;
+    trainer.on_step = [&](const StepInfo& s) {
+      progress.step(s);
+      global_step = log_step(tb, s);
+    };
+    trainer.on_epoch = [&](const EpochMetrics& m, const EvalResult&) {
+      progress.epoch(m);
+      log_epoch(tb, m, false, global_step);
+    };
     progress.message("model: U-Net base " + std::to_string(trainer.config().base) + " (" +
                      trainer.model().config().layout_name() + " layout, " + std::to_string(trainer.model().parameter_count()) +
                      " parameters) on " + device_name(trainer.device()) + "; run folder " + trainer.config().out);
