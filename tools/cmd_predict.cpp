@@ -16,6 +16,7 @@
 #include "tools/brats_commands.hpp"
 #include "tools/commands.hpp"
 #include "tools/inference_settings.hpp"
+#include "tools/mask_gif.hpp"
 #include "tools/dicom_predict.hpp"
 #include "tools/model_data_check.hpp"
 #include "tools/option_checks.hpp"
@@ -106,7 +107,7 @@ Runner add_predict_command(CLI::App& app) {
     float threshold = 0.5f;
     int64_t batch = 16, size = 0, patch = 0;
     double overlap = -1.0;
-    bool strict = false;
+    bool strict = false, gif = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand(
@@ -132,6 +133,9 @@ Runner add_predict_command(CLI::App& app) {
       ->check(checks::between(0, 1, true));
   sub->add_flag("--strict", o->strict,
                 "BraTS and DICOM: stop at the first unreadable case, file or series instead of skipping it");
+  sub->add_flag("--gif", o->gif,
+                "2D: also an animated GIF per volume (OUT/<volume>.gif, or OUT/<id>/<id>.gif for a DICOM series): each "
+                "slice in grey with the predicted tumour in red");
   sub->add_option("--id", o->id,
                   "DICOM: the name of the outputs when --input holds one series (default: series_<hash of its UID>; "
                   "nothing that identifies the patient is ever used)");
@@ -159,7 +163,7 @@ Runner add_predict_command(CLI::App& app) {
                                             "only (the 3D model needs the four BraTS modalities as NIfTI)");
     check_model_fits_data(lm.model->config(), o->ckpt, input_data_kind(o->input, o->dataset), "--input", o->input);
     if (lm.model->config().rank() == 3) {
-      for (const char* flag : {"--threshold", "--batch", "--preprocess", "--size"})
+      for (const char* flag : {"--threshold", "--batch", "--preprocess", "--size", "--gif"})
         if (sub->count(flag) > 0)
           throw CLI::ValidationError(flag, std::string("applies to 2D models only; ") + o->ckpt + " holds the 3D U-Net");
       const BratsPredictRequest q{o->ckpt, o->input, o->out, brats_inference_options(lm, o->patch, o->overlap), o->strict};
@@ -174,7 +178,7 @@ Runner add_predict_command(CLI::App& app) {
     const data::Preprocess mode = data::parse_preprocess(settings.preprocess);
     if (dicom_input) {
       const SlicePredictionSettings ps{mode, settings.size, o->batch, o->threshold, device};
-      return run_dicom_predict(model, DicomPredictRequest{o->input, o->out, o->id, o->strict}, ps);
+      return run_dicom_predict(model, DicomPredictRequest{o->input, o->out, o->id, o->strict, o->gif}, ps);
     }
     for (const char* flag : {"--strict", "--id"})
       if (sub->count(flag) > 0)
@@ -230,6 +234,7 @@ Runner add_predict_command(CLI::App& app) {
       for (const auto& im : images)
         for (uint16_t p : im.pixels) vmax = std::max(vmax, static_cast<float>(p));
       std::vector<uint8_t> volume_pred, volume_truth;
+      std::vector<std::vector<uint8_t>> gif_grey;  // [slices] of h x w, for --gif
       bool volume_has_truth = true;
       for (size_t k = 0; k < images.size(); ++k) {
         const std::vector<uint8_t>& pred = preds[k];
@@ -245,11 +250,15 @@ Runner add_predict_command(CLI::App& app) {
         const uint8_t* truth = has_truth[k] ? truths[k].data() : nullptr;
         overlay(rgb, static_cast<int>(h), static_cast<int>(w), truth, pred.data()).save_png(stem + "_overlay.png");
         triptych(rgb, static_cast<int>(h), static_cast<int>(w), truth, pred.data()).save_png(stem + "_triptych.png");
+        if (o->gif) gif_grey.push_back(grey_of_rgb(rgb));
         volume_has_truth = volume_has_truth && has_truth[k];
         volume_pred.insert(volume_pred.end(), pred.begin(), pred.end());
         volume_truth.insert(volume_truth.end(), truths[k].begin(), truths[k].end());
         ++written;
       }
+      if (o->gif)
+        write_mask_gif((fs::path(o->out) / (g.name + ".gif")).string(), static_cast<int>(images[0].height),
+                       static_cast<int>(images[0].width), gif_grey, preds);
       if (volume_has_truth) {
         dscs.push_back(dice_volume(volume_pred, volume_truth));
         with_truth += static_cast<int64_t>(images.size());

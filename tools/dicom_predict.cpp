@@ -7,6 +7,7 @@
 #include "data/dicom_series.hpp"
 #include "data/nifti_io.hpp"
 #include "data/volume_to_rgb.hpp"
+#include "tools/mask_gif.hpp"
 #include "tools/visuals.hpp"
 
 namespace unet::tools {
@@ -47,11 +48,15 @@ int run_dicom_predict(UNet& model, const DicomPredictRequest& request, const Sli
     const data::NiftiHeader header = data::NiftiHeader::make(
         {cols, rows, depth}, {series.spacing[1], series.spacing[0], series.slice_spacing}, series.affine_ras());
     data::write_nifti((folder / (id + "_pred.nii.gz")).string(), header, voxels, data::NiftiDatatype::UInt8);
+    std::vector<std::vector<uint8_t>> gif_grey;
     for (int64_t k = 0; k < depth; ++k) {
       const auto rgb = display_rgb(images[static_cast<size_t>(k)], 255.0f);
       overlay(rgb, static_cast<int>(rows), static_cast<int>(cols), nullptr, masks[static_cast<size_t>(k)].data())
           .save_png((folder / (id + "_" + std::to_string(k + 1) + "_overlay.png")).string());
+      if (request.gif) gif_grey.push_back(grey_of_rgb(rgb));
     }
+    if (request.gif)
+      write_mask_gif((folder / (id + ".gif")).string(), static_cast<int>(rows), static_cast<int>(cols), gif_grey, masks);
     slices_written += depth;
     std::printf("%-24s %s %4lld slices of %lld x %lld, %.3g x %.3g x %.3g mm: %lld tumour voxels\n", id.c_str(),
                 series.modality.empty() ? "?" : series.modality.c_str(), static_cast<long long>(depth),

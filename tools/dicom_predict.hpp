@@ -12,6 +12,7 @@ struct DicomPredictRequest {
   std::string input, out;
   std::string id;       // the outputs' name for a folder of one series ("" = series_<hash>)
   bool strict = false;  // stop at the first unreadable file or series
+  bool gif = false;     // also OUT/<id>/<id>.gif
 };
 
 // Writes OUT/<id>/<id>_pred.nii.gz (uint8, 1 = tumour; voxel (column, row, slice) with the

@@ -32,8 +32,8 @@ for t in $(seq 0.300 0.005 0.600); do
   fi
 done
 [ -n "$threshold" ] || fail "no threshold in 0.3..0.6 gives masks that are neither empty nor full"
-expect_status 0 pdcm.log "$unet" predict --ckpt run/last.safetensors --input "$dcm/good" --out pred_dcm --threshold "$threshold" --device cpu
-expect_status 0 ptif.log "$unet" predict --ckpt run/last.safetensors --input conv --out pred_tif --threshold "$threshold" --device cpu
+expect_status 0 pdcm.log "$unet" predict --ckpt run/last.safetensors --input "$dcm/good" --out pred_dcm --threshold "$threshold" --device cpu --gif
+expect_status 0 ptif.log "$unet" predict --ckpt run/last.safetensors --input conv --out pred_tif --threshold "$threshold" --device cpu --gif
 "$py" - "$dcm" <<'PY' || fail "predict on DICOM and on its TIFF slices disagree, or the NIfTI geometry is wrong"
 import json, sys, glob, os
 import numpy as np, nibabel as nib, tifffile
@@ -51,6 +51,15 @@ for s in exp["series"]:
         assert np.array_equal(vol[:, :, k].T > 0, tif), (s["name"], k)
         assert os.path.getsize(f"pred_dcm/{s['id']}/{s['id']}_{k + 1}_overlay.png") > 0
     ones += int((vol > 0).sum()); total += vol.size
+    # --gif: one frame per slice, tumour colour exactly where the mask is, for the series
+    # (OUT/<id>/<id>.gif) and for its TIFF slices (OUT/<id>/<id>.gif, mirroring conv/<id>/). Pillow gives later frames as
+    # RGB; the palette's greys have R == G and its tumour colours R > G.
+    from PIL import Image, ImageSequence
+    for gif in (f"pred_dcm/{s['id']}/{s['id']}.gif", f"pred_tif/{s['id']}/{s['id']}.gif"):
+        frames = [np.array(f.convert("RGB")).astype(int) for f in ImageSequence.Iterator(Image.open(gif))]
+        assert len(frames) == s["slices"], (gif, len(frames))
+        for k, fr in enumerate(frames):
+            assert np.array_equal(fr[:, :, 0] != fr[:, :, 1], vol[:, :, k].T > 0), (gif, k)
 assert 0 < ones < total, f"masks are all {'empty' if ones == 0 else 'full'}: the comparison would prove nothing"
 print("masks agree;", ones, "of", total, "voxels tumour")
 PY
