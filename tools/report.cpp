@@ -16,6 +16,40 @@ namespace {
 
 constexpr int kW = 720, kH = 360;
 
+// The slice viewer's limits: they bound report.html to a few MB for any data set.
+constexpr size_t kViewerVolumes = 4;
+constexpr int64_t kViewerSlices = 24;
+constexpr int64_t kViewerPanel = 128;
+
+// Frames of one volume for the slice viewer: every slice, or kViewerSlices evenly spaced; each
+// panel the model grid scaled by whole factors (nearest) to 96..kViewerPanel pixels where it can.
+ReportVolume viewer_volume(const data::Volume& v, const std::vector<uint8_t>& prediction) {
+  ReportVolume out;
+  out.name = v.patient;
+  out.total_slices = v.depth();
+  const int s = static_cast<int>(v.size);
+  const int down = std::max(1, (s + static_cast<int>(kViewerPanel) - 1) / static_cast<int>(kViewerPanel));
+  const int up = std::max(1, 96 / s);
+  const int S = s * up / down;
+  const int64_t shown = std::min(kViewerSlices, v.depth());
+  for (int64_t i = 0; i < shown; ++i) {
+    const int64_t d = shown == 1 ? 0 : (i * (v.depth() - 1) + (shown - 1) / 2) / (shown - 1);
+    std::vector<uint8_t> rgb(static_cast<size_t>(S * S * 3)), truth(static_cast<size_t>(S * S)), pred(truth.size());
+    for (int y = 0; y < S; ++y)
+      for (int x = 0; x < S; ++x) {
+        const int src = (y * down / up) * s + x * down / up, dst = y * S + x;
+        for (int ch = 0; ch < 3; ++ch)
+          rgb[static_cast<size_t>(dst * 3 + ch)] = v.images[static_cast<size_t>((d * 3 + ch) * s * s + src)];
+        truth[static_cast<size_t>(dst)] = v.masks[static_cast<size_t>(d * s * s + src)];
+        pred[static_cast<size_t>(dst)] = prediction[static_cast<size_t>(d * s * s + src)];
+      }
+    out.frames.push_back({"slice " + std::to_string(v.slice_numbers[static_cast<size_t>(d)]) + " (" +
+                              std::to_string(d + 1) + " of " + std::to_string(v.depth()) + ")",
+                          slice_panels(rgb, S, S, truth.data(), pred.data()).png_bytes()});
+  }
+  return out;
+}
+
 template <class Draw>
 std::string chart_both(const std::string& dir, const std::string& name, int w, int h, Draw&& draw) {
   SvgPainter svg(w, h);
@@ -33,6 +67,39 @@ std::string dsc_chart(const std::string& dir, const std::vector<std::string>& na
     bar_chart(p, std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40,
               "DSC per volume (" + std::to_string(dsc.size()) + " volumes)", names, dsc, mean, median);
   });
+}
+
+// The slice viewer: per volume a slider over its frames (all embedded), one frame shown. The
+// address suffix #viewer-K=N opens volume K at frame N (the test in headless Chromium uses it).
+std::string slice_viewer_html(const std::vector<ReportVolume>& viewer) {
+  if (viewer.empty()) return "";
+  std::string h = "<h2>Validation volumes, slice by slice (image | ground truth | prediction | overlay)</h2>\n<p>" +
+                  std::to_string(viewer.size()) + " of the validation volumes; at most " +
+                  std::to_string(kViewerSlices) + " slices of each (evenly spaced) and panels of at most " +
+                  std::to_string(kViewerPanel) + " pixels, so that this file stays small.</p>\n";
+  for (size_t k = 0; k < viewer.size(); ++k) {
+    const ReportVolume& v = viewer[k];
+    h += "<div class=\"viewer\" id=\"viewer-" + std::to_string(k) + "\"><div>" + html_escape(v.name) +
+         " <input type=\"range\" class=\"slider\" min=\"0\" max=\"" + std::to_string(v.frames.size() - 1) +
+         "\" value=\"0\" oninput=\"showSlice(this.parentNode.parentNode, +this.value)\"> <span "
+         "class=\"slice-label\"></span></div>\n";
+    for (const ReportSlice& f : v.frames)
+      h += "<img class=\"frame\" style=\"display:none\" alt=\"" + html_escape(f.caption) + "\" data-caption=\"" +
+           html_escape(f.caption) + "\" src=\"data:image/png;base64," + base64(f.png) + "\">\n";
+    h += "</div>\n";
+  }
+  h += "<script>\n"
+       "function showSlice(viewer, k) {\n"
+       "  const frames = viewer.querySelectorAll('img.frame');\n"
+       "  frames.forEach((im, i) => { im.style.display = i === k ? 'block' : 'none'; });\n"
+       "  viewer.querySelector('.slice-label').textContent = frames[k].dataset.caption;\n"
+       "  viewer.querySelector('.slider').value = k;\n"
+       "}\n"
+       "document.querySelectorAll('.viewer').forEach(v => showSlice(v, 0));\n"
+       "const wanted = location.hash.match(/^#(viewer-[0-9]+)=([0-9]+)$/);\n"
+       "if (wanted && document.getElementById(wanted[1])) showSlice(document.getElementById(wanted[1]), +wanted[2]);\n"
+       "</script>\n";
+  return h;
 }
 
 }  // namespace
@@ -95,6 +162,7 @@ void write_report(const std::string& dir, const RunReport& r) {
            "\"><figcaption>" + html_escape(s.caption) + "</figcaption></figure>\n";
     h += "</div>\n";
   }
+  h += slice_viewer_html(r.viewer);
   h += "<h2>Configuration</h2>\n<pre id=\"config\">" + html_escape(r.config_json) + "</pre>\n</body></html>\n";
   write_file_atomic((fs::path(dir) / "report.html").string(), h);
 }
@@ -151,6 +219,8 @@ RunReport make_run_report(Trainer& trainer, double total_seconds, int max_slices
                             std::to_string(ev.volumes[k].dsc).substr(0, 5) + ")",
                         t.png_bytes()});
   }
+  for (size_t k = 0; k < ev.volumes.size() && k < kViewerVolumes; ++k)
+    r.viewer.push_back(viewer_volume(trainer.volumes()[trainer.validation_volumes()[k]], ev.volumes[k].prediction));
   return r;
 }
 

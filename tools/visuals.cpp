@@ -56,4 +56,15 @@ Canvas overlay(const std::vector<uint8_t>& rgb, int h, int w, const uint8_t* tru
   return c;
 }
 
+Canvas slice_panels(const std::vector<uint8_t>& rgb, int h, int w, const uint8_t* truth, const uint8_t* pred) {
+  const int gap = 4;
+  const Canvas t = triptych(rgb, h, w, truth, pred);
+  Canvas c(t.width() + gap + w, h + 20, Rgb{255, 255, 255});
+  c.blit(0, 0, t.width(), t.height(), t.pixels().data());
+  const Canvas o = overlay(rgb, h, w, truth, pred);
+  c.blit(t.width() + gap, 20, w, h, o.pixels().data());
+  c.text(t.width() + gap + w / 2.0, 10, "overlay", Rgb{0, 0, 0}, 1);
+  return c;
+}
+
 }  // namespace unet::tools

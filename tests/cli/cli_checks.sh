@@ -51,7 +51,7 @@ PY
 if command -v chromium > /dev/null; then
   chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium-profile" --dump-dom "file://$work/run/report.html" > "$work/dom.html" 2> "$work/chromium.log" \
     || fail "chromium could not render report.html"
-  for id in loss-chart dice-chart dsc-chart triptychs config epochs; do
+  for id in loss-chart dice-chart dsc-chart triptychs config epochs viewer-0; do
     grep -q "id=\"$id\"" "$work/dom.html" || fail "report.html lacks #$id after rendering"
   done
   [ "$(grep -o '<svg' "$work/dom.html" | wc -l)" -ge 3 ] || fail "report.html charts"
@@ -59,6 +59,43 @@ if command -v chromium > /dev/null; then
   chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium-profile" --screenshot="$work/report.png" --window-size=1200,1600 \
     "file://$work/run/report.html" >> "$work/chromium.log" 2>&1 || fail "chromium screenshot"
   expect_file "$work/report.png"
+  # The slice viewer: the slider's script shows one frame; #viewer-0=2 opens frame 2 of volume 0.
+  chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium-profile" --dump-dom \
+    "file://$work/run/report.html#viewer-0=2" > "$work/dom2.html" 2>> "$work/chromium.log" || fail "chromium: viewer"
+  /usr/bin/python3 - "$work/dom.html" "$work/dom2.html" <<'PY' || fail "the slice viewer of report.html does not work"
+import re, sys
+from html.parser import HTMLParser
+class Viewer(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.viewers = {}; self.current = None; self.in_label = False
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "div" and a.get("class") == "viewer":
+            self.current = a["id"]; self.viewers[self.current] = {"frames": [], "label": ""}
+        elif tag == "img" and a.get("class") == "frame" and self.current:
+            self.viewers[self.current]["frames"].append((a.get("style", ""), a.get("data-caption")))
+        elif tag == "span" and a.get("class") == "slice-label":
+            self.in_label = True
+    def handle_endtag(self, tag):
+        if tag == "span": self.in_label = False
+    def handle_data(self, data):
+        if self.in_label and self.current: self.viewers[self.current]["label"] += data
+def shown(path):
+    p = Viewer(); p.feed(open(path).read())
+    assert p.viewers, "no viewer in the report"
+    out = {}
+    for vid, v in p.viewers.items():
+        vis = [i for i, (style, _) in enumerate(v["frames"]) if "block" in style]
+        assert len(vis) == 1, (vid, vis)
+        assert v["label"] == v["frames"][vis[0]][1], (vid, v["label"])
+        assert 1 <= len(v["frames"]) <= 24
+        out[vid] = vis[0]
+    return out
+first, second = shown(sys.argv[1]), shown(sys.argv[2])
+assert all(k == 0 for k in first.values()), first
+assert second["viewer-0"] == 2, second
+print("slice viewer:", len(first), "volumes")
+PY
 else
   echo "SKIPPED: report rendering check (chromium not installed)"
   exit 77
