@@ -82,7 +82,9 @@ small=""
 for d in "${split[@]}"; do [ "$(ls "$d" | wc -l)" -eq 6 ] && small=$d; done
 expect_status 0 stack.log "$unet" convert --dicom "$small" --dicom "$small" --dicom "$small" --out stacked --id stack1
 [ "$(ls stacked/stack1/*.tif | wc -l)" -eq 6 ] || fail "stacked convert: $(ls stacked/stack1)"
-expect_status 1 stack2.log "$unet" convert --dicom "${split[0]}" --dicom "$small" --dicom "$small" --out stacked2
+other=""
+for d in "${split[@]}"; do [ "$d" != "$small" ] && other=$d; done
+expect_status 1 stack2.log "$unet" convert --dicom "$other" --dicom "$small" --dicom "$small" --out stacked2
 grep -q "differ in size\|different voxel grids" stack2.log || fail "channels of other grids: $(cat stack2.log)"
 
 # ---- labels from a NIfTI on the series' grid become masks ----
@@ -108,7 +110,9 @@ for f in labelled/case1/*_mask.tif; do cmp -s "$f" "masked/case1/$(basename "$f"
 rm maskdir/case1_2_mask.tif
 expect_status 1 masks2.log "$unet" convert --dicom "$src" --out masked2 --mask maskdir
 grep -q "no mask for slice 2" masks2.log || fail "--mask with a slice missing: $(cat masks2.log)"
-expect_status 1 labels2.log "$unet" convert --dicom "${split[0]}" --out labelled2 --labels "pred_dcm/$one/${one}_pred.nii.gz"
+other=""
+for d in "${split[@]}"; do [ "$d" != "$src" ] && other=$d; done
+expect_status 1 labels2.log "$unet" convert --dicom "$other" --out labelled2 --labels "pred_dcm/$one/${one}_pred.nii.gz"
 grep -q "is .* x .* x .*; the series is\|another affine" labels2.log || fail "labels of another grid: $(cat labels2.log)"
 
 # ---- bad input: named and skipped; --strict stops; --id needs one series ----

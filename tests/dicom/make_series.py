@@ -19,13 +19,14 @@ Every file carries made-up patient identifiers that must never appear in an outp
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless
 
 PHI = {"PatientName": "SECRETDOE^JOHN", "PatientID": "PID-SECRET-4711", "PatientBirthDate": "19010203",
        "AccessionNumber": "ACC-SECRET-9"}
@@ -33,6 +34,12 @@ MR = "1.2.840.10008.5.1.4.1.1.4"
 ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
 rng = np.random.default_rng(7)
 names = random.Random(11)
+_uids = iter(range(1, 1 << 30))
+
+
+def generate_uid():
+    """Deterministic UIDs: the same fixtures, file names and series order in every run."""
+    return pydicom.uid.generate_uid(entropy_srcs=[f"unet-engine dicom fixture {next(_uids)}"])
 
 
 def fnv_id(uid):
@@ -229,6 +236,7 @@ def bad_folder(folder, expected):
 
 def main():
     out = sys.argv[1]
+    shutil.rmtree(out, ignore_errors=True)  # no file of an earlier run may join a series
     expected = []
     for sub in ("good", "bad"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
