@@ -13,24 +13,14 @@
 
 #include "base/error.hpp"
 #include "data/dicom_series.hpp"
+#include "tests/file_bytes.hpp"
 
 using namespace unet;
 using namespace unet::data;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& p, const std::string& b) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(b.data(), static_cast<std::streamsize>(b.size()));
-}
-
-}  // namespace
+using unet::test::read_bytes;
+using unet::test::write_bytes;
 
 TEST_CASE("damaged DICOM files give a read or a clean error, never a crash") {
   const char* dir = std::getenv("UNET_DICOM_DIR");

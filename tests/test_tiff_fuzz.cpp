@@ -15,17 +15,14 @@
 #include "data/tiff_io.hpp"
 #include "base/error.hpp"
 #include "base/rng.hpp"
+#include "tests/file_bytes.hpp"
 
 using namespace unet;
 using namespace unet::data;
 namespace fs = std::filesystem;
+using unet::test::read_bytes;
 
 namespace {
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Asked of libtiff directly, not of the reader under test.
 bool uncompressed(const fs::path& p) {

@@ -5,12 +5,8 @@
 # a usable GPU it says why and exits 77 (ctest: Skipped). Usage: gpu_cpu_agreement.sh UNET GPU_PROBE WORK
 unet=$(realpath "$1")
 probe=$2
-probe_out=$("$probe" --probe 2>&1)
-case $? in
-  0) ;;
-  77) echo "SKIPPED: no GPU: $(echo "$probe_out" | sed -n 1p)"; exit 77 ;;
-  *) echo "FAIL: the GPU probe failed: $probe_out"; exit 1 ;;
-esac
+source "$(dirname "$0")/require_gpu.sh"
+require_gpu "$probe"
 source "$(dirname "$0")/lib.sh" "$1" "$3"
 cd "$work"
 quick=(--size 64 --base 8 --batch 8 --max-steps-per-epoch 20)

@@ -5,12 +5,8 @@
 set -uo pipefail
 unet=$1
 probe=$2
-probe_out=$("$probe" --probe 2>&1)
-case $? in
-  0) ;;
-  77) echo "SKIPPED: no GPU: $(echo "$probe_out" | sed -n 1p)"; exit 77 ;;
-  *) echo "FAIL: the GPU probe failed: $probe_out"; exit 1 ;;
-esac
+source "$(dirname "$0")/require_gpu.sh"
+require_gpu "$probe"
 out=$("$unet" demo --device cuda --steps 12 --size 64 --base 8 2>&1)
 rc=$?
 echo "$out"
