@@ -115,6 +115,17 @@ for d in "${split[@]}"; do [ "$d" != "$src" ] && other=$d; done
 expect_status 1 labels2.log "$unet" convert --dicom "$other" --out labelled2 --labels "pred_dcm/$one/${one}_pred.nii.gz"
 grep -q "is .* x .* x .*; the series is\|another affine" labels2.log || fail "labels of another grid: $(cat labels2.log)"
 
+# ---- training data: each series converted with its labels, then trained on ----
+for d in "${split[@]}"; do
+  "$unet" convert --dicom "$d" --out probe_id > probe.log
+  id=$(grep -o "^series_[0-9a-f]*" probe.log | head -1)
+  rm -rf probe_id
+  expect_status 0 "conv_$id.log" "$unet" convert --dicom "$d" --out trainset --labels "pred_dcm/$id/${id}_pred.nii.gz"
+done
+[ "$(ls trainset | wc -l)" -eq 3 ] || fail "trainset: $(ls trainset)"
+expect_status 0 dtrain.log "$unet" train --data trainset --out drun --epochs 1 --size 32 --base 4 --batch 2 --device cpu
+grep -q "^epoch 1:" dtrain.log || fail "training on converted DICOM: $(tail -3 dtrain.log)"
+
 # ---- bad input: named and skipped; --strict stops; --id needs one series ----
 expect_status 0 bad.log "$unet" predict --ckpt run/last.safetensors --input "$dcm/bad" --out pred_bad --device cpu
 for what in "slice(s) are missing" "same position" "JPEG 2000" "notes.txt"; do
@@ -126,7 +137,7 @@ grep -q -- "--id" id.log && grep -q "3 series" id.log || fail "--id with 3 serie
 
 # ---- privacy: no patient identifier anywhere in what was written or printed ----
 for secret in $("$py" -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['phi']))" "$dcm/expected.json" | tr '^' ' '); do
-  if grep -rl --binary-files=text -- "$secret" conv pred_dcm pred_tif stacked labelled pred_bad ./*.log; then
+  if grep -rl --binary-files=text -- "$secret" conv pred_dcm pred_tif stacked labelled trainset drun pred_bad ./*.log; then
     fail "the patient identifier '$secret' was written into the files above"
   fi
 done
