@@ -162,6 +162,12 @@ TEST_CASE("BraTS metrics of a hand-made case") {
   CHECK(m.dice_wt == doctest::Approx(14.0 / 15.0).epsilon(1e-15));
   CHECK(m.dice_tc == doctest::Approx(6.0 / 7.0).epsilon(1e-15));
   CHECK(m.dice_et == m.dice_label4);
+  // IoU: WT 7 shared of 8 in either; TC 3 of 4; ET 1 of 3. And IoU = D / (2 - D) per region.
+  CHECK(m.iou_wt == doctest::Approx(7.0 / 8.0).epsilon(1e-15));
+  CHECK(m.iou_tc == doctest::Approx(3.0 / 4.0).epsilon(1e-15));
+  CHECK(m.iou_et == doctest::Approx(1.0 / 3.0).epsilon(1e-15));
+  for (const auto& [iou, dice] : {std::pair{m.iou_wt, m.dice_wt}, std::pair{m.iou_tc, m.dice_tc}, std::pair{m.iou_et, m.dice_et}})
+    CHECK(iou == doctest::Approx(dice / (2.0 - dice)).epsilon(1e-14));  // two roundings apart
   // On a single row every mask voxel is a surface voxel. Relative 1e-14: the percentile index
   // 0.95 * (n - 1) is rounded (numpy itself gives 0.29999999999999893 for the first).
   // WT: truth 1..7 -> {0 x 7}, pred 1..8 -> {0 x 7, 1}: 15 values, index 13.3 -> 0.3.
@@ -176,6 +182,7 @@ TEST_CASE("BraTS metrics of a hand-made case") {
     const BratsCaseMetrics e = brats_case_metrics(none, none, g);
     CHECK(e.dice_label1 == 1.0);
     CHECK(e.dice_wt == 1.0);
+    CHECK(e.iou_wt == 1.0);
     CHECK(e.hd95_wt == 0.0);
     CHECK(e.hd95_et == 0.0);
   }
@@ -184,6 +191,7 @@ TEST_CASE("BraTS metrics of a hand-made case") {
     for (auto& c : no_et) c = c == 3 ? 1 : c;
     const BratsCaseMetrics e = brats_case_metrics(no_et, truth, g);
     CHECK(e.dice_et == 0.0);
+    CHECK(e.iou_et == 0.0);
     CHECK(std::isnan(e.hd95_et));
     CHECK(e.hd95_tc == doctest::Approx(0.7).epsilon(1e-14));  // the core is unchanged
   }

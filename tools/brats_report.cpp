@@ -38,7 +38,8 @@ std::string cell(double v, const char* format = "%.4f") {
 
 std::string metrics_cells(const BratsCaseMetrics& m) {
   return cell(m.dice_label1) + cell(m.dice_label2) + cell(m.dice_label4) + cell(m.dice_wt) + cell(m.dice_tc) +
-         cell(m.dice_et) + cell(m.hd95_wt, "%.2f") + cell(m.hd95_tc, "%.2f") + cell(m.hd95_et, "%.2f");
+         cell(m.dice_et) + cell(m.iou_wt) + cell(m.iou_tc) + cell(m.iou_et) + cell(m.hd95_wt, "%.2f") +
+         cell(m.hd95_tc, "%.2f") + cell(m.hd95_et, "%.2f");
 }
 
 double mean_or_nan(const MeanOverCases& m) { return m.count > 0 ? m.mean : std::nan(""); }
@@ -72,7 +73,7 @@ void write_report(const std::string& dir, const BratsRunReport& r) {
 
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + html_escape(r.title) + "</title>\n";
-  h += "<style>body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}table{border-collapse:collapse}"
+  h += "<style>body{font-family:sans-serif,'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC';margin:24px;color:#222;max-width:1400px}table{border-collapse:collapse}"
        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
        "figure{display:inline-block;margin:6px}figcaption{font-size:12px;color:#555}pre{background:#f7f7f7;padding:8px}"
        "</style></head><body>\n";
@@ -86,26 +87,30 @@ void write_report(const std::string& dir, const BratsRunReport& r) {
        "the region is empty in only one of prediction and truth (left out of the mean).</p>\n";
   h += "<h2>Epochs</h2>\n<table id=\"epochs\"><tr><th>epoch</th><th>train loss</th><th>train Dice L1</th>"
        "<th>train Dice L2</th><th>train Dice L4</th><th>val loss</th><th>val Dice WT</th><th>val Dice TC</th>"
-       "<th>val Dice ET</th><th>val HD95 WT</th><th>val HD95 TC</th><th>val HD95 ET</th><th>lr</th><th>seconds</th></tr>\n";
+       "<th>val Dice ET</th><th>val IoU WT</th><th>val IoU TC</th><th>val IoU ET</th><th>val HD95 WT</th>"
+       "<th>val HD95 TC</th><th>val HD95 ET</th><th>lr</th><th>seconds</th></tr>\n";
   for (const auto& m : r.history) {
     // The trainer writes -1 for an HD95 that no case had.
     auto hd = [](double v) { return v < 0 ? std::string("<td>-</td>") : cell(v, "%.2f"); };
     h += "<tr><td>" + std::to_string(m.epoch) + (m.best ? " (best)" : "") + "</td>" + cell(m.train_loss) +
          cell(m.train_dice_l1) + cell(m.train_dice_l2) + cell(m.train_dice_l4) + cell(m.val_loss) + cell(m.val_dice_wt) +
-         cell(m.val_dice_tc) + cell(m.val_dice_et) + hd(m.val_hd95_wt) + hd(m.val_hd95_tc) + hd(m.val_hd95_et) +
+         cell(m.val_dice_tc) + cell(m.val_dice_et) + cell(m.val_iou_wt) + cell(m.val_iou_tc) + cell(m.val_iou_et) +
+         hd(m.val_hd95_wt) + hd(m.val_hd95_tc) + hd(m.val_hd95_et) +
          cell(m.lr, "%.2e") + cell(m.seconds, "%.1f") + "</tr>\n";
   }
   h += "</table>\n";
   if (!r.cases.empty()) {
     h += "<h2>Validation cases (" + std::to_string(r.cases.size()) + ")</h2>\n<table id=\"cases\"><tr><th>case</th>"
          "<th>Dice L1</th><th>Dice L2</th><th>Dice L4</th><th>Dice WT</th><th>Dice TC</th><th>Dice ET</th>"
-         "<th>HD95 WT (mm)</th><th>HD95 TC (mm)</th><th>HD95 ET (mm)</th></tr>\n";
+         "<th>IoU WT</th><th>IoU TC</th><th>IoU ET</th><th>HD95 WT (mm)</th><th>HD95 TC (mm)</th><th>HD95 ET (mm)</th></tr>\n";
     for (const auto& c : r.cases)
       h += "<tr><td style=\"text-align:left\">" + html_escape(c.id) + "</td>" + metrics_cells(c.metrics) + "</tr>\n";
     BratsCaseMetrics mean;
     mean.dice_label1 = mean_or_nan(r.mean.dice_label1), mean.dice_label2 = mean_or_nan(r.mean.dice_label2);
     mean.dice_label4 = mean_or_nan(r.mean.dice_label4), mean.dice_wt = mean_or_nan(r.mean.dice_wt);
     mean.dice_tc = mean_or_nan(r.mean.dice_tc), mean.dice_et = mean_or_nan(r.mean.dice_et);
+    mean.iou_wt = mean_or_nan(r.mean.iou_wt), mean.iou_tc = mean_or_nan(r.mean.iou_tc);
+    mean.iou_et = mean_or_nan(r.mean.iou_et);
     mean.hd95_wt = mean_or_nan(r.mean.hd95_wt), mean.hd95_tc = mean_or_nan(r.mean.hd95_tc);
     mean.hd95_et = mean_or_nan(r.mean.hd95_et);
     h += "<tr><th style=\"text-align:left\">mean</th>" + metrics_cells(mean) + "</tr>\n</table>\n";

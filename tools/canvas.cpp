@@ -62,7 +62,7 @@ void SvgPainter::polyline(const std::vector<double>& xs, const std::vector<doubl
 void SvgPainter::text(double x, double y, const std::string& s, Rgb color, int anchor) {
   static const char* anchors[] = {"start", "middle", "end"};
   body_ += "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" dominant-baseline=\"middle\" text-anchor=\"" +
-           anchors[std::clamp(anchor, 0, 2)] + "\" font-family=\"sans-serif\" font-size=\"12\" fill=\"" + color.hex() +
+           anchors[std::clamp(anchor, 0, 2)] + "\" font-family=\"sans-serif, 'Noto Sans CJK SC', 'Noto Sans SC', 'Microsoft YaHei', 'PingFang SC'\" font-size=\"12\" fill=\"" + color.hex() +
            "\">" + html_escape(s) + "</text>\n";
 }
 

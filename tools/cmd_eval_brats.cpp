@@ -36,9 +36,10 @@ nlohmann::json mean_json(const MeanOverCases& m) {
 }
 
 void print_row(const std::string& name, const BratsCaseMetrics& m) {
-  std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", name.c_str(), number(m.dice_label1).c_str(),
-              number(m.dice_label2).c_str(), number(m.dice_label4).c_str(), number(m.dice_wt).c_str(),
-              number(m.dice_tc).c_str(), number(m.dice_et).c_str(), number(m.hd95_wt, "%.2f").c_str(),
+  std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", name.c_str(),
+              number(m.dice_label1).c_str(), number(m.dice_label2).c_str(), number(m.dice_label4).c_str(),
+              number(m.dice_wt).c_str(), number(m.dice_tc).c_str(), number(m.dice_et).c_str(), number(m.iou_wt).c_str(),
+              number(m.iou_tc).c_str(), number(m.iou_et).c_str(), number(m.hd95_wt, "%.2f").c_str(),
               number(m.hd95_tc, "%.2f").c_str(), number(m.hd95_et, "%.2f").c_str());
 }
 
@@ -74,10 +75,10 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   std::printf("sliding window: %lld^3 tiles, overlap %.2f; %zu cases\n", static_cast<long long>(q.inference.patch),
               q.inference.overlap, scan.cases.size());
   std::printf("Dice of each label (L1 necrotic core, L2 edema, L4 enhancing tumour) and region (WT whole tumour, TC "
-              "tumour core, ET enhancing tumour); HD95 in mm (nan: the region is empty in only one of prediction and "
-              "truth)\n");
-  std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", "case", "L1", "L2", "L4", "WT", "TC", "ET", "HD95 WT",
-              "HD95 TC", "HD95 ET");
+              "tumour core, ET enhancing tumour), IoU (Jaccard) of each region; HD95 in mm (nan: the region is empty "
+              "in only one of prediction and truth)\n");
+  std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", "case", "L1", "L2", "L4", "WT", "TC", "ET",
+              "IoU WT", "IoU TC", "IoU ET", "HD95 WT", "HD95 TC", "HD95 ET");
   std::vector<BratsCaseResult> rows;
   nlohmann::json skipped = nlohmann::json::array();
   auto skip = [&](const data::BratsCaseFiles& files, const std::string& why) {
@@ -113,6 +114,7 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   mean_row.dice_label1 = mean.dice_label1.mean, mean_row.dice_label2 = mean.dice_label2.mean;
   mean_row.dice_label4 = mean.dice_label4.mean, mean_row.dice_wt = mean.dice_wt.mean;
   mean_row.dice_tc = mean.dice_tc.mean, mean_row.dice_et = mean.dice_et.mean;
+  mean_row.iou_wt = mean.iou_wt.mean, mean_row.iou_tc = mean.iou_tc.mean, mean_row.iou_et = mean.iou_et.mean;
   mean_row.hd95_wt = mean.hd95_wt.count ? mean.hd95_wt.mean : std::nan("");
   mean_row.hd95_tc = mean.hd95_tc.count ? mean.hd95_tc.mean : std::nan("");
   mean_row.hd95_et = mean.hd95_et.count ? mean.hd95_et.mean : std::nan("");
@@ -124,12 +126,14 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
               static_cast<long long>(mean.hd95_tc.count), static_cast<long long>(mean.hd95_et.count),
               skipped.empty() ? "" : (", " + std::to_string(skipped.size()) + " cases skipped").c_str());
 
-  std::string csv = "case,dice_label1,dice_label2,dice_label4,dice_wt,dice_tc,dice_et,hd95_wt_mm,hd95_tc_mm,hd95_et_mm,loss\n";
+  std::string csv =
+      "case,dice_label1,dice_label2,dice_label4,dice_wt,dice_tc,dice_et,hd95_wt_mm,hd95_tc_mm,hd95_et_mm,loss,iou_wt,"
+      "iou_tc,iou_et\n";
   for (const auto& r : rows) {
     const BratsCaseMetrics& m = r.metrics;
     csv += r.id;
     for (double v : {m.dice_label1, m.dice_label2, m.dice_label4, m.dice_wt, m.dice_tc, m.dice_et, m.hd95_wt, m.hd95_tc,
-                     m.hd95_et, r.loss})
+                     m.hd95_et, r.loss, m.iou_wt, m.iou_tc, m.iou_et})
       csv += "," + number(v, "%.6f");
     csv += "\n";
   }
@@ -146,7 +150,8 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
                {"dice_label4", mean_json(mean.dice_label4)}, {"dice_wt", mean_json(mean.dice_wt)},
                {"dice_tc", mean_json(mean.dice_tc)},         {"dice_et", mean_json(mean.dice_et)},
                {"hd95_wt", mean_json(mean.hd95_wt)},         {"hd95_tc", mean_json(mean.hd95_tc)},
-               {"hd95_et", mean_json(mean.hd95_et)}};
+               {"hd95_et", mean_json(mean.hd95_et)},         {"iou_wt", mean_json(mean.iou_wt)},
+               {"iou_tc", mean_json(mean.iou_tc)},           {"iou_et", mean_json(mean.iou_et)}};
   s["mean_region_dice"] = region_dice;
   s["mean_loss"] = loss_sum / static_cast<double>(rows.size());
   write_file_atomic((fs::path(out) / "summary.json").string(), s.dump(2) + "\n");

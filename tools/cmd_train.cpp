@@ -85,9 +85,9 @@ int train_brats(const TrainConfig& c, bool resuming, Progress& progress, std::ch
     char line[512];
     std::snprintf(line, sizeof line,
                   "epoch %lld: train loss %.4f | validation Dice WT %.3f TC %.3f ET %.3f (labels 1 %.3f, 2 %.3f, 4 %.3f), "
-                  "HD95 WT %s, loss %.4f, %s%s",
+                  "IoU WT %.3f TC %.3f ET %.3f, HD95 WT %s, loss %.4f, %s%s",
                   static_cast<long long>(m.epoch), m.train_loss, m.val_dice_wt, m.val_dice_tc, m.val_dice_et,
-                  m.val_dice_l1, m.val_dice_l2, m.val_dice_l4, hd95, m.val_loss,
+                  m.val_dice_l1, m.val_dice_l2, m.val_dice_l4, m.val_iou_wt, m.val_iou_tc, m.val_iou_et, hd95, m.val_loss,
                   format_duration(m.seconds).c_str(), m.best ? " (best)" : "");
     progress.message(line);
   };

@@ -32,6 +32,9 @@ void log_epoch(TensorBoardWriter& tb, const EpochMetrics& m, bool brats, int64_t
   tb.scalar("val/dice_TC", m.val_dice_tc, e);
   tb.scalar("val/dice_ET", m.val_dice_et, e);
   tb.scalar("val/mean_region_dice", m.val_dsc_volume, e);
+  tb.scalar("val/iou_WT", m.val_iou_wt, e);
+  tb.scalar("val/iou_TC", m.val_iou_tc, e);
+  tb.scalar("val/iou_ET", m.val_iou_et, e);
   // An undefined HD95 (-1: the region empty on one side in every case) is left out of the curve.
   for (const auto& [tag, v] : {std::pair{"val/hd95_WT_mm", m.val_hd95_wt}, std::pair{"val/hd95_TC_mm", m.val_hd95_tc},
                                std::pair{"val/hd95_ET_mm", m.val_hd95_et}})

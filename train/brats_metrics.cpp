@@ -39,6 +39,16 @@ double dice_of(const uint8_t* pred, const uint8_t* truth, int64_t n, uint8_t mem
   return 2.0 * static_cast<double>(both) / static_cast<double>(in_pred + in_truth);
 }
 
+double iou_of(const uint8_t* pred, const uint8_t* truth, int64_t n, uint8_t members) {
+  int64_t both = 0, either = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const bool p = in(members, pred[i]), t = in(members, truth[i]);
+    both += p && t;
+    either += p || t;
+  }
+  return either == 0 ? 1.0 : static_cast<double>(both) / static_cast<double>(either);  // both empty: correct
+}
+
 std::vector<uint8_t> region_mask(const uint8_t* volume, int64_t n, uint8_t members) {
   std::vector<uint8_t> mask(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) mask[static_cast<size_t>(i)] = in(members, volume[i]);
@@ -73,6 +83,9 @@ BratsCaseMetrics brats_case_metrics(const uint8_t* pred, const uint8_t* truth, c
   m.dice_wt = dice_of(pred, truth, n, kWholeTumour);
   m.dice_tc = dice_of(pred, truth, n, kTumourCore);
   m.dice_et = dice_of(pred, truth, n, kEnhancingTumour);
+  m.iou_wt = iou_of(pred, truth, n, kWholeTumour);
+  m.iou_tc = iou_of(pred, truth, n, kTumourCore);
+  m.iou_et = iou_of(pred, truth, n, kEnhancingTumour);
   m.hd95_wt = region_hd95(pred, truth, grid, kWholeTumour);
   m.hd95_tc = region_hd95(pred, truth, grid, kTumourCore);
   m.hd95_et = region_hd95(pred, truth, grid, kEnhancingTumour);
@@ -100,6 +113,9 @@ BratsMeanMetrics brats_mean_metrics(const std::vector<BratsCaseMetrics>& cases) 
   m.dice_wt = mean_ignoring_nan(cases, &BratsCaseMetrics::dice_wt);
   m.dice_tc = mean_ignoring_nan(cases, &BratsCaseMetrics::dice_tc);
   m.dice_et = mean_ignoring_nan(cases, &BratsCaseMetrics::dice_et);
+  m.iou_wt = mean_ignoring_nan(cases, &BratsCaseMetrics::iou_wt);
+  m.iou_tc = mean_ignoring_nan(cases, &BratsCaseMetrics::iou_tc);
+  m.iou_et = mean_ignoring_nan(cases, &BratsCaseMetrics::iou_et);
   m.hd95_wt = mean_ignoring_nan(cases, &BratsCaseMetrics::hd95_wt);
   m.hd95_tc = mean_ignoring_nan(cases, &BratsCaseMetrics::hd95_tc);
   m.hd95_et = mean_ignoring_nan(cases, &BratsCaseMetrics::hd95_et);

@@ -26,6 +26,7 @@ struct BratsCaseMetrics {
   double dice_label1 = 0.0, dice_label2 = 0.0, dice_label4 = 0.0;
   double dice_wt = 0.0, dice_tc = 0.0, dice_et = 0.0;
   double hd95_wt = 0.0, hd95_tc = 0.0, hd95_et = 0.0;  // mm; NaN when exactly one mask is empty
+  double iou_wt = 0.0, iou_tc = 0.0, iou_et = 0.0;     // IoU (Jaccard) of the regions; 1 when both are empty
 };
 
 // The metrics of one case; `pred` and `truth` hold grid.voxels() engine classes each.
@@ -45,6 +46,7 @@ struct BratsMeanMetrics {
   MeanOverCases dice_label1, dice_label2, dice_label4;
   MeanOverCases dice_wt, dice_tc, dice_et;
   MeanOverCases hd95_wt, hd95_tc, hd95_et;
+  MeanOverCases iou_wt, iou_tc, iou_et;
 };
 
 BratsMeanMetrics brats_mean_metrics(const std::vector<BratsCaseMetrics>& cases);

@@ -132,12 +132,13 @@ void BratsTrainer::save_checkpoint(const std::string& path, bool with_optimizer)
 std::string BratsTrainer::metrics_csv() const {
   std::string s =
       "epoch,train_loss,train_dice_l1,train_dice_l2,train_dice_l4,val_loss,val_dice_l1,val_dice_l2,val_dice_l4,"
-      "val_dice_wt,val_dice_tc,val_dice_et,val_hd95_wt,val_hd95_tc,val_hd95_et,val_region_dice,lr\n";
+      "val_dice_wt,val_dice_tc,val_dice_et,val_hd95_wt,val_hd95_tc,val_hd95_et,val_iou_wt,val_iou_tc,val_iou_et,"
+      "val_region_dice,lr\n";
   for (const auto& m : state_.history) {
     s += std::to_string(m.epoch);
     for (double v : {m.train_loss, m.train_dice_l1, m.train_dice_l2, m.train_dice_l4, m.val_loss, m.val_dice_l1,
                      m.val_dice_l2, m.val_dice_l4, m.val_dice_wt, m.val_dice_tc, m.val_dice_et, m.val_hd95_wt,
-                     m.val_hd95_tc, m.val_hd95_et, m.val_dsc_volume, m.lr})
+                     m.val_hd95_tc, m.val_hd95_et, m.val_iou_wt, m.val_iou_tc, m.val_iou_et, m.val_dsc_volume, m.lr})
       s += "," + fmt(v);
     s += "\n";
   }
@@ -271,6 +272,9 @@ bool BratsTrainer::run() {
     em.val_dice_wt = ev.mean.dice_wt.mean;
     em.val_dice_tc = ev.mean.dice_tc.mean;
     em.val_dice_et = ev.mean.dice_et.mean;
+    em.val_iou_wt = ev.mean.iou_wt.mean;
+    em.val_iou_tc = ev.mean.iou_tc.mean;
+    em.val_iou_et = ev.mean.iou_et.mean;
     em.val_hd95_wt = or_undefined(ev.mean.hd95_wt);
     em.val_hd95_tc = or_undefined(ev.mean.hd95_tc);
     em.val_hd95_et = or_undefined(ev.mean.hd95_et);

@@ -16,7 +16,8 @@ auto brats_fields(Metrics& m) {
   return std::vector<Field>{{"train_dice_l1", &m.train_dice_l1}, {"train_dice_l2", &m.train_dice_l2}, {"train_dice_l4", &m.train_dice_l4},
           {"val_dice_l1", &m.val_dice_l1},     {"val_dice_l2", &m.val_dice_l2},     {"val_dice_l4", &m.val_dice_l4},
           {"val_dice_wt", &m.val_dice_wt},     {"val_dice_tc", &m.val_dice_tc},     {"val_dice_et", &m.val_dice_et},
-          {"val_hd95_wt", &m.val_hd95_wt},     {"val_hd95_tc", &m.val_hd95_tc},     {"val_hd95_et", &m.val_hd95_et}};
+          {"val_hd95_wt", &m.val_hd95_wt},     {"val_hd95_tc", &m.val_hd95_tc},     {"val_hd95_et", &m.val_hd95_et},
+          {"val_iou_wt", &m.val_iou_wt},       {"val_iou_tc", &m.val_iou_tc},       {"val_iou_et", &m.val_iou_et}};
 }
 }  // namespace
 

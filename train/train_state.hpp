@@ -26,6 +26,7 @@ struct EpochMetrics {
   double val_dice_l1 = 0, val_dice_l2 = 0, val_dice_l4 = 0;
   double val_dice_wt = 0, val_dice_tc = 0, val_dice_et = 0;
   double val_hd95_wt = 0, val_hd95_tc = 0, val_hd95_et = 0;
+  double val_iou_wt = 0, val_iou_tc = 0, val_iou_et = 0;  // mean IoU (Jaccard) per region
 };
 // Stored as an object; reads the [epoch, train_loss, ...] arrays of runs saved before too.
 void to_json(nlohmann::json& j, const EpochMetrics& m);

@@ -38,7 +38,7 @@ fi
 # ---- eval: a table, per_case.csv and summary.json ----
 expect_status 0 eval.log "$unet" eval --checkpoint "$ckpt" --data bs --out ev --device cpu
 expect_in "mean (4 cases)" eval.log "eval table"
-[ "$(head -1 ev/per_case.csv)" = "case,dice_label1,dice_label2,dice_label4,dice_wt,dice_tc,dice_et,hd95_wt_mm,hd95_tc_mm,hd95_et_mm,loss" ] \
+[ "$(head -1 ev/per_case.csv)" = "case,dice_label1,dice_label2,dice_label4,dice_wt,dice_tc,dice_et,hd95_wt_mm,hd95_tc_mm,hd95_et_mm,loss,iou_wt,iou_tc,iou_et" ] \
   || fail "per_case.csv header: $(head -1 ev/per_case.csv)"
 [ "$(tail -n +2 ev/per_case.csv | wc -l)" -eq 4 ] || fail "per_case.csv does not have 4 cases"
 "$py" - ev/summary.json ev/per_case.csv <<'PY' || fail "summary.json"
@@ -53,6 +53,12 @@ for k in ["dice_label1", "dice_label2", "dice_label4", "dice_wt", "dice_tc", "di
 wt = [float(r["dice_wt"]) for r in rows]
 assert abs(s["mean"]["dice_wt"]["mean"] - sum(wt) / len(wt)) < 1e-5, (s["mean"]["dice_wt"], wt)  # csv has 6 decimals
 assert all(0.0 <= v <= 1.0 for v in wt), wt
+# IoU per region beside Dice: the same pair gives IoU = D / (2 - D) (6 decimals in the csv).
+for r in rows:
+    for region in ("wt", "tc", "et"):
+        d, j = float(r["dice_" + region]), float(r["iou_" + region])
+        assert abs(j - d / (2 - d)) < 2e-6, (region, d, j)
+assert "iou_wt" in s["mean"], s["mean"]
 PY
 # --patch and --overlap override the checkpoint's.
 expect_status 0 eval2.log "$unet" eval --ckpt "$ckpt" --data "$root/${cases[0]}" --out ev2 --patch 8 --overlap 0.25 --device cpu

@@ -26,7 +26,8 @@ columns = {"train/loss": "train_loss", "val/loss": "val_loss", "lr": "lr", "epoc
 if brats:
     columns.update({"val/dice_WT": "val_dice_wt", "val/dice_TC": "val_dice_tc", "val/dice_ET": "val_dice_et",
                     "val/dice_label1": "val_dice_l1", "val/dice_label2": "val_dice_l2", "val/dice_label4": "val_dice_l4",
-                    "train/dice_label1": "train_dice_l1", "val/mean_region_dice": "val_region_dice"})
+                    "train/dice_label1": "train_dice_l1", "val/mean_region_dice": "val_region_dice",
+                    "val/iou_WT": "val_iou_wt", "val/iou_TC": "val_iou_tc", "val/iou_ET": "val_iou_et"})
 else:
     columns.update({"train/dice": "train_dice", "val/dice_per_slice": "val_dice_slice",
                     "val/dsc_per_volume": "val_dsc_volume", "val/iou_per_slice": "val_iou_slice",
