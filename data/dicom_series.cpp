@@ -7,6 +7,7 @@
 #include <map>
 
 #include "base/error.hpp"
+#include "base/fnv_hash.hpp"
 
 namespace unet::data {
 
@@ -44,11 +45,7 @@ constexpr double kSpacingTolerance = 1e-3;  // relative
 }  // namespace
 
 std::string series_output_id(const std::string& series_uid) {
-  uint64_t h = 14695981039346656037ull;  // FNV-1a 64-bit offset basis
-  for (unsigned char c : series_uid) {
-    h ^= c;
-    h *= 1099511628211ull;  // FNV prime
-  }
+  const uint64_t h = Fnv1a64().add(series_uid).value();
   char s[32];
   std::snprintf(s, sizeof s, "series_%012llx", static_cast<unsigned long long>(h & 0xFFFFFFFFFFFFull));
   return s;

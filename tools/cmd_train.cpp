@@ -181,6 +181,9 @@ Runner add_train_command(CLI::App& app) {
   sub->add_flag("--weighted-sampling", c->weighted_sampling, "reference's tumour-weighted slice sampling");
   sub->add_flag("--largest-component", c->largest_component, "keep the largest 3D component before DSC per volume");
   sub->add_flag("--strict", c->strict, "stop at the first unreadable data file instead of skipping it");
+  sub->add_flag("!--no-data-cache", c->data_cache,
+                "2D: load and preprocess the data set anew, without reading or writing the cache of preprocessed "
+                "volumes ($UNET_CACHE_DIR, else $XDG_CACHE_HOME/unet-engine or ~/.cache/unet-engine)");
   sub->add_option("--max-steps-per-epoch", c->max_steps_per_epoch, "cap on steps per epoch (0 = all)")
       ->check(ck::at_least(0))->capture_default_str();
   // GPU numerics (base/gpu_math.hpp); they belong to the machine, so a resumed run may change them.

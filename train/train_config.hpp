@@ -40,6 +40,7 @@ struct TrainConfig {
   std::string val_list;              // explicit validation patients (file)
   bool largest_component = false;    // post-processing for DSC per volume
   bool strict = false;               // stop at the first bad data file
+  bool data_cache = true;            // 2D: keep the preprocessed data set in the user's cache (data/volume_cache.hpp)
   int64_t max_steps_per_epoch = 0;   // 0 = whole epoch (for quick runs)
   int64_t depth = 0;                 // poolings; 0 = the model's own (4 for the 2D U-Nets, 2 for UNet3D)
   // BraTS (3D) only:
@@ -64,6 +65,6 @@ struct TrainConfig {
   static TrainConfig from_json(const std::string& json, const std::string& where);
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, epochs, batch, lr, weight_decay, loss, bce_weight, dice_weight, base, size, seed, device, workers, preprocess, lr_schedule, plateau_patience, plateau_factor, min_lr, augment, drop_empty, weighted_sampling, val_fraction, val_list, largest_component, strict, max_steps_per_epoch, dataset, depth, patch, sample_num, min_tumor_voxels, max_data, overlap, log_every, cache_gb)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, epochs, batch, lr, weight_decay, loss, bce_weight, dice_weight, base, size, seed, device, workers, preprocess, lr_schedule, plateau_patience, plateau_factor, min_lr, augment, drop_empty, weighted_sampling, val_fraction, val_list, largest_component, strict, max_steps_per_epoch, dataset, depth, patch, sample_num, min_tumor_voxels, max_data, overlap, log_every, cache_gb, data_cache)
 
 }  // namespace unet

@@ -20,9 +20,18 @@
 #include "train/run_folder.hpp"
 #include "train/metrics.hpp"
 #include "unet/state_dict.hpp"
+#include "data/volume_cache.hpp"
 #include "unet/train_step.hpp"
 
 namespace unet {
+
+namespace {
+std::string fmt_seconds(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f s", s);
+  return b;
+}
+}  // namespace
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -62,13 +71,18 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   load_config.mode = data::parse_preprocess(config_.preprocess);
   load_config.strict = config_.strict;
   load_config.threads = config_.workers;
-  volumes_ = data::load_dataset(scan, load_config, load_report_);
+  const auto load_start = std::chrono::steady_clock::now();
+  bool from_cache = false;
+  volumes_ = data::load_dataset_cached(scan, load_config, load_report_,
+                                       config_.data_cache ? data::volume_cache_dir() : std::string(), from_cache);
+  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   for (const auto& p : load_report_.problems) say("warning: " + p);
   say("data: " + std::to_string(load_report_.patients) + " patients, " + std::to_string(load_report_.slices) +
       " slices, " + std::to_string(load_report_.tumour_slices) + " with tumour" +
       (load_report_.skipped_files ? ", " + std::to_string(load_report_.skipped_files) + " files skipped" : std::string()) +
       " (" + scan.root + ", " + config_.preprocess + " preprocessing, " + std::to_string(config_.size) + "x" +
-      std::to_string(config_.size) + ")");
+      std::to_string(config_.size) + "; " + (from_cache ? "read from the cache" : "loaded") + " in " +
+      fmt_seconds(load_seconds) + ")");
 
   // Split by patient.
   std::vector<std::string> ids;
