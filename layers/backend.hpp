@@ -35,6 +35,9 @@ struct ConvSpec {
   Shape output_shape() const;  // [n, c_out, *out()]
   Shape weight_shape() const;  // PyTorch's layout, as above
   std::string str() const;
+  // Floating-point operations of the forward pass (2 per multiply-add); each of the two
+  // backward passes (data, weights) costs the same.
+  double flops() const;
   auto operator<=>(const ConvSpec&) const = default;
 };
 

@@ -31,6 +31,14 @@ Shape ConvSpec::output_shape() const { return cat_shape(n, c_out, out()); }
 Shape ConvSpec::weight_shape() const {
   return cat_shape(transposed ? c_in : c_out, transposed ? c_out : c_in, SpatialDims(in.size(), kernel));
 }
+double ConvSpec::flops() const {
+  // Every output position of the non-transposed side sums c_in * k^d products per channel.
+  double positions = 1.0, taps = 1.0;
+  for (int64_t s : transposed ? in : out()) positions *= static_cast<double>(s);
+  for (int64_t i = 0; i < rank(); ++i) taps *= static_cast<double>(kernel);
+  return 2.0 * static_cast<double>(n) * positions * static_cast<double>(c_in) * static_cast<double>(c_out) * taps;
+}
+
 std::string ConvSpec::str() const {
   const std::string nd = std::to_string(rank()) + "d";
   return (transposed ? "conv_transpose" : "conv") + nd + " x" + shape_str(input_shape()) + " -> " +
@@ -136,14 +144,15 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
   ConvPrimitive& prim = conv_primitive(d, spec);
   Tensor y = Tensor::empty(spec.output_shape(), d);  // [N, Cout, *out]
   {
-    ScopedOpTimer timer(d, [&] { return spec.str(); }, false);
+    ScopedOpTimer timer(d, [&] { return spec.str(); }, false, spec.flops());
     prim.forward(x.data(), w.data(), b.defined() ? b.data() : nullptr, y.data());
   }
 
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.requires_grad();
   record(y, op, {x, w, b}, [spec, d, need_x, need_w, need_b, x_saved = detached(x), w_saved = detached(w)](const Tensor& dy) {
     ConvPrimitive& p = conv_primitive(d, spec);
-    ScopedOpTimer timer(d, [&] { return spec.str(); }, true);
+    ScopedOpTimer timer(d, [&] { return spec.str(); }, true,
+                        spec.flops() * ((need_x ? 1.0 : 0.0) + (need_w || need_b ? 1.0 : 0.0)));
     Tensor dx, dw, db;
     if (need_x) {
       dx = Tensor::empty(x_saved.shape(), d);
@@ -189,13 +198,16 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta
   const Device d = x.device();
   Tensor y = Tensor::empty(x.shape(), d);
   Tensor saved = Tensor::empty({2, spec.c}, d);  // backend-defined per-channel statistics
-  ScopedOpTimer timer(d, [&] { return "batch_norm " + shape_str(x.shape()); }, false);
+  // Bytes: x read for the statistics and again to normalise, y written.
+  ScopedOpTimer timer(d, [&] { return "batch_norm " + shape_str(x.shape()); }, false, 0.0, 12.0 * static_cast<double>(x.numel()));
   batchnorm_primitive(d, spec).forward_train(x.data(), gamma.data(), beta.data(), y.data(), saved.data(),
                                              running_mean.data(), running_var.data(), momentum);
   const bool need_x = x.requires_grad();
   record(y, "batch_norm", {x, gamma, beta},
          [spec, d, need_x, xs = detached(x), gs = detached(gamma), bs = detached(beta), saved](const Tensor& dy) {
-           ScopedOpTimer t(d, [&] { return "batch_norm " + shape_str(xs.shape()); }, true);
+           // Bytes: x and dy read for the two sums and again for dx, dx written.
+           ScopedOpTimer t(d, [&] { return "batch_norm " + shape_str(xs.shape()); }, true, 0.0,
+                           20.0 * static_cast<double>(xs.numel()));
            Tensor dx = Tensor::empty(xs.shape(), d);
            Tensor dgamma = Tensor::empty({spec.c}, d), dbeta = Tensor::empty({spec.c}, d);
            batchnorm_primitive(d, spec).backward(xs.data(), dy.data(), gs.data(), bs.data(), saved.data(), dx.data(),
@@ -233,11 +245,14 @@ Tensor max_pool(const Tensor& x, int64_t kernel) {
   const int64_t workspace_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
   Tensor workspace = workspace_floats > 0 ? Tensor::empty({workspace_floats}, d) : Tensor();
   {
-    ScopedOpTimer timer(d, [&] { return std::string(op) + " " + shape_str(x.shape()); }, false);
+    // Bytes: x read, y (1/k^d of x) written; counted as x read and written once.
+    ScopedOpTimer timer(d, [&] { return std::string(op) + " " + shape_str(x.shape()); }, false, 0.0,
+                        8.0 * static_cast<double>(x.numel()));
     prim.forward(x.data(), y.data(), workspace.defined() ? workspace.data() : nullptr);
   }
   record(y, op, {x}, [spec, d, op, xs = detached(x), ys = detached(y), workspace](const Tensor& dy) {
-    ScopedOpTimer t(d, [&] { return std::string(op) + " " + shape_str(xs.shape()); }, true);
+    ScopedOpTimer t(d, [&] { return std::string(op) + " " + shape_str(xs.shape()); }, true, 0.0,
+                    8.0 * static_cast<double>(xs.numel()));
     Tensor dx = Tensor::empty(xs.shape(), d);
     pool_primitive(d, spec).backward(xs.data(), ys.data(), dy.data(), workspace.defined() ? workspace.data() : nullptr, dx.data());
     return std::vector<Tensor>{dx};
@@ -249,12 +264,14 @@ namespace {
 Tensor relu_impl(const Tensor& x, bool in_place) {
   Tensor y = in_place ? detached(x) : Tensor::empty(x.shape(), x.device());
   {
-    ScopedOpTimer timer(x.device(), [&] { return "relu " + shape_str(x.shape()); }, false);
+    ScopedOpTimer timer(x.device(), [&] { return "relu " + shape_str(x.shape()); }, false, 0.0,
+                        8.0 * static_cast<double>(x.numel()));
     kernels::relu_forward(x.device(), x.numel(), x.data(), y.data());
   }
   // The backward needs only the output (y > 0 exactly where x > 0).
   record(y, "relu", {x}, [ys = detached(y)](const Tensor& dy) {
-    ScopedOpTimer t(ys.device(), [&] { return "relu " + shape_str(ys.shape()); }, true);
+    ScopedOpTimer t(ys.device(), [&] { return "relu " + shape_str(ys.shape()); }, true, 0.0,
+                    12.0 * static_cast<double>(ys.numel()));
     Tensor dx = Tensor::empty(ys.shape(), ys.device());
     kernels::relu_backward(ys.device(), ys.numel(), ys.data(), dy.data(), dx.data());
     return std::vector<Tensor>{dx};
@@ -290,12 +307,12 @@ Tensor concat_channels(const Tensor& a, const Tensor& b) {
   y_shape[1] = ca + cb;
   Tensor y = Tensor::empty(y_shape, d);  // [N, Ca+Cb, *spatial]
   {
-    ScopedOpTimer timer(d, [&] { return "concat " + shape_str(y.shape()); }, false);
+    ScopedOpTimer timer(d, [&] { return "concat " + shape_str(y.shape()); }, false, 0.0, 8.0 * static_cast<double>(y.numel()));
     kernels::concat_channels(d, n, ca, cb, hw, a.data(), b.data(), y.data());
   }
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   record(y, "concat_channels", {a, b}, [=, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
-    ScopedOpTimer t(d, [&] { return "concat " + shape_str(y_shape); }, true);
+    ScopedOpTimer t(d, [&] { return "concat " + shape_str(y_shape); }, true, 0.0, 8.0 * static_cast<double>(shape_numel(y_shape)));
     Tensor da = need_a ? Tensor::empty(sa, d) : Tensor();
     Tensor db = need_b ? Tensor::empty(sb, d) : Tensor();
     kernels::concat_channels_backward(d, n, ca, cb, hw, dy.data(), need_a ? da.data() : nullptr,

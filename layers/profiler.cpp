@@ -13,7 +13,7 @@ void OpProfiler::reset() {
   index_.clear();
 }
 
-void OpProfiler::add(const std::string& name, bool backward, double seconds) {
+void OpProfiler::add(const std::string& name, bool backward, double seconds, double flops, double bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(name);
   if (it == index_.end()) {
@@ -22,6 +22,8 @@ void OpProfiler::add(const std::string& name, bool backward, double seconds) {
   }
   OpTiming& t = timings_[it->second];
   (backward ? t.backward_seconds : t.forward_seconds) += seconds;
+  (backward ? t.backward_flops : t.forward_flops) += flops;
+  (backward ? t.backward_bytes : t.forward_bytes) += bytes;
   ++(backward ? t.backward_calls : t.forward_calls);
 }
 
@@ -30,8 +32,9 @@ std::vector<OpTiming> OpProfiler::results() const {
   return timings_;
 }
 
-ScopedOpTimer::ScopedOpTimer(Device device, const std::function<std::string()>& name, bool backward)
-    : active_(OpProfiler::get().enabled()), device_(device), backward_(backward) {
+ScopedOpTimer::ScopedOpTimer(Device device, const std::function<std::string()>& name, bool backward, double flops,
+                             double bytes)
+    : active_(OpProfiler::get().enabled()), device_(device), backward_(backward), flops_(flops), bytes_(bytes) {
   if (!active_) return;
   name_ = name();
   synchronize(device_);
@@ -41,7 +44,8 @@ ScopedOpTimer::ScopedOpTimer(Device device, const std::function<std::string()>& 
 ScopedOpTimer::~ScopedOpTimer() {
   if (!active_) return;
   synchronize(device_);
-  OpProfiler::get().add(name_, backward_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  OpProfiler::get().add(name_, backward_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(),
+                        flops_, bytes_);
 }
 
 }  // namespace unet

@@ -19,6 +19,9 @@ struct OpTiming {
   std::string name;
   double forward_seconds = 0.0, backward_seconds = 0.0;
   int64_t forward_calls = 0, backward_calls = 0;
+  // The work done, for achieved rates: floating-point operations (convolutions) or bytes
+  // read and written at least once (memory-bound ops). 0 when not given.
+  double forward_flops = 0.0, backward_flops = 0.0, forward_bytes = 0.0, backward_bytes = 0.0;
 };
 
 class OpProfiler {
@@ -27,7 +30,7 @@ class OpProfiler {
   bool enabled() const { return enabled_; }
   void set_enabled(bool on) { enabled_ = on; }
   void reset();
-  void add(const std::string& name, bool backward, double seconds);
+  void add(const std::string& name, bool backward, double seconds, double flops = 0.0, double bytes = 0.0);
   std::vector<OpTiming> results() const;  // in first-seen (forward) order
 
  private:
@@ -39,7 +42,9 @@ class OpProfiler {
 
 class ScopedOpTimer {
  public:
-  ScopedOpTimer(Device device, const std::function<std::string()>& name, bool backward);
+  // flops / bytes: the work of this call (see OpTiming), for the table's achieved rates.
+  ScopedOpTimer(Device device, const std::function<std::string()>& name, bool backward, double flops = 0.0,
+                double bytes = 0.0);
   ~ScopedOpTimer();
   ScopedOpTimer(const ScopedOpTimer&) = delete;
   ScopedOpTimer& operator=(const ScopedOpTimer&) = delete;
@@ -48,6 +53,7 @@ class ScopedOpTimer {
   bool active_;
   Device device_;
   bool backward_;
+  double flops_, bytes_;
   std::string name_;
   std::chrono::steady_clock::time_point start_;
 };

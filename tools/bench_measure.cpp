@@ -68,17 +68,63 @@ Tensor random_input(const Shape& shape, uint64_t seed, Device d) {
   return Tensor::from_vector(shape, v, d);
 }
 
-nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times) {
+double median_seconds(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+std::vector<OpTiming> median_op_timings(const std::vector<std::vector<OpTiming>>& runs) {
+  if (runs.empty()) return {};
+  std::vector<OpTiming> out = runs.front();
+  for (OpTiming& op : out) {
+    std::vector<double> f, b;
+    for (const auto& run : runs)
+      for (const auto& t : run)
+        if (t.name == op.name) f.push_back(t.forward_seconds), b.push_back(t.backward_seconds);
+    op.forward_seconds = median_seconds(f);
+    op.backward_seconds = median_seconds(b);
+  }
+  return out;
+}
+
+nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, double step_seconds) {
   nlohmann::json rows = nlohmann::json::array();
   if (layer_times.empty()) return rows;
-  std::printf("\n  %-72s %10s %10s\n", "op (one training step)", "fwd ms", "bwd ms");
+  double sum = 0.0;
+  for (const auto& lt : layer_times) sum += lt.forward_seconds + lt.backward_seconds;
+  // Achieved rate of one direction: GFLOP/s where the op reports FLOPs, else GB/s of its bytes.
+  auto rate = [](double flops, double bytes, double seconds) {
+    char b[32] = "";
+    if (seconds <= 0) return std::string("-");
+    if (flops > 0) std::snprintf(b, sizeof b, "%.1f GF/s", flops / seconds / 1e9);
+    else if (bytes > 0) std::snprintf(b, sizeof b, "%.1f GB/s", bytes / seconds / 1e9);
+    else return std::string("-");
+    return std::string(b);
+  };
+  std::printf("\n  %-66s %9s %9s %6s %12s %12s\n", "op (one warm training step, median)", "fwd ms", "bwd ms", "share",
+              "fwd rate", "bwd rate");
   double tf = 0, tb = 0;
   for (const auto& lt : layer_times) {
-    std::printf("  %-72s %10.2f %10.2f\n", lt.name.c_str(), lt.forward_seconds * 1e3, lt.backward_seconds * 1e3);
+    const double share = sum > 0 ? 100.0 * (lt.forward_seconds + lt.backward_seconds) / sum : 0.0;
+    std::printf("  %-66s %9.2f %9.2f %5.1f%% %12s %12s\n", lt.name.c_str(), lt.forward_seconds * 1e3,
+                lt.backward_seconds * 1e3, share, rate(lt.forward_flops, lt.forward_bytes, lt.forward_seconds).c_str(),
+                rate(lt.backward_flops, lt.backward_bytes, lt.backward_seconds).c_str());
     tf += lt.forward_seconds, tb += lt.backward_seconds;
-    rows.push_back({{"op", lt.name}, {"forward_ms", lt.forward_seconds * 1e3}, {"backward_ms", lt.backward_seconds * 1e3}});
+    rows.push_back({{"op", lt.name},
+                    {"forward_ms", lt.forward_seconds * 1e3},
+                    {"backward_ms", lt.backward_seconds * 1e3},
+                    {"share", share / 100.0},
+                    {"forward_flops", lt.forward_flops},
+                    {"backward_flops", lt.backward_flops},
+                    {"forward_bytes", lt.forward_bytes},
+                    {"backward_bytes", lt.backward_bytes}});
   }
-  std::printf("  %-72s %10.2f %10.2f\n", "total", tf * 1e3, tb * 1e3);
+  std::printf("  %-66s %9.2f %9.2f\n", "total", tf * 1e3, tb * 1e3);
+  if (step_seconds > 0)
+    std::printf("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is "
+                "autograd, the loss's backward and the profiler's own cost\n",
+                sum * 1e3, step_seconds * 1e3, 100.0 * (sum - step_seconds) / step_seconds);
   return rows;
 }
 

@@ -20,8 +20,16 @@ double gemm_gflops(Device d);
 // A seeded random tensor of `shape` with values in [-1, 1), on `d`.
 Tensor random_input(const Shape& shape, uint64_t seed, Device d);
 
-// Prints the per-op table of one profiled training step (forward and backward ms per op, and
-// the totals) and returns it as JSON rows {op, forward_ms, backward_ms}.
-nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times);
+// The median of some durations (seconds).
+double median_seconds(std::vector<double> v);
+
+// Op by op (matched by name, in the first run's order), the median over runs of each time; the
+// work (FLOPs, bytes) is the first run's.
+std::vector<OpTiming> median_op_timings(const std::vector<std::vector<OpTiming>>& runs);
+
+// Prints the per-op table of a training step (forward and backward ms per op, its share of the
+// sum, achieved GFLOP/s for convolutions or GB/s for memory-bound ops), the sum beside the
+// unprofiled step time `step_seconds` (0: not measured), and returns it as JSON rows.
+nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, double step_seconds = 0.0);
 
 }  // namespace unet::tools

@@ -40,6 +40,7 @@ struct BenchConfig {
   std::vector<int64_t> volume{240, 240, 155};  // brats3d only
   int warmup = 2, steps = 0, infer_iters = 0;
   bool layers = true;
+  bool check_layer_sum = false;
 };
 
 }  // namespace
@@ -62,6 +63,8 @@ Runner add_bench_command(CLI::App& app) {
   sub->add_option("--infer-iters", o->infer_iters, "timed inference passes (default: 5 on CPU, 50 on GPU; brats3d: whole volumes, 1 on CPU, 3 on GPU)")->check(checks::at_least(1));
   sub->add_option("--json", o->json_path, "also write the results as JSON here");
   sub->add_flag("!--no-layers", o->layers, "skip the per-layer table");
+  sub->add_flag("--check-layer-sum", o->check_layer_sum,
+                "exit 1 when the per-layer table's sum and the unprofiled step time differ by more than 15%");
   return [=]() {
     const Device d = resolve_device(o->device);
     if (o->model == "brats3d") {
@@ -126,16 +129,33 @@ Runner add_bench_command(CLI::App& app) {
     }
     const AllocatorStats infer_mem = allocator_for(d).stats();
 
-    // Per-layer table from one profiled training step.
+    // Per-layer table from warm steps: after a step that refills the caches, the median of
+    // several unprofiled steps and, op by op, the median of as many profiled ones.
     std::vector<OpTiming> layer_times;
+    double step_median_s = 0.0;
     if (o->layers) {
       allocator_for(d).empty_cache();  // back to training shapes
       model.train(true);
-      OpProfiler::get().reset();
-      OpProfiler::get().set_enabled(true);
       step();
-      OpProfiler::get().set_enabled(false);
-      layer_times = OpProfiler::get().results();
+      const int k = d == Device::CPU ? 5 : 20;
+      std::vector<double> step_times;
+      for (int i = 0; i < k; ++i) {
+        synchronize(d);
+        const auto s0 = clock_type::now();
+        step();
+        synchronize(d);
+        step_times.push_back(std::chrono::duration<double>(clock_type::now() - s0).count());
+      }
+      step_median_s = median_seconds(step_times);
+      std::vector<std::vector<OpTiming>> runs;
+      for (int i = 0; i < k; ++i) {
+        OpProfiler::get().reset();
+        OpProfiler::get().set_enabled(true);
+        step();
+        OpProfiler::get().set_enabled(false);
+        runs.push_back(OpProfiler::get().results());
+      }
+      layer_times = median_op_timings(runs);
     }
 
     const fs::path tmp = fs::temp_directory_path() / ("unet_bench_" + std::to_string(o->base) + ".safetensors");
@@ -170,7 +190,16 @@ Runner add_bench_command(CLI::App& app) {
       std::printf("  verdict        model file <= 200 MB: %s (the speed thresholds of the spec apply to a GPU)\n",
                   file_mb <= 200 ? "PASS" : "FAIL");
     }
-    const nlohmann::json layers_json = print_layer_table(layer_times);
+    const nlohmann::json layers_json = print_layer_table(layer_times, step_median_s);
+    if (o->check_layer_sum && !layer_times.empty()) {
+      double sum = 0.0;
+      for (const auto& lt : layer_times) sum += lt.forward_seconds + lt.backward_seconds;
+      if (std::abs(sum - step_median_s) > 0.15 * step_median_s) {
+        std::printf("FAIL: the timed ops add up to %.1f ms, the unprofiled step takes %.1f ms (more than 15%% apart)\n",
+                    sum * 1e3, step_median_s * 1e3);
+        return 1;
+      }
+    }
     if (!o->json_path.empty()) {
       const nlohmann::json j = {{"engine", "unet-engine"},
                                 {"device", device_name(d)},

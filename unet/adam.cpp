@@ -1,5 +1,7 @@
 #include "unet/adam.hpp"
 
+#include "layers/profiler.hpp"
+
 #include "base/error.hpp"
 #include "kernels/kernels.hpp"
 
@@ -20,6 +22,9 @@ void Adam::step() {
   const Tensor& p = params_.flat();
   UNET_CHECK(p.device() == m_.device(), "Adam::step", "parameters moved to another device after the optimizer was made");
   ++steps_;
+  // Bytes: parameters, gradients and both moments read, parameters and moments written.
+  ScopedOpTimer timer(p.device(), [&] { return "adam (" + std::to_string(p.numel()) + " parameters)"; }, false, 0.0,
+                      28.0 * static_cast<double>(p.numel()));
   kernels::adam_step(p.device(), p.numel(), config_, steps_, p.data(), params_.flat_grad().data(), m_.data(), v_.data());
 }
 

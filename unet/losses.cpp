@@ -1,5 +1,7 @@
 #include "unet/losses.hpp"
 
+#include "layers/profiler.hpp"
+
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
 #include "kernels/kernels.hpp"
@@ -67,6 +69,9 @@ std::string LossConfig::name(LossKind kind) {
 }
 
 Tensor segmentation_loss(const Tensor& logits, const Tensor& target, const LossConfig& config) {
+  // Bytes: logits and target read (twice for BCE+Dice).
+  ScopedOpTimer timer(logits.device(), [&] { return "loss " + LossConfig::name(config.kind) + " " + shape_str(logits.shape()); },
+                      false, 0.0, (config.kind == LossKind::BceDice ? 16.0 : 8.0) * static_cast<double>(logits.numel()));
   switch (config.kind) {
     case LossKind::Bce: return bce_with_logits_loss(logits, target);
     case LossKind::Dice: return soft_dice_loss(logits, target, config.dice_smooth);
