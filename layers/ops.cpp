@@ -2,9 +2,11 @@
 
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "base/gpu_math.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"
 #include "layers/profiler.hpp"
@@ -58,13 +60,20 @@ Shape PoolSpec::input_shape() const { return cat_shape(n, c, in); }
 Shape PoolSpec::output_shape() const { return cat_shape(n, c, out()); }
 
 namespace {
+// A GPU primitive chooses its algorithms and math type when made, from the GPU numerics settings
+// (base/gpu_math.hpp): they are part of its key, so that changing them (unet bench measures the
+// cost of determinism in one process) makes new primitives instead of silently reusing old ones.
+int gpu_numerics_key(Device d) {
+  return d == Device::CUDA ? (gpu_deterministic() ? 1 : 0) + (gpu_allow_tf32() ? 2 : 0) : 0;
+}
+
 template <class Spec, class Prim>
 Prim& cached(Device d, const Spec& spec, std::unique_ptr<Prim> (*make_cpu)(const Spec&),
              std::unique_ptr<Prim> (*make_cuda)(const Spec&)) {
   static std::mutex mu;
-  static std::map<std::pair<Device, Spec>, std::unique_ptr<Prim>> cache;
+  static std::map<std::tuple<Device, int, Spec>, std::unique_ptr<Prim>> cache;
   std::lock_guard<std::mutex> lock(mu);
-  auto& slot = cache[{d, spec}];
+  auto& slot = cache[{d, gpu_numerics_key(d), spec}];
   if (!slot) {
     if (d == Device::CPU) {
       slot = make_cpu(spec);

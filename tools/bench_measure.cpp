@@ -13,6 +13,8 @@
 #include "base/rng.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_context.hpp"
+#include "base/gpu_math.hpp"
+#include "layers/cuda/cudnn_algorithm_choice.hpp"
 #endif
 
 namespace unet::tools {
@@ -45,7 +47,8 @@ double gemm_gflops(Device d) {
   Tensor a = Tensor::full({n * n}, 1.0f, d), b = Tensor::full({n * n}, 0.5f, d), c = Tensor::empty({n * n}, d);
   const float one = 1.0f, zero = 0.0f;
   auto& ctx = CudaContext::get();
-  UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), CUBLAS_PEDANTIC_MATH));  // fp32, no TF32
+  // The precision the convolutions use (TF32 or plain fp32, base/gpu_math.hpp): a rate to compare with.
+  UNET_CUBLAS_CHECK(cublasSetMathMode(ctx.cublas(), cuda::cublas_math_mode(gpu_allow_tf32())));
   for (int r = 0; r < 4; ++r) {
     ctx.synchronize();
     const auto t0 = clock_type::now();

@@ -14,7 +14,8 @@ namespace unet::tools {
 // The process's peak resident set size (VmHWM) in MB; 0 where /proc is not available.
 double peak_rss_mb();
 
-// Best of a few runs of a single-precision GEMM (2048^3 on the CPU, 8192^3 on a GPU), in GFLOP/s.
+// Best of a few runs of a single-precision GEMM (2048^3 on the CPU, 8192^3 on a GPU, in TF32 when
+// the GPU's convolutions use it: gpu_allow_tf32()), in GFLOP/s.
 double gemm_gflops(Device d);
 
 // A seeded random tensor of `shape` with values in [-1, 1), on `d`.

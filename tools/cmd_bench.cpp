@@ -15,6 +15,7 @@
 #include "base/allocator.hpp"
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "base/gpu_math.hpp"
 #include "layers/profiler.hpp"
 #include "tools/bench_3d.hpp"
 #include "tools/bench_measure.hpp"
@@ -41,6 +42,7 @@ struct BenchConfig {
   int warmup = 2, steps = 0, infer_iters = 0;
   bool layers = true;
   bool check_layer_sum = false;
+  bool deterministic = true, tf32 = true;  // GPU numerics, as `unet train` (base/gpu_math.hpp)
 };
 
 }  // namespace
@@ -65,7 +67,12 @@ Runner add_bench_command(CLI::App& app) {
   sub->add_flag("!--no-layers", o->layers, "skip the per-layer table");
   sub->add_flag("--check-layer-sum", o->check_layer_sum,
                 "exit 1 when the per-layer table's sum and the unprofiled step time differ by more than 15%");
+  sub->add_flag("--deterministic,!--no-deterministic", o->deterministic,
+                "GPU: deterministic cuDNN algorithms, as unet train (default on; the bench also times them off)");
+  sub->add_flag("--tf32,!--no-tf32", o->tf32, "GPU: TF32 math for convolutions, the 1x1 GEMM and the GEMM rate (default on)");
   return [=]() {
+    set_gpu_deterministic(o->deterministic);
+    set_gpu_allow_tf32(o->tf32);
     const Device d = resolve_device(o->device);
     if (o->model == "brats3d") {
       UNET_CHECK(size_opt->count() == 0, "--size", "this is the 2D image size; with --model brats3d, use --patch");
@@ -102,6 +109,20 @@ Runner add_bench_command(CLI::App& app) {
 
     const AllocatorStats train_mem = allocator_for(d).stats();
     const double train_rss = peak_rss_mb();
+    // The cost of deterministic algorithms (GPU): the same steps with cuDNN free to pick atomics
+    // (after the training memory was read: their workspaces may differ).
+    // Changing the setting makes new primitives (layers/ops.cpp keys them by it), chosen anew.
+    double nondeterministic_sps = 0.0;
+    if (d == Device::CUDA && o->deterministic) {
+      set_gpu_deterministic(false);
+      for (int i = 0; i < o->warmup + 1; ++i) step();
+      synchronize(d);
+      t0 = clock_type::now();
+      for (int i = 0; i < steps; ++i) step();
+      synchronize(d);
+      nondeterministic_sps = static_cast<double>(n * steps) / std::chrono::duration<double>(clock_type::now() - t0).count();
+      set_gpu_deterministic(true);
+    }
     // Give cached blocks back between phases, so the peak measured is that of the larger
     // phase, not the sum of two phases' differently sized blocks.
     allocator_for(d).empty_cache();
@@ -181,8 +202,12 @@ Runner add_bench_command(CLI::App& app) {
                 train_rss, static_cast<double>(train_mem.peak_in_use) / (1024.0 * 1024.0),
                 static_cast<double>(infer_mem.peak_in_use) / (1024.0 * 1024.0));
     std::printf("  model file     %8.1f MB (safetensors)\n", file_mb);
-    std::printf("  compute        %8.1f GFLOP/s achieved in training (%.1f GFLOP per sample) = %.0f%% of this machine's fp32 GEMM rate (%.0f GFLOP/s)\n",
-                achieved, train_flops / 1e9, 100.0 * achieved / gemm, gemm);
+    const char* precision = d == Device::CUDA && o->tf32 ? "TF32" : "fp32";
+    std::printf("  compute        %8.1f GFLOP/s achieved in training (%.1f GFLOP per sample) = %.0f%% of this machine's %s GEMM rate (%.0f GFLOP/s)\n",
+                achieved, train_flops / 1e9, 100.0 * achieved / gemm, precision, gemm);
+    if (nondeterministic_sps > 0)
+      std::printf("  determinism    %8.2f samples/s with nondeterministic algorithms: deterministic ones cost %.0f%% of the speed\n",
+                  nondeterministic_sps, 100.0 * (1.0 - train_sps / nondeterministic_sps));
     if (d == Device::CUDA) {
       std::printf("  verdict        training >= 8 samples/s: %s | inference <= 50 ms/image: %s | model file <= 200 MB: %s\n",
                   train_sps >= 8 ? "PASS" : "FAIL", ms_b1 <= 50 ? "PASS" : "FAIL", file_mb <= 200 ? "PASS" : "FAIL");
@@ -215,6 +240,9 @@ Runner add_bench_command(CLI::App& app) {
                                 {"peak_device_mb", dev_mb},
                                 {"model_file_mb", file_mb},
                                 {"gemm_gflops", gemm},
+                                {"gemm_precision", precision},
+                                {"deterministic", d == Device::CUDA && o->deterministic},
+                                {"train_samples_per_s_nondeterministic", nondeterministic_sps},
                                 {"train_gflop_per_sample", train_flops / 1e9},
                                 {"train_gflops_achieved", achieved},
                                 {"layers", layers_json}};
