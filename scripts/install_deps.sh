@@ -18,6 +18,7 @@ packages=(
   libdcmtk-dev                             # DICOM in (DCMTK): series, JPEG / JPEG-LS / RLE decoders
   doctest-dev libcli11-dev nlohmann-json3-dev
   libprotobuf-dev protobuf-compiler        # TensorBoard event files (the schema is compiled at build time)
+  libboost-dev                             # Boost.CRC (header-only): CRC32C of TensorBoard's record framing
   libgif-dev                               # animated GIFs of predicted volumes
   python3-venv                             # the tests' venv for the one tool that Debian lacks (below)
   python3-torch python3-numpy              # golden values and the PyTorch side-by-side

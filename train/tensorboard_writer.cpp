@@ -2,7 +2,8 @@
 
 #include <unistd.h>
 
-#include <array>
+#include <boost/crc.hpp>
+
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -18,20 +19,6 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Reflected CRC-32C table (polynomial 0x82F63B78), built once.
-const std::array<uint32_t, 256>& crc32c_table() {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  return table;
-}
-
 void put_le(std::string& out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFFu));
 }
@@ -39,11 +26,10 @@ void put_le(std::string& out, uint64_t v, int bytes) {
 }  // namespace
 
 uint32_t crc32c(const void* data, size_t n) {
-  const auto& t = crc32c_table();
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) c = t[(c ^ p[i]) & 0xFFu] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  // CRC-32C (Castagnoli): polynomial 0x1EDC6F41, reflected, all-ones start and final XOR.
+  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
+  crc.process_bytes(data, n);
+  return crc.checksum();
 }
 
 uint32_t masked_crc32c(const void* data, size_t n) {

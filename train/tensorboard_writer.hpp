@@ -30,8 +30,8 @@ class TensorBoardWriter {
   std::FILE* file_ = nullptr;
 };
 
-// CRC32C (Castagnoli) of `n` bytes, and TFRecord's masked form of it. Written here because no
-// library of this project's list exposes CRC32C (zlib's crc32 is another polynomial).
+// CRC32C (Castagnoli) of `n` bytes, through Boost.CRC (zlib's crc32 is another polynomial), and
+// TFRecord's masked form of it.
 uint32_t crc32c(const void* data, size_t n);
 uint32_t masked_crc32c(const void* data, size_t n);
 
