@@ -4,11 +4,30 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <memory>
 
 #include "base/error.hpp"
+#include "dist/communicator.hpp"
 #include "tools/commands.hpp"
 
+namespace {
+// An error on one rank of several: the ranks that agreed on it end together; any other error
+// would leave the others waiting in a collective, so it ends the whole launch.
+int fail(const std::exception& e) {
+  std::fprintf(stderr, "unet: error: %s%s\n", unet::dist::rank_prefix().c_str(), e.what());
+  if (dynamic_cast<const unet::dist::AllRanksStopped*>(&e) == nullptr) unet::dist::Session::abort_all(1);
+  return 1;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  std::unique_ptr<unet::dist::Session> mpi;  // MPI_Init when mpirun started this process
+  try {
+    mpi = std::make_unique<unet::dist::Session>(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "unet: error: %s\n", e.what());
+    return 1;
+  }
   CLI::App app{"unet-engine: U-Net training and inference for brain-MRI segmentation"};
   app.require_subcommand(1);
   std::map<CLI::App*, unet::tools::Runner> runners;
@@ -46,8 +65,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage_error(e);  // an option combination the runner refused before any work
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "unet: error: %s\n", e.what());
-    return 1;
+    return fail(e);
   }
   return 0;
 }
