@@ -3,6 +3,7 @@
 #include <cmath>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "engine/autograd.hpp"
 
@@ -27,6 +28,19 @@ StepResult data_parallel_step(UNet& model, Adam& adam, const Tensor& x,
                               const DataParallel& dp) {
   dist::Communicator& comm = *dp.comm;
   StepResult r;
+  // The forward moves BatchNorm's running statistics and counters; a step the ranks abandon puts
+  // them back, so that it changes nothing anywhere.
+  FlatTensorSet& buffers = model.buffers();
+  const Tensor buffers_before = buffers.numel() > 0 ? buffers.flat().clone() : Tensor();
+  std::vector<int64_t> counters_before;
+  for (const StateEntry& e : model.state())
+    if (e.counter != nullptr) counters_before.push_back(*e.counter);
+  const auto undo_forward = [&] {
+    if (buffers_before.defined()) buffers.flat().copy_from(buffers_before);
+    size_t k = 0;
+    for (const StateEntry& e : model.state())
+      if (e.counter != nullptr) *e.counter = counters_before[k++];
+  };
   Tensor l;
   std::string failure;
   try {
@@ -40,6 +54,7 @@ StepResult data_parallel_step(UNet& model, Adam& adam, const Tensor& x,
                     failure.empty() && !finite ? 1.0 : 0.0, dp.stop_requested ? 1.0 : 0.0};
   comm.allreduce_sum_host(vote, 4);
   r.stop = vote[3] > 0;
+  if (vote[1] > 0 || vote[2] > 0) undo_forward();
   if (!failure.empty())
     throw dist::AllRanksStopped(__FILE__, __LINE__, "train step", dist::rank_prefix() + failure);
   if (vote[1] > 0)
@@ -56,7 +71,6 @@ StepResult data_parallel_step(UNet& model, Adam& adam, const Tensor& x,
   FlatTensorSet& params = model.parameters();
   comm.allreduce_sum(params.flat_grad().data(), params.numel(), model.device());
   adam.step();
-  FlatTensorSet& buffers = model.buffers();
   if (buffers.numel() > 0) comm.broadcast(buffers.flat().data(), buffers.numel(), model.device(), 0);
   r.applied = true;
   return r;
