@@ -230,7 +230,11 @@ Runner add_train_command(CLI::App& app) {
     }
     if (!resuming) c->dataset = "kaggle";
     Trainer trainer(*c, resuming, [&](const std::string& l) { progress.message(l); });
-    if (!dist::world().is_root()) return run_stoppable(trainer, g_trainer) ? 0 : 130;  // rank 0 reports and writes
+    if (!dist::world().is_root()) {
+      const bool done = run_stoppable(trainer, g_trainer);
+      dist::world().barrier();  // while rank 0 writes the report: mpirun ends every rank when one exits non-zero
+      return done ? 0 : 130;
+    }
     TensorBoardWriter tb(trainer.config().out);
     int64_t global_step = 0;
     trainer.on_step = [&](const StepInfo& s) {
@@ -247,6 +251,7 @@ Runner add_train_command(CLI::App& app) {
     const bool done = run_stoppable(trainer, g_trainer);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_report(trainer.config().out, make_run_report(trainer, secs));
+    dist::world().barrier();  // the other ranks wait for the report (above)
     const std::string dir = trainer.config().out;
     const auto& st = trainer.state();
     progress.message(std::string(done ? "done" : "stopped") + " in " + format_duration(secs) + ": " +
