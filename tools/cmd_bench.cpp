@@ -18,6 +18,8 @@
 #include "base/gpu_math.hpp"
 #include "layers/profiler.hpp"
 #include "tools/bench_3d.hpp"
+#include "tools/bench_scaling.hpp"
+#include "dist/communicator.hpp"
 #include "tools/bench_measure.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
@@ -49,7 +51,8 @@ struct BenchConfig {
 
 Runner add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchConfig>();
-  CLI::App* sub = app.add_subcommand("bench", "Benchmark training and inference of the U-Net (table, JSON, verdicts)");
+  CLI::App* sub = app.add_subcommand("bench", "Benchmark training and inference of the U-Net (table, JSON, verdicts); under mpirun -np N, the\n"
+                                     "data-parallel scaling of training on 1..N processes with --batch per process");
   sub->add_option("--model", o->model, "2d (the U-Net of --base) or brats3d (the 3D U-Net of the BraTS system)")
       ->check(checks::one_of({"2d", "brats3d"}))->capture_default_str();
   sub->add_option("--base", o->base, "U-Net base width (2d: 32 reference layout, 64 classic layout; brats3d: 32 is the reference)")->check(checks::between(1, 256))->capture_default_str();
@@ -75,6 +78,8 @@ Runner add_bench_command(CLI::App& app) {
     set_gpu_allow_tf32(o->tf32);
     const Device d = resolve_device(o->device);
     if (o->model == "brats3d") {
+      UNET_CHECK(dist::world().size() == 1, "mpirun",
+                 "the data-parallel scaling bench is the 2D U-Net's; run --model brats3d as one process");
       UNET_CHECK(size_opt->count() == 0, "--size", "this is the 2D image size; with --model brats3d, use --patch");
       Bench3dOptions b;
       b.base = o->base, b.patch = o->patch, b.volume = o->volume, b.device = d, b.layers = o->layers;
@@ -89,6 +94,12 @@ Runner add_bench_command(CLI::App& app) {
                "this applies to --model brats3d only; the 2D bench uses --size");
     const int steps = o->steps > 0 ? o->steps : (d == Device::CPU ? 5 : 30);
     const int iters = o->infer_iters > 0 ? o->infer_iters : (d == Device::CPU ? 5 : 50);
+    if (dist::world().size() > 1) {  // under mpirun: data-parallel scaling (tools/bench_scaling.hpp)
+      ScalingOptions so;
+      so.base = o->base, so.size = o->size, so.batch = o->batch, so.device = d;
+      so.warmup = o->warmup, so.steps = steps, so.json_path = o->json_path;
+      return run_bench_scaling(so);
+    }
     UNet model(UNetConfig::for_base(o->base), d, 0);
     Adam adam(model.parameters(), AdamConfig{});
     LossConfig bce;  // the spec's BCE-with-logits
