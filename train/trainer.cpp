@@ -306,7 +306,9 @@ bool Trainer::run() {
                          static_cast<double>(loss_value), rate,
                          rate > 0 ? static_cast<double>(samples_in_epoch - state_.partial_samples) / rate : 0.0});
       }
-      if (step.stop) {
+      // Several processes stop at the step they voted on (a request after the vote waits for the next
+      // step's); one process stops as soon as it was asked (the request may come from on_step).
+      if (comm_->size() > 1 ? step.stop : stop_.load()) {
         add_local_dice();
         save_checkpoint(last, true);
         say("stopped at epoch " + std::to_string(state_.epoch + 1) + ", step " + std::to_string(state_.next_batch) +
