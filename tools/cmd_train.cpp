@@ -50,6 +50,15 @@ bool run_stoppable(T& trainer, std::atomic<T*>& slot) {
   return trainer.run();
 }
 
+// A rank other than 0 trains and then waits while rank 0 writes the report: mpirun ends every
+// rank when one exits non-zero, so none may leave early.
+template <class T>
+int finish_other_rank(T& trainer, std::atomic<T*>& slot) {
+  const bool done = run_stoppable(trainer, slot);
+  dist::world().barrier();
+  return done ? 0 : 130;
+}
+
 // The options the user gave (not defaults), by their long name.
 bool given(const CLI::App* sub, const char* name) { return sub->count(name) > 0; }
 
@@ -74,10 +83,8 @@ bool resumes_brats(const std::string& run) {
 }
 
 int train_brats(const TrainConfig& c, bool resuming, Progress& progress, std::chrono::steady_clock::time_point t0) {
-  UNET_CHECK(dist::world().size() == 1, "mpirun",
-             "data-parallel training of the 3D BraTS model is not built yet (the 2D trainer has it); "
-             "train it as one process");
   BratsTrainer trainer(c, resuming, [&](const std::string& l) { progress.message(l); });
+  if (!dist::world().is_root()) return finish_other_rank(trainer, g_brats_trainer);
   TensorBoardWriter tb(trainer.config().out);
   int64_t global_step = 0;
   trainer.on_step = [&](const StepInfo& s) {
@@ -105,6 +112,7 @@ int train_brats(const TrainConfig& c, bool resuming, Progress& progress, std::ch
   const bool done = run_stoppable(trainer, g_brats_trainer);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_report(trainer.config().out, make_brats_run_report(trainer, secs));
+  dist::world().barrier();  // the other ranks wait for the report (finish_other_rank)
   const std::string dir = trainer.config().out;
   const auto& st = trainer.state();
   progress.message(std::string(done ? "done" : "stopped") + " in " + format_duration(secs) + ": " +
@@ -230,11 +238,7 @@ Runner add_train_command(CLI::App& app) {
     }
     if (!resuming) c->dataset = "kaggle";
     Trainer trainer(*c, resuming, [&](const std::string& l) { progress.message(l); });
-    if (!dist::world().is_root()) {
-      const bool done = run_stoppable(trainer, g_trainer);
-      dist::world().barrier();  // while rank 0 writes the report: mpirun ends every rank when one exits non-zero
-      return done ? 0 : 130;
-    }
+    if (!dist::world().is_root()) return finish_other_rank(trainer, g_trainer);
     TensorBoardWriter tb(trainer.config().out);
     int64_t global_step = 0;
     trainer.on_step = [&](const StepInfo& s) {
@@ -251,7 +255,7 @@ Runner add_train_command(CLI::App& app) {
     const bool done = run_stoppable(trainer, g_trainer);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_report(trainer.config().out, make_run_report(trainer, secs));
-    dist::world().barrier();  // the other ranks wait for the report (above)
+    dist::world().barrier();  // the other ranks wait for the report (finish_other_rank)
     const std::string dir = trainer.config().out;
     const auto& st = trainer.state();
     progress.message(std::string(done ? "done" : "stopped") + " in " + format_duration(secs) + ": " +

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 #include "base/allocator.hpp"
 #include "base/error.hpp"
@@ -14,6 +15,7 @@
 #include "data/patch_sampler.hpp"
 #include "data/split.hpp"
 #include "train/checkpoint.hpp"
+#include "train/data_parallel.hpp"
 #include "train/metrics.hpp"
 #include "train/run_folder.hpp"
 #include "unet/class_ops.hpp"
@@ -51,6 +53,13 @@ struct LabelDice {
   // Both empty: 1, as the metrics of a case (train/brats_metrics.hpp).
   double dice(int c) const { return pred[c] + truth[c] > 0 ? 2 * inter[c] / (pred[c] + truth[c]) : 1.0; }
   double mean() const { return (dice(1) + dice(2) + dice(3)) / 3.0; }
+  // The counts of every rank (each counted its own patches).
+  void sum_over(dist::Communicator& comm) {
+    double all[12];
+    for (int c = 0; c < 4; ++c) all[c] = inter[c], all[4 + c] = pred[c], all[8 + c] = truth[c];
+    comm.allreduce_sum_host(all, 12);
+    for (int c = 0; c < 4; ++c) inter[c] = all[c], pred[c] = all[4 + c], truth[c] = all[8 + c];
+  }
 };
 
 // -1 for a mean that no case could give (HD95 undefined in every case), as metrics.csv says.
@@ -66,13 +75,17 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
     checkpoint = read_resume_checkpoint(last);
     config_ = resumed_config(config_, checkpoint, last);
     UNET_CHECK(config_.is_brats(), last, "is a checkpoint of a 2D (kaggle) run, not of a BraTS run");
+    if (const std::string m = resumed_on_other_ranks(config_, comm_->size()); !m.empty()) say(m);
   }
+  config_.ranks = comm_->size();
   UNET_CHECK(config_.is_brats(), "BratsTrainer", "the configuration is not that of a BraTS run (--dataset brats)");
   config_.validate();
   config_.data = fs::absolute(config_.data).lexically_normal().string();
   if (!config_.val_list.empty()) config_.val_list = fs::absolute(config_.val_list).lexically_normal().string();
-  check_writable(config_.out);
+  check_global_batch(config_, *comm_);
+  if (root()) check_writable(config_.out);
   device_ = resolve_device(config_.device);
+  if (device_ == Device::CUDA) dist::use_nccl_for_device_data();
   loss_.kind = MulticlassLossConfig::parse(config_.loss);
 
   // Data: the cases z-scored, with their classes; in memory when they fit in --cache-gb.
@@ -99,7 +112,7 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   std::vector<std::string> ids;
   for (size_t i = 0; i < store_->size(); ++i) ids.push_back(store_->id(i));
   if (resume) check_same_patients(checkpoint, ids, last);
-  const data::Split split = split_run(ids, config_, resume);
+  const data::Split split = split_run(ids, config_, resume, root());
   const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
   for (size_t i = 0; i < store_->size(); ++i) (val_ids.count(store_->id(i)) ? val_ : train_).push_back(i);
   UNET_CHECK(!train_.empty(), "split", "no training cases");
@@ -110,22 +123,32 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
       " validation cases (whole volumes, sliding window); list in " + val_file);
 
   model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
+  if (config_.sync_bn && comm_->size() > 1) {
+    bn_sync_ = ops::BatchNormSync{comm_, config_.batch};
+    model_->set_batch_norm_sync(&bn_sync_);
+  }
   AdamConfig adam_config;
   adam_config.lr = config_.lr;
   adam_config.weight_decay = config_.weight_decay;
   adam_ = std::make_unique<Adam>(model_->parameters(), adam_config);
   state_.lr = config_.lr;
-  if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, "mean region Dice", on_message);
-  write_run_config(config_, *model_, device_);
+  if (resume)
+    resume_from(checkpoint, last, config_, *model_, *adam_, state_, "mean region Dice", root() ? on_message : Say());
+  if (root()) write_run_config(config_, *model_, device_);
+  if (comm_->size() > 1) {
+    check_replicas_identical(*comm_, *model_, *adam_, "at the start");
+    say(data_parallel_summary(config_, *comm_) + "; validation on rank 0 alone");
+  }
 }
 
 BratsTrainer::~BratsTrainer() = default;
 
 void BratsTrainer::say(const std::string& line) const {
-  if (on_message) on_message(line);
+  if (on_message && root()) on_message(line);
 }
 
 void BratsTrainer::save_checkpoint(const std::string& path, bool with_optimizer) const {
+  if (!root()) return;
   write_safetensors(path, training_checkpoint(*model_, with_optimizer ? adam_.get() : nullptr, config_, state_, patients_));
 }
 
@@ -152,7 +175,8 @@ std::shared_ptr<const data::BratsCase> BratsTrainer::readable_case(size_t i) {
   } catch (const Error& e) {
     if (config_.strict) throw;
     unreadable_[i] = true;
-    say("warning: case " + store_->id(i) + " cannot be read and is left out from now on: " + e.what());
+    if (on_message) on_message(dist::rank_prefix() + "warning: case " + store_->id(i) +
+                               " cannot be read and is left out from now on: " + e.what());
     return nullptr;
   }
 }
@@ -191,9 +215,11 @@ bool BratsTrainer::run() {
     double window_loss = 0.0;
     int64_t window_steps = 0;
     while (state_.next_batch < steps) {
-      const auto first = order.begin() + state_.next_batch * config_.batch;
-      const auto end = order.begin() + std::min<int64_t>((state_.next_batch + 1) * config_.batch, static_cast<int64_t>(order.size()));
-      const std::vector<data::PatchRef> refs(first, end);
+      const int64_t global_first = state_.next_batch * config_.batch;
+      const int64_t global_n = std::min<int64_t>(config_.batch, static_cast<int64_t>(order.size()) - global_first);
+      const Share mine = rank_share(global_n, *comm_);  // this rank's patches of the global batch
+      const std::vector<data::PatchRef> refs(order.begin() + global_first + mine.begin,
+                                             order.begin() + global_first + mine.end);
       data::PatchBatch b;
       b.size = pc.size;
       const int64_t pv = p * p * p;
@@ -206,30 +232,46 @@ bool BratsTrainer::run() {
                            b.labels.data() + b.count * pv);
         ++b.count;
       }
-      if (b.count == 0) {  // every case of the batch is unreadable: nothing to learn from
+      // [patches on every rank, ranks without any]: a rank left with no readable case has nothing
+      // to run a forward on, so every rank skips that batch, as one process skips an unreadable one.
+      double counts[2] = {static_cast<double>(b.count), b.count == 0 ? 1.0 : 0.0};
+      comm_->allreduce_sum_host(counts, 2);
+      if (counts[1] > 0) {
         ++state_.next_batch;
         continue;
       }
-      const int64_t n = b.count;
+      const int64_t n = b.count, all_n = static_cast<int64_t>(counts[0]);
       const Tensor x = Tensor::from_host({n, 4, p, p, p}, b.images.data(), device_);  // [N, 4, P, P, P]
       const Tensor t = Tensor::from_host({n, p, p, p}, b.labels.data(), device_);     // [N, P, P, P]
       HostBuffer predicted_host(static_cast<size_t>(n * p * p * p));  // [N, P, P, P], read in the step's one wait
       const StepReadout readout{[](const Tensor& logits) { return argmax_channels(logits); }, &predicted_host};
-      const StepResult step = train_step(*model_, *adam_, x, t, loss_, &readout);
-      UNET_CHECK(step.applied, "train",
-                 "the loss is " + std::to_string(step.loss) + " at epoch " + std::to_string(state_.epoch + 1) + ", step " +
-                     std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
-                     (fs::exists(last) ? last : std::string("(none yet)")));
+      bn_sync_.global_batch = all_n;  // --sync-bn: a last or a partly unreadable batch is smaller
+      const DataParallel parallel{comm_, static_cast<double>(n) / static_cast<double>(all_n), stop_.load()};
+      StepResult step;
+      try {
+        step = train_step(*model_, *adam_, x, t, loss_, &readout, &parallel);
+      } catch (const dist::AllRanksStopped&) {
+        save_checkpoint(last, true);  // every rank stops before this step changed anything
+        say("saved " + last + " before this step (continue with --resume " + config_.out + ")");
+        throw;
+      }
+      if (!step.applied)
+        throw dist::AllRanksStopped(__FILE__, __LINE__, "train",
+                                    "the loss is " + std::to_string(step.loss) + " at epoch " +
+                                        std::to_string(state_.epoch + 1) + ", step " +
+                                        std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
+                                        (fs::exists(last) ? last : std::string("(none yet)")));
       const std::vector<float> predicted(predicted_host.data(), predicted_host.data() + n * p * p * p);
       epoch_dice.add(predicted, b.labels);
       window_dice.add(predicted, b.labels);
       window_loss += step.loss;
       ++window_steps;
-      state_.partial_loss += static_cast<double>(step.loss) * static_cast<double>(n);
-      state_.partial_samples += n;
+      state_.partial_loss += static_cast<double>(step.loss) * static_cast<double>(all_n);
+      state_.partial_samples += all_n;
       ++state_.next_batch;
-      samples_this_run += n;
+      samples_this_run += all_n;
       if (state_.next_batch % config_.log_every == 0 || state_.next_batch == steps) {
+        window_dice.sum_over(*comm_);
         say("epoch " + std::to_string(state_.epoch + 1) + " step " + std::to_string(state_.next_batch) + "/" +
             std::to_string(steps) + ": loss " + fmt(window_loss / static_cast<double>(window_steps)) +
             ", Dice label 1 " + fmt(window_dice.dice(1)) + ", label 2 " + fmt(window_dice.dice(2)) + ", label 4 " +
@@ -238,20 +280,21 @@ bool BratsTrainer::run() {
         window_loss = 0.0;
         window_steps = 0;
       }
-      if (on_step) {
+      if (on_step && root()) {
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const double rate = secs > 0 ? static_cast<double>(samples_this_run) / secs : 0.0;
         on_step(StepInfo{state_.epoch + 1, state_.next_batch, steps, state_.partial_samples, samples_in_epoch,
                          static_cast<double>(step.loss), rate,
                          rate > 0 ? static_cast<double>(samples_in_epoch - state_.partial_samples) / rate : 0.0});
       }
-      if (stop_) {
+      if (comm_->size() > 1 ? step.stop : stop_.load()) {
         save_checkpoint(last, true);
         say("stopped at epoch " + std::to_string(state_.epoch + 1) + ", step " + std::to_string(state_.next_batch) +
             "; saved " + last + " (continue with --resume " + config_.out + ")");
         return false;
       }
     }
+    epoch_dice.sum_over(*comm_);
     EpochMetrics em;
     em.epoch = state_.epoch + 1;
     em.train_loss = state_.partial_samples ? state_.partial_loss / static_cast<double>(state_.partial_samples) : 0.0;
@@ -263,7 +306,8 @@ bool BratsTrainer::run() {
     em.train_dice = epoch_dice.mean();
     em.lr = state_.lr;
     allocator_for(device_).empty_cache();
-    const BratsEvalResult ev = val_.empty() ? BratsEvalResult{} : evaluate_validation();
+    // Rank 0 validates the whole volumes alone; the others take its figures below.
+    const BratsEvalResult ev = val_.empty() || !root() ? BratsEvalResult{} : evaluate_validation();
     allocator_for(device_).empty_cache();
     em.val_loss = ev.loss;
     em.val_dice_l1 = ev.mean.dice_label1.mean;
@@ -281,12 +325,15 @@ bool BratsTrainer::run() {
     em.val_dsc_volume = val_.empty() ? 0.0 : ev.region_dice;
     em.val_dice_slice = em.val_dsc_volume;  // no slices in 3D: the same number, for the 2D columns
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const bool improved = finish_epoch(state_, config_, em, on_message);
+    static_assert(std::is_trivially_copyable_v<EpochMetrics>, "broadcast as bytes");
+    comm_->broadcast_host(&em, sizeof em, 0);  // rank 0's figures: the best checkpoint and the LR decide on them
+    const bool improved = finish_epoch(state_, config_, em, root() ? on_message : Say());
+    if (comm_->size() > 1) check_replicas_identical(*comm_, *model_, *adam_, "after epoch " + std::to_string(em.epoch));
     if (improved) save_checkpoint(best, false);
     save_checkpoint(last, true);
-    write_file_atomic((fs::path(config_.out) / "metrics.csv").string(), metrics_csv());
-    if (on_epoch) on_epoch(em, ev);
-    if (stop_) {
+    if (root()) write_file_atomic((fs::path(config_.out) / "metrics.csv").string(), metrics_csv());
+    if (on_epoch && root()) on_epoch(em, ev);
+    if (stop_requested_anywhere(*comm_, stop_)) {
       say("stopped after epoch " + std::to_string(em.epoch) + "; saved " + last);
       return false;
     }

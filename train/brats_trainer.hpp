@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/communicator.hpp"
 #include "data/brats_case_store.hpp"
 #include "data/brats_volume.hpp"
 #include "train/brats_evaluate.hpp"
@@ -68,6 +69,9 @@ class BratsTrainer {
   std::unique_ptr<UNet> model_;
   std::unique_ptr<Adam> adam_;
   std::atomic<bool> stop_{false};
+  dist::Communicator* comm_ = &dist::world();  // the ranks of a data-parallel run; a world of one otherwise
+  ops::BatchNormSync bn_sync_;
+  bool root() const { return comm_->is_root(); }
 };
 
 }  // namespace unet

@@ -17,10 +17,10 @@
 #include "base/file_io.hpp"
 #include "engine/safetensors.hpp"
 #include "train/checkpoint.hpp"
+#include "train/data_parallel.hpp"
 #include "train/run_folder.hpp"
 #include "train/metrics.hpp"
 #include "unet/state_dict.hpp"
-#include "base/fnv_hash.hpp"
 #include "data/volume_cache.hpp"
 #include "unet/train_step.hpp"
 
@@ -47,13 +47,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
     checkpoint = read_resume_checkpoint(last);
     config_ = resumed_config(config_, checkpoint, last);
     UNET_CHECK(!config_.is_brats(), last, "is a checkpoint of a BraTS (3D) run, not of a 2D (kaggle) run");
-    if (config_.ranks != comm_->size())
-      say("the run trained on " + std::to_string(config_.ranks) + " process(es) and continues on " +
-          std::to_string(comm_->size()) + ": the global batch stays " + std::to_string(config_.batch) +
-          ", so the samples and their order are the same" +
-          (config_.sync_bn ? std::string()
-                           : "; BatchNorm's statistics now come from " + std::to_string(config_.batch / comm_->size()) +
-                                 " samples per process instead of " + std::to_string(config_.batch / config_.ranks)));
+    if (const std::string m = resumed_on_other_ranks(config_, comm_->size()); !m.empty()) say(m);
   }
   config_.ranks = comm_->size();
   UNET_CHECK(!config_.is_brats(), "Trainer", "a BraTS run is trained by BratsTrainer (train/brats_trainer.hpp)");
@@ -61,12 +55,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   // Absolute, so that a resume from another working folder finds them.
   config_.data = fs::absolute(config_.data).lexically_normal().string();
   if (!config_.val_list.empty()) config_.val_list = fs::absolute(config_.val_list).lexically_normal().string();
-  if (config_.batch % comm_->size() != 0)  // the same on every rank, so they all end here
-    throw dist::AllRanksStopped(__FILE__, __LINE__, "--batch",
-                                "the global batch of " + std::to_string(config_.batch) + " does not divide among " +
-                                    std::to_string(comm_->size()) +
-                                    " processes; --batch is the global batch, so give a multiple of " +
-                                    std::to_string(comm_->size()));
+  check_global_batch(config_, *comm_);
   if (root()) check_writable(config_.out);
   device_ = resolve_device(config_.device);
   if (device_ == Device::CUDA) dist::use_nccl_for_device_data();
@@ -84,8 +73,15 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   load_config.threads = config_.workers;
   const auto load_start = std::chrono::steady_clock::now();
   bool from_cache = false;
-  volumes_ = data::load_dataset_cached(scan, load_config, load_report_,
-                                       config_.data_cache ? data::volume_cache_dir() : std::string(), from_cache);
+  // Several processes: rank 0 loads first (and fills the cache when it is cold), the others then
+  // read its cache instead of decoding the same files and racing to write the same cache file.
+  const auto load = [&] {
+    volumes_ = data::load_dataset_cached(scan, load_config, load_report_,
+                                         config_.data_cache ? data::volume_cache_dir() : std::string(), from_cache);
+  };
+  if (root()) load();
+  comm_->barrier();
+  if (!root()) load();
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   for (const auto& p : load_report_.problems) say("warning: " + p);
   say("data: " + std::to_string(load_report_.patients) + " patients, " + std::to_string(load_report_.slices) +
@@ -139,11 +135,8 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, "DSC", root() ? on_message : Say());
   if (root()) write_run_config(config_, *model_, device_);
   if (comm_->size() > 1) {
-    check_replicas_identical("at the start");
-    say("data-parallel: " + std::to_string(comm_->size()) + " processes over " + comm_->backend() + ", " +
-        std::to_string(config_.batch / comm_->size()) + " samples each of every global batch of " +
-        std::to_string(config_.batch) + (config_.sync_bn ? ", BatchNorm statistics over the global batch (--sync-bn)"
-                                                         : ", BatchNorm statistics per process (as PyTorch DDP)"));
+    check_replicas_identical(*comm_, *model_, *adam_, "at the start");
+    say(data_parallel_summary(config_, *comm_));
   }
 }
 
@@ -151,27 +144,6 @@ Trainer::~Trainer() = default;
 
 void Trainer::say(const std::string& line) const {
   if (on_message && root()) on_message(line);
-}
-
-void Trainer::check_replicas_identical(const std::string& when) const {
-  // FNV-1a of the bytes of every parameter, buffer and moment; rank 0's is the reference.
-  Fnv1a64 hash;
-  const Tensor* state[] = {&model_->parameters().flat(), &model_->buffers().flat(), &adam_->exp_avg(), &adam_->exp_avg_sq()};
-  for (const Tensor* t : state) {
-    if (!t->defined() || t->numel() == 0) continue;
-    const Tensor host = t->to(Device::CPU);
-    hash.add(std::string_view(reinterpret_cast<const char*>(host.data()), static_cast<size_t>(host.numel()) * sizeof(float)));
-  }
-  const uint64_t h = hash.value();
-  uint64_t reference = h;
-  comm_->broadcast_host(&reference, sizeof reference, 0);
-  int64_t differs = reference != h ? 1 : 0;
-  comm_->allreduce_max_host(&differs, 1);
-  if (differs)
-    throw dist::AllRanksStopped(__FILE__, __LINE__, "data-parallel",
-                                "the processes hold different weights " + when +
-                                    " (checksums differ from rank 0's); every process must start from the same "
-                                    "seed and checkpoint");
 }
 
 void Trainer::save_checkpoint(const std::string& path, bool with_optimizer) const {
@@ -191,12 +163,6 @@ std::string Trainer::metrics_csv() const {
 void Trainer::write_metrics() const {
   if (!root()) return;
   write_file_atomic((fs::path(config_.out) / "metrics.csv").string(), metrics_csv());
-}
-
-bool Trainer::stop_requested_anywhere() const {
-  int64_t stop = stop_ ? 1 : 0;
-  comm_->allreduce_max_host(&stop, 1);
-  return stop != 0;
 }
 
 EvalResult Trainer::validate() {
@@ -269,6 +235,7 @@ bool Trainer::run() {
       const Tensor t = Tensor::from_host_async({n, 1, s, s}, b.masks, device_);   // [N, 1, S, S]
       HostBuffer logits(static_cast<size_t>(n * s * s));                         // [N, 1, S, S]
       const StepReadout readout{nullptr, &logits};
+      bn_sync_.global_batch = b.global_size;  // --sync-bn: the last batch may be smaller
       const DataParallel parallel{comm_, static_cast<double>(n) / static_cast<double>(b.global_size), stop_.load()};
       StepResult step;
       try {
@@ -335,12 +302,12 @@ bool Trainer::run() {
     em.val_iou_volume = ev.iou_per_volume;
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool improved = finish_epoch(state_, config_, em, root() ? on_message : Say());
-    if (comm_->size() > 1) check_replicas_identical("after epoch " + std::to_string(em.epoch));
+    if (comm_->size() > 1) check_replicas_identical(*comm_, *model_, *adam_, "after epoch " + std::to_string(em.epoch));
     if (improved) save_checkpoint(best, false);
     save_checkpoint(last, true);
     write_metrics();
     if (on_epoch && root()) on_epoch(em, ev);
-    if (stop_requested_anywhere()) {
+    if (stop_requested_anywhere(*comm_, stop_)) {
       say("stopped after epoch " + std::to_string(em.epoch) + "; saved " + last);
       return false;
     }

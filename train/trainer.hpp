@@ -62,10 +62,6 @@ class Trainer {
   bool root() const { return comm_->is_root(); }
   // Every rank validates its share of the validation patients; the results are summed over the ranks.
   EvalResult validate();
-  // Whether any rank was asked to stop (every rank calls it at the same point).
-  bool stop_requested_anywhere() const;
-  // The ranks hold the same weights, buffers and optimizer state (a checksum, compared with rank 0's).
-  void check_replicas_identical(const std::string& when) const;
 
   TrainConfig config_;
   TrainState state_;
