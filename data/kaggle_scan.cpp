@@ -5,6 +5,7 @@
 #include <map>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -54,11 +55,11 @@ bool has_case_folders(const fs::path& dir) {
 
 ScanResult scan_kaggle(const std::string& folder) {
   std::error_code ec;
-  UNET_CHECK(fs::is_directory(folder, ec), folder, "data folder does not exist or is not a folder");
+  UNET_CHECK(fs::is_directory(folder, ec), folder, tr("data folder does not exist or is not a folder"));
   fs::path root = folder;
   if (fs::is_directory(root / "kaggle_3m", ec)) root = root / "kaggle_3m";
   UNET_CHECK(has_case_folders(root), folder,
-             "no case folders with TIFF files found (expected kaggle_3m/<case>/<case>_<n>.tif and <case>_<n>_mask.tif)");
+             tr("no case folders with TIFF files found (expected kaggle_3m/<case>/<case>_<n>.tif and <case>_<n>_mask.tif)"));
 
   ScanResult result;
   result.root = root.string();
@@ -107,7 +108,7 @@ ScanResult scan_kaggle(const std::string& folder) {
     }
     if (!patient.slices.empty()) result.patients.push_back(std::move(patient));
   }
-  UNET_CHECK(!result.patients.empty(), folder, "no image/mask pairs found in any case folder");
+  UNET_CHECK(!result.patients.empty(), folder, tr("no image/mask pairs found in any case folder"));
   return result;
 }
 

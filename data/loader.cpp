@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -26,8 +27,8 @@ constexpr uint64_t kDrawsPerBatch = uint64_t{1} << 24;
 
 Loader::Loader(const std::vector<Volume>& volumes, std::vector<SliceRef> items, LoaderConfig config)
     : volumes_(volumes), items_(std::move(items)), config_(config) {
-  UNET_CHECK(config_.batch_size >= 1, "--batch", "batch size must be at least 1");
-  UNET_CHECK(!items_.empty(), "loader", "no slices to load (after filtering)");
+  UNET_CHECK(config_.batch_size >= 1, "--batch", tr("batch size must be at least 1"));
+  UNET_CHECK(!items_.empty(), "loader", tr("no slices to load (after filtering)"));
   config_.workers = std::max(1, config_.workers);
   config_.prefetch = std::max(1, config_.prefetch);
 }

@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "base/file_io.hpp"
 #include "base/fnv_hash.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -157,7 +158,7 @@ void write_volume_cache(const std::string& path, const std::vector<Volume>& volu
   }
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
-  UNET_CHECK(!ec, fs::path(path).parent_path().string(), "cannot create the cache folder: " + ec.message());
+  UNET_CHECK(!ec, fs::path(path).parent_path().string(), trf("cannot create the cache folder: {}", ec.message()));
   write_file_atomic(path, parts);
   // Bound the folder: the newest `keep` caches stay.
   std::vector<std::pair<fs::file_time_type, fs::path>> files;
@@ -183,8 +184,7 @@ std::vector<Volume> load_dataset_cached(const ScanResult& scan, const LoadConfig
   try {
     write_volume_cache(path, volumes, report);
   } catch (const Error& e) {
-    report.problems.push_back(std::string("the preprocessed data could not be cached (the next run loads it again): ") +
-                              e.what());
+    report.problems.push_back(trf("the preprocessed data could not be cached (the next run loads it again): {}", e.what()));
   }
   return volumes;
 }

@@ -26,6 +26,8 @@ packages=(
   python3-nibabel python3-scipy            # NIfTI written by nibabel; scipy's distance transform as the HD95 reference
   python3-pydicom dcmtk                    # DICOM series written by pydicom and compressed by dcmcjpeg, for tests
   chromium                                 # renders report.html in the report test
+  gettext                                  # xgettext / msgfmt: the Chinese message catalogue, compiled at build time
+  fonts-noto-cjk                           # a CJK font, so the Chinese report's SVG charts and text render (and the screenshot test sees them)
 )
 case "${1:-}" in
   "") ;;

@@ -14,6 +14,7 @@
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_context.hpp"
 #include "base/gpu_math.hpp"
+#include "base/i18n.hpp"
 #include "layers/cuda/cudnn_algorithm_choice.hpp"
 #endif
 
@@ -37,7 +38,7 @@ double gemm_gflops(Device d) {
     for (int r = 0; r < 3; ++r) {
       const auto t0 = clock_type::now();
       const dnnl_status_t st = dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-      UNET_CHECK(st == dnnl_success, "dnnl_sgemm", "status " + std::to_string(static_cast<int>(st)));
+      UNET_CHECK(st == dnnl_success, "dnnl_sgemm", trf("status {}", std::to_string(static_cast<int>(st))));
       const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
       best = std::max(best, 2.0 * static_cast<double>(n * n * n) / s / 1e9);
     }
@@ -125,8 +126,7 @@ nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, doubl
   }
   std::printf("  %-66s %9.2f %9.2f\n", "total", tf * 1e3, tb * 1e3);
   if (step_seconds > 0)
-    std::printf("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is "
-                "autograd, the loss's backward and the profiler's own cost\n",
+    std::printf(tr("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is autograd, the loss's backward and the profiler's own cost\n").c_str(),
                 sum * 1e3, step_seconds * 1e3, 100.0 * (sum - step_seconds) / step_seconds);
   return rows;
 }

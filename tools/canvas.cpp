@@ -9,6 +9,7 @@
 
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::tools {
 
@@ -140,7 +141,7 @@ std::string Canvas::png_bytes() const {
   std::string out;
   auto sink = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), static_cast<size_t>(size)); };
   const int ok = stbi_write_png_to_func(sink, &out, width_, height_, 3, px_.data(), width_ * 3);
-  UNET_CHECK(ok != 0, "stbi_write_png_to_func", "PNG encoding failed");
+  UNET_CHECK(ok != 0, "stbi_write_png_to_func", tr("PNG encoding failed"));
   return out;
 }
 

@@ -2,20 +2,78 @@
 // wrong; the exit status is 0 on success, 1 for runtime errors (a bad file, a failed write),
 // 2 for usage errors (an unknown, missing or out-of-range option) and 130 after Ctrl-C.
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "tools/commands.hpp"
 
+namespace {
+
+// `--lang en|zh` (or --lang=zh), anywhere before a "--": taken out of the arguments, because
+// the language must be chosen before the options' help texts are written (CLI11 keeps them as
+// given). Returns the value, "" when absent, "?" when --lang ends the line without one; `args`
+// keeps the other arguments.
+std::string take_lang_option(int argc, char** argv, std::vector<char*>& args) {
+  std::string lang;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      for (; i < argc; ++i) args.push_back(argv[i]);
+      break;
+    }
+    if (std::strcmp(argv[i], "--lang") == 0) {
+      lang = i + 1 < argc ? argv[++i] : "?";
+    } else if (std::strncmp(argv[i], "--lang=", 7) == 0) {
+      lang = argv[i] + 7;
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  return lang;
+}
+
+// CLI11's own words in --help (its defaults are English).
+void translate_help_labels(CLI::App& app) {
+  auto f = app.get_formatter();
+  for (const char* label : {"Usage", "OPTIONS", "SUBCOMMAND", "SUBCOMMANDS", "REQUIRED", "Positionals", "Needs", "Excludes"})
+    f->label(label, unet::tr(label));
+  app.option_defaults()->group(unet::tr("Options"));
+  app.set_help_flag("-h,--help", unet::tr("Print this help message and exit"));
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"unet-engine: U-Net training and inference for brain-MRI segmentation"};
+  std::vector<char*> args;
+  const std::string lang = take_lang_option(argc, argv, args);
+  try {
+    if (lang == "?") UNET_THROW("--lang", unet::tr("needs a value: en or zh"));
+    const std::string warning = unet::select_language(lang);
+    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+  } catch (const std::exception& e) {
+    unet::select_language("");
+    std::fprintf(stderr, "%s\n", unet::trf("unet: usage error: {}", e.what()).c_str());
+    return 2;
+  }
+  CLI::App app{unet::tr("unet-engine: U-Net training and inference for brain-MRI segmentation")};
+  translate_help_labels(app);
+  // Shown in --help only: the value was taken out above.
+  const std::string lang_help = unet::tr(
+      "language of messages, --help and the report: en or zh (default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG; zh_* "
+      "gives Chinese)");
+  app.add_option("--lang", lang_help)->type_name("en|zh");
   app.require_subcommand(1);
   std::map<CLI::App*, unet::tools::Runner> runners;
   auto add = [&](auto adder) {
     const size_t before = app.get_subcommands({}).size();
     unet::tools::Runner r = adder(app);
-    runners[app.get_subcommands({})[before]] = std::move(r);
+    CLI::App* sub = app.get_subcommands({})[before];
+    sub->group(unet::tr("Subcommands"));
+    runners[sub] = std::move(r);
   };
   add(unet::tools::add_demo_command);
   add(unet::tools::add_synth_command);
@@ -27,14 +85,16 @@ int main(int argc, char** argv) {
   add(unet::tools::add_export_command);
   add(unet::tools::add_convert_command);
   // CLI11's own exit codes (105, 106...) say nothing to a shell script; every usage error is 2.
+  // (CLI11's parse messages themselves are English: they come from the library.)
   auto usage_error = [&](const CLI::ParseError& e) {
     std::string command = "unet";
     for (const CLI::App* sub : app.get_subcommands()) command += " " + sub->get_name();
-    std::fprintf(stderr, "unet: usage error: %s\nRun '%s --help' to see the options.\n", e.what(), command.c_str());
+    std::fprintf(stderr, "%s\n",
+                 unet::trf("unet: usage error: {}\nRun '{} --help' to see the options.", e.what(), command).c_str());
     return 2;
   };
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help
   } catch (const CLI::ParseError& e) {
@@ -46,7 +106,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage_error(e);  // an option combination the runner refused before any work
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "unet: error: %s\n", e.what());
+    std::fprintf(stderr, "%s\n", unet::trf("unet: error: {}", e.what()).c_str());
     return 1;
   }
   return 0;

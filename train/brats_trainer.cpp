@@ -10,6 +10,7 @@
 #include "base/allocator.hpp"
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 #include "data/brats_scan.hpp"
 #include "data/patch_sampler.hpp"
 #include "data/split.hpp"
@@ -65,9 +66,9 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   if (resume) {
     checkpoint = read_resume_checkpoint(last);
     config_ = resumed_config(config_, checkpoint, last);
-    UNET_CHECK(config_.is_brats(), last, "is a checkpoint of a 2D (kaggle) run, not of a BraTS run");
+    UNET_CHECK(config_.is_brats(), last, tr("is a checkpoint of a 2D (kaggle) run, not of a BraTS run"));
   }
-  UNET_CHECK(config_.is_brats(), "BratsTrainer", "the configuration is not that of a BraTS run (--dataset brats)");
+  UNET_CHECK(config_.is_brats(), "BratsTrainer", tr("the configuration is not that of a BraTS run (--dataset brats)"));
   config_.validate();
   config_.data = fs::absolute(config_.data).lexically_normal().string();
   if (!config_.val_list.empty()) config_.val_list = fs::absolute(config_.val_list).lexically_normal().string();
@@ -77,7 +78,7 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
 
   // Data: the cases z-scored, with their classes; in memory when they fit in --cache-gb.
   const data::BratsScan scan = data::scan_brats(config_.data);
-  for (const auto& w : scan.warnings) say("warning: " + w);
+  for (const auto& w : scan.warnings) say(trf("warning: {}", w));
   data::BratsLoadConfig load;
   load.strict = config_.strict;
   load.max_data = config_.max_data;
@@ -87,13 +88,14 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
                                               : data::default_case_memory_budget();
   store_ = std::make_unique<data::BratsCaseStore>(scan, load, budget, report);
   unreadable_.assign(store_->size(), false);
-  for (const auto& p : report.problems) say("warning: " + p);
+  for (const auto& p : report.problems) say(trf("warning: {}", p));
   const int64_t mib = store_->bytes_of_all() >> 20;
-  say("data: " + std::to_string(store_->size()) + " BraTS cases (" + scan.root + "), " + std::to_string(mib) + " MiB " +
-      (store_->held_in_memory() ? std::string("held in memory")
-                                : "as floats, more than --cache-gb " + fmt(static_cast<double>(budget) / (1 << 30)) +
-                                      ": read from disk when used") +
-      (report.skipped ? ", " + std::to_string(report.skipped) + " cases skipped" : std::string()));
+  const std::string where = store_->held_in_memory()
+                                ? tr("held in memory")
+                                : trf("as floats, more than --cache-gb {}: read from disk when used",
+                                      fmt(static_cast<double>(budget) / (1 << 30)));
+  const std::string skipped = report.skipped ? trf(", {} cases skipped", std::to_string(report.skipped)) : std::string();
+  say(trf("data: {} BraTS cases ({}), {} MiB {}{}", std::to_string(store_->size()), scan.root, std::to_string(mib), where, skipped));
 
   // Split by patient (a BraTS case is one patient).
   std::vector<std::string> ids;
@@ -102,12 +104,10 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   const data::Split split = split_run(ids, config_, resume);
   const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
   for (size_t i = 0; i < store_->size(); ++i) (val_ids.count(store_->id(i)) ? val_ : train_).push_back(i);
-  UNET_CHECK(!train_.empty(), "split", "no training cases");
+  UNET_CHECK(!train_.empty(), "split", tr("no training cases"));
   const std::string val_file = (fs::path(config_.out) / "validation_patients.txt").string();
   patients_ = ids;
-  say("split: " + std::to_string(train_.size()) + " training cases (" + std::to_string(config_.sample_num) +
-      " patches of " + std::to_string(config_.patch) + "^3 each per epoch), " + std::to_string(val_.size()) +
-      " validation cases (whole volumes, sliding window); list in " + val_file);
+  say(trf("split: {} training cases ({} patches of {}^3 each per epoch), {} validation cases (whole volumes, sliding window); list in {}", std::to_string(train_.size()), std::to_string(config_.sample_num), std::to_string(config_.patch), std::to_string(val_.size()), val_file));
 
   model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
   AdamConfig adam_config;
@@ -152,7 +152,7 @@ std::shared_ptr<const data::BratsCase> BratsTrainer::readable_case(size_t i) {
   } catch (const Error& e) {
     if (config_.strict) throw;
     unreadable_[i] = true;
-    say("warning: case " + store_->id(i) + " cannot be read and is left out from now on: " + e.what());
+    say(trf("warning: case {} cannot be read and is left out from now on: {}", store_->id(i), e.what()));
     return nullptr;
   }
 }
@@ -217,9 +217,7 @@ bool BratsTrainer::run() {
       const StepReadout readout{[](const Tensor& logits) { return argmax_channels(logits); }, &predicted_host};
       const StepResult step = train_step(*model_, *adam_, x, t, loss_, &readout);
       UNET_CHECK(step.applied, "train",
-                 "the loss is " + std::to_string(step.loss) + " at epoch " + std::to_string(state_.epoch + 1) + ", step " +
-                     std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
-                     (fs::exists(last) ? last : std::string("(none yet)")));
+                 trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}", std::to_string(step.loss), std::to_string(state_.epoch + 1), std::to_string(state_.next_batch + 1), (fs::exists(last) ? last : tr("(none yet)"))));
       const std::vector<float> predicted(predicted_host.data(), predicted_host.data() + n * p * p * p);
       epoch_dice.add(predicted, b.labels);
       window_dice.add(predicted, b.labels);
@@ -230,10 +228,7 @@ bool BratsTrainer::run() {
       ++state_.next_batch;
       samples_this_run += n;
       if (state_.next_batch % config_.log_every == 0 || state_.next_batch == steps) {
-        say("epoch " + std::to_string(state_.epoch + 1) + " step " + std::to_string(state_.next_batch) + "/" +
-            std::to_string(steps) + ": loss " + fmt(window_loss / static_cast<double>(window_steps)) +
-            ", Dice label 1 " + fmt(window_dice.dice(1)) + ", label 2 " + fmt(window_dice.dice(2)) + ", label 4 " +
-            fmt(window_dice.dice(3)));
+        say(trf("epoch {} step {}/{}: loss {}, Dice label 1 {}, label 2 {}, label 4 {}", std::to_string(state_.epoch + 1), std::to_string(state_.next_batch), std::to_string(steps), fmt(window_loss / static_cast<double>(window_steps)), fmt(window_dice.dice(1)), fmt(window_dice.dice(2)), fmt(window_dice.dice(3))));
         window_dice = LabelDice{};
         window_loss = 0.0;
         window_steps = 0;
@@ -247,8 +242,7 @@ bool BratsTrainer::run() {
       }
       if (stop_) {
         save_checkpoint(last, true);
-        say("stopped at epoch " + std::to_string(state_.epoch + 1) + ", step " + std::to_string(state_.next_batch) +
-            "; saved " + last + " (continue with --resume " + config_.out + ")");
+        say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1), std::to_string(state_.next_batch), last, config_.out));
         return false;
       }
     }
@@ -287,7 +281,7 @@ bool BratsTrainer::run() {
     write_file_atomic((fs::path(config_.out) / "metrics.csv").string(), metrics_csv());
     if (on_epoch) on_epoch(em, ev);
     if (stop_) {
-      say("stopped after epoch " + std::to_string(em.epoch) + "; saved " + last);
+      say(trf("stopped after epoch {}; saved {}", std::to_string(em.epoch), last));
       return false;
     }
   }

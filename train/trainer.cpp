@@ -15,6 +15,7 @@
 #include "base/allocator.hpp"
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 #include "engine/safetensors.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_folder.hpp"
@@ -50,9 +51,9 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   if (resume) {
     checkpoint = read_resume_checkpoint(last);
     config_ = resumed_config(config_, checkpoint, last);
-    UNET_CHECK(!config_.is_brats(), last, "is a checkpoint of a BraTS (3D) run, not of a 2D (kaggle) run");
+    UNET_CHECK(!config_.is_brats(), last, tr("is a checkpoint of a BraTS (3D) run, not of a 2D (kaggle) run"));
   }
-  UNET_CHECK(!config_.is_brats(), "Trainer", "a BraTS run is trained by BratsTrainer (train/brats_trainer.hpp)");
+  UNET_CHECK(!config_.is_brats(), "Trainer", tr("a BraTS run is trained by BratsTrainer (train/brats_trainer.hpp)"));
   config_.validate();
   // Absolute, so that a resume from another working folder finds them.
   config_.data = fs::absolute(config_.data).lexically_normal().string();
@@ -65,7 +66,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
 
   // Data.
   const data::ScanResult scan = data::scan_kaggle(config_.data);
-  for (const auto& w : scan.warnings) say("warning: " + w);
+  for (const auto& w : scan.warnings) say(trf("warning: {}", w));
   data::LoadConfig load_config;
   load_config.size = config_.size;
   load_config.mode = data::parse_preprocess(config_.preprocess);
@@ -76,13 +77,15 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   volumes_ = data::load_dataset_cached(scan, load_config, load_report_,
                                        config_.data_cache ? data::volume_cache_dir() : std::string(), from_cache);
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-  for (const auto& p : load_report_.problems) say("warning: " + p);
-  say("data: " + std::to_string(load_report_.patients) + " patients, " + std::to_string(load_report_.slices) +
-      " slices, " + std::to_string(load_report_.tumour_slices) + " with tumour" +
-      (load_report_.skipped_files ? ", " + std::to_string(load_report_.skipped_files) + " files skipped" : std::string()) +
-      " (" + scan.root + ", " + config_.preprocess + " preprocessing, " + std::to_string(config_.size) + "x" +
-      std::to_string(config_.size) + "; " + (from_cache ? "read from the cache" : "loaded") + " in " +
-      fmt_seconds(load_seconds) + ")");
+  for (const auto& p : load_report_.problems) say(trf("warning: {}", p));
+  const std::string skipped =
+      load_report_.skipped_files ? trf(", {} files skipped", std::to_string(load_report_.skipped_files)) : std::string();
+  const std::string how = from_cache ? trf("read from the cache in {}", fmt_seconds(load_seconds))
+                                     : trf("loaded in {}", fmt_seconds(load_seconds));
+  say(trf("data: {} patients, {} slices, {} with tumour{} ({}, {} preprocessing, {}x{}; {})",
+          std::to_string(load_report_.patients), std::to_string(load_report_.slices),
+          std::to_string(load_report_.tumour_slices), skipped, scan.root, config_.preprocess, std::to_string(config_.size),
+          std::to_string(config_.size), how));
 
   // Split by patient.
   std::vector<std::string> ids;
@@ -91,14 +94,17 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   const data::Split split = split_run(ids, config_, resume);
   const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
   for (size_t i = 0; i < volumes_.size(); ++i) (val_ids.count(volumes_[i].patient) ? val_ : train_).push_back(i);
-  UNET_CHECK(!train_.empty(), "split", "no training patients");
+  UNET_CHECK(!train_.empty(), "split", tr("no training patients"));
   patients_ = ids;
   auto items = data::select_slices(volumes_, train_, config_.drop_empty);
   UNET_CHECK(!items.empty(), "training data",
-             "no training slice has a tumour; train on all slices with --keep-empty");
-  say("split: " + std::to_string(train_.size()) + " training patients (" + std::to_string(items.size()) +
-      " slices" + (config_.drop_empty ? " with tumour" : "") + "), " + std::to_string(val_.size()) +
-      " validation patients (all slices); list in " + (fs::path(config_.out) / "validation_patients.txt").string());
+             tr("no training slice has a tumour; train on all slices with --keep-empty"));
+  const std::string list = (fs::path(config_.out) / "validation_patients.txt").string();
+  say(config_.drop_empty
+          ? trf("split: {} training patients ({} slices with tumour), {} validation patients (all slices); list in {}",
+                train_.size(), items.size(), val_.size(), list)
+          : trf("split: {} training patients ({} slices), {} validation patients (all slices); list in {}", train_.size(),
+                items.size(), val_.size(), list));
 
   // Model and optimizer.
   model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
@@ -168,9 +174,7 @@ bool Trainer::run() {
       const StepResult step = train_step(*model_, *adam_, x, t, loss_, &readout);
       const float loss_value = step.loss;
       UNET_CHECK(step.applied, "train",
-                 "the loss is " + std::to_string(loss_value) + " at epoch " + std::to_string(state_.epoch + 1) +
-                     ", step " + std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
-                     (fs::exists(last) ? last : std::string("(none yet)")));
+                 trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}", std::to_string(loss_value), std::to_string(state_.epoch + 1), std::to_string(state_.next_batch + 1), (fs::exists(last) ? last : tr("(none yet)"))));
       // Hard Dice of the batch, for the console and metrics (while backward and Adam run on a GPU).
       const size_t count = static_cast<size_t>(n * s * s);
       std::vector<uint8_t> p(count), m(count);
@@ -192,8 +196,7 @@ bool Trainer::run() {
       }
       if (stop_) {
         save_checkpoint(last, true);
-        say("stopped at epoch " + std::to_string(state_.epoch + 1) + ", step " + std::to_string(state_.next_batch) +
-            "; saved " + last + " (continue with --resume " + config_.out + ")");
+        say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1), std::to_string(state_.next_batch), last, config_.out));
         return false;
       }
     }
@@ -223,7 +226,7 @@ bool Trainer::run() {
     write_metrics();
     if (on_epoch) on_epoch(em, ev);
     if (stop_) {
-      say("stopped after epoch " + std::to_string(em.epoch) + "; saved " + last);
+      say(trf("stopped after epoch {}; saved {}", std::to_string(em.epoch), last));
       return false;
     }
   }

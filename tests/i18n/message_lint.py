@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Finds user-facing English string literals that bypass tr()/trf() (base/i18n.hpp).
+
+What it checks, in the product's sources (base engine kernels layers unet data train tools):
+  * the message (last) argument of UNET_CHECK / UNET_THROW;
+  * the description of CLI11 options, flags and subcommands (add_option, add_flag,
+    add_subcommand, ->description, ->group);
+  * printf / fprintf / snprintf format strings and std::cout / std::cerr output;
+  * console lines: say(), progress.message(), problem(), *.push_back() into problems /
+    defects / warnings lists;
+  * the values inside trf(...) (a literal there is English glued into a translated sentence);
+  * in the report sources (REPORT_FILES): text between HTML tags, chart titles and labels
+    (line_chart, bar_chart, Series{...}, p.text) and the report's fact names.
+A literal "has words" when, with printf directives and {} placeholders removed, two letters
+follow each other. File names, option names and the allowlist below are not messages.
+
+What it cannot see: English assembled elsewhere and passed in through a variable (the
+argument is then not a literal), messages of third-party code (CLI11's own parse errors,
+libtiff's, the C library's strerror), and sinks not named above. tests/i18n/catalogue_coverage.py
+checks the other half: every tr()/trf() message has a Chinese translation.
+"""
+import re
+import sys
+from pathlib import Path
+
+SOURCE_DIRS = ["base", "engine", "kernels", "layers", "unet", "data", "train", "tools"]
+REPORT_FILES = {"tools/report.cpp", "tools/brats_report.cpp", "tools/charts.cpp"}
+
+# Literals that are not messages, each with the reason.
+ALLOW = {
+    "unet": "the program's name",
+    "SYNTH_SY_%04d_%04d%02d%02d": "a synthetic patient's id (a file name)",
+    "BraTS20_Training_%03d": "a synthetic case's id (a file name)",
+    "volumes-%016llx.bin": "a cache file name",
+    "series_%012llx": "a DICOM series id (a folder name)",
+    "%.1f GF/s": "a unit",
+    "%.1f GB/s": "a unit",
+    "%.1f s": "seconds: the SI unit symbol",
+    "%.1f mm": "millimetres: the SI unit symbol",
+    "%.3f mm": "millimetres: the SI unit symbol",
+}
+FILE_LIKE = re.compile(r"^[\w./<>*-]*\.(safetensors|csv|json|html|png|svg|gif|tif|tiff|nii|nii\.gz|txt|mo|py|pt|pth)$|^--?[\w-]+$|^[\w./-]*/$")
+
+
+def literals(src):
+    """(start, end, value) of every string literal, comments skipped."""
+    out, i, n = [], 0, len(src)
+    while i < n:
+        if src.startswith("//", i):
+            i = src.find("\n", i)
+            i = n if i < 0 else i
+        elif src.startswith("/*", i):
+            i = src.find("*/", i) + 2
+        elif src[i] == "'":
+            j = i + 1
+            while src[j] != "'":
+                j += 2 if src[j] == "\\" else 1
+            i = j + 1
+        elif src[i] == '"':
+            if i > 0 and src[i - 1] == "R":
+                m = re.match(r'"([^(]*)\(', src[i:])
+                end = src.index(")" + m.group(1) + '"', i) + len(m.group(1)) + 2
+                out.append((i, end, src[i + len(m.group(0)):end - len(m.group(1)) - 2]))
+                i = end
+                continue
+            j = i + 1
+            while src[j] != '"':
+                j += 2 if src[j] == "\\" else 1
+            out.append((i, j + 1, src[i + 1:j]))
+            i = j + 1
+        else:
+            i += 1
+    return out
+
+
+def match_paren(src, i, lits):
+    depth = 0
+    lit_at = {s: e for s, e, _ in lits}
+    j = i
+    while j < len(src):
+        if j in lit_at:
+            j = lit_at[j]
+            continue
+        c = src[j]
+        if src.startswith("//", j):
+            j = src.find("\n", j)
+            continue
+        if c == "'":
+            k = j + 1
+            while src[k] != "'":
+                k += 2 if src[k] == "\\" else 1
+            j = k + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return len(src)
+
+
+def args_of(src, open_i, close_i, lits):
+    """Spans of the top-level arguments between open_i and close_i."""
+    spans, depth, start = [], 0, open_i + 1
+    lit_at = {s: e for s, e, _ in lits}
+    j = open_i + 1
+    while j < close_i:
+        if j in lit_at:
+            j = lit_at[j]
+            continue
+        c = src[j]
+        if c == "'":
+            k = j + 1
+            while src[k] != "'":
+                k += 2 if src[k] == "\\" else 1
+            j = k + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            spans.append((start, j))
+            start = j + 1
+        j += 1
+    spans.append((start, close_i))
+    return spans
+
+
+# Terms that Chinese medical-imaging text keeps in English (po/zh_CN.po keeps them too): a
+# literal made of these alone ("<th>Dice WT</th>", "HD95 ET (mm)") needs no translation.
+KEPT_TERMS = re.compile(r"\b(?:Dice|IoU|DSC|HD95|WT|TC|ET|L[124]|mm|nan|lr)\b")
+
+
+def has_words(v):
+    v = re.sub(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>", " ", v)  # HTML tags are markup, not words
+    v = KEPT_TERMS.sub(" ", v)
+    v = re.sub(r"%[-+ #0-9.*]*(?:ll|l|z|h)?[a-zA-Z]", " ", v)
+    v = re.sub(r"\{\d*\}", " ", v)
+    v = re.sub(r"\\[nt]", " ", v)
+    return re.search(r"[A-Za-z]{2,}", v) is not None
+
+
+def is_message(v):
+    if v in ALLOW or FILE_LIKE.match(v.strip()):
+        return False
+    return has_words(v)
+
+
+SINKS = [  # (regex of the call, which argument: an index, "last" or "all")
+    (r"\bUNET_(?:CHECK|THROW)\s*\(", "last"),
+    (r"\badd_option\s*\(", 2),
+    (r"\badd_flag\s*\(", "flag"),
+    (r"\badd_subcommand\s*\(", 1),
+    (r"(?:->|\.)(?:description|group|footer)\s*\(", 0),
+    (r"\bfprintf\s*\(", 1),
+    (r"\bsnprintf\s*\(", 2),
+    (r"(?<![sf])\bprintf\s*\(", 0),
+    (r"\bputs\s*\(", 0),
+    (r"\b(?:say|problem|progress\.message|message)\s*\(", "all"),
+    (r"\b(?:problems|defects|warnings)\.push_back\s*\(", "all"),
+    (r"\btrf\s*\(", "values"),
+]
+REPORT_SINKS = [
+    (r"\b(?:line_chart|bar_chart)\s*\(", "all"),
+    (r"\bp\.text\s*\(", "all"),
+    (r"\bSeries\s+\w+\s*\{", "all"),
+    (r"\bfacts\s*=\s*\{", "all"),
+    (r"\bfacts\.push_back\s*\(", "all"),
+]
+
+
+def protected_spans(src, lits):
+    """Literals that are the first argument of tr( or trf( are translated."""
+    ok = set()
+    for m in re.finditer(r"\btrf?\s*\(", src):
+        open_i = m.end() - 1
+        close = match_paren(src, open_i, lits)
+        first = args_of(src, open_i, close, lits)[0]
+        for s, e, _ in lits:
+            if first[0] <= s and e <= first[1]:
+                ok.add(s)
+    return ok
+
+
+def check_file(path, rel):
+    src = path.read_text()
+    lits = literals(src)
+    ok = protected_spans(src, lits)
+    flagged = {}
+
+    def flag_in(a, b, why):
+        for s, e, v in lits:
+            if a <= s and e <= b and s not in ok and is_message(v):
+                flagged.setdefault(s, (v, why))
+
+    sinks = SINKS + (REPORT_SINKS if rel in REPORT_FILES else [])
+    for rx, which in sinks:
+        for m in re.finditer(rx, src):
+            if src[:m.start()].rstrip().endswith("#define"):
+                continue
+            if src[max(0, m.start() - 8):m.start()].endswith("define "):
+                continue
+            open_i = m.end() - 1
+            close = match_paren(src, open_i, lits)
+            spans = args_of(src, open_i, close, lits)
+            if which == "last":
+                picked = spans[-1:]
+            elif which == "all":
+                picked = spans
+            elif which == "values":
+                picked = spans[1:]
+            elif which == "flag":
+                picked = spans[1:] if len(spans) == 2 else spans[2:]
+            else:
+                picked = spans[which:which + 1]
+            for a, b in picked:
+                flag_in(a, b, m.group(0).rstrip("({ "))
+    # std::cout / std::cerr statements up to their ';'.
+    for m in re.finditer(r"std::(?:cout|cerr|clog)\s*<<", src):
+        end = src.find(";", m.end())
+        flag_in(m.end(), end, "std::cout/cerr")
+    if rel in REPORT_FILES:
+        # Text between HTML tags: ">Curves<", "<h2>Epochs</h2>", "<th>train loss</th>".
+        for s, e, v in lits:
+            if s in ok:
+                continue
+            for t in re.findall(r">([^<>]*)<", v):
+                if has_words(t):
+                    flagged.setdefault(s, (v, "HTML text"))
+    out = []
+    for s, (v, why) in sorted(flagged.items()):
+        line = src.count("\n", 0, s) + 1
+        out.append(f"{rel}:{line}: [{why}] \"{v[:90]}\"")
+    return out
+
+
+def main():
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2]
+    problems = []
+    files = 0
+    for d in SOURCE_DIRS:
+        for p in sorted((root / d).rglob("*")):
+            if p.suffix in (".cpp", ".hpp", ".cu", ".cuh") and p.name not in ("i18n.hpp", "i18n.cpp"):
+                files += 1
+                problems += check_file(p, str(p.relative_to(root)))
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"message lint: {len(problems)} user-facing literal(s) bypass tr()/trf() in {files} files "
+              "(wrap them, or add them to ALLOW in tests/i18n/message_lint.py with a reason)")
+        return 1
+    print(f"message lint: no user-facing literal bypasses tr()/trf() ({files} files)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
