@@ -91,7 +91,7 @@ std::vector<BratsCase> load_brats_dataset(const BratsScan& scan, const BratsLoad
         cases[i] = load_brats_case(files);
       } catch (const Error& e) {
         if (!config.strict) {
-          problem[i] = "skipped case " + files.id + ": " + e.what();
+          problem[i] = trf("skipped case {}: {}", files.id, e.what());
           continue;
         }
         fatal[i] = std::current_exception();

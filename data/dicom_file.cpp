@@ -119,7 +119,7 @@ bool frame_geometry(DcmDataset& ds, DcmItem* per_frame, DcmItem* shared, DicomFr
 
 std::string transfer_syntax_name(const std::string& uid) {
   const DcmXfer x(uid.c_str());
-  const std::string name = x.getXfer() == EXS_Unknown ? std::string("unknown transfer syntax") : x.getXferName();
+  const std::string name = x.getXfer() == EXS_Unknown ? tr("unknown transfer syntax") : x.getXferName();
   return name + " (" + uid + ")";
 }
 

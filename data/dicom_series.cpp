@@ -36,7 +36,7 @@ std::string mm(double v) {
 }
 
 std::string frame_name(const DicomFileInfo& f, int64_t frame) {
-  return f.frames > 1 ? f.file + " (frame " + std::to_string(frame + 1) + ")" : f.file;
+  return f.frames > 1 ? trf("{} (frame {})", f.file, frame + 1) : f.file;
 }
 
 // Tolerances: direction cosines are written with ~6 digits; pixel spacings with ~4.
@@ -83,7 +83,7 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
   s.cols = first.cols;
   s.orientation = g0.orientation;
   s.spacing = g0.spacing;
-  const std::string name = "series " + s.id;
+  const std::string name = trf("series {}", s.id);
   UNET_CHECK(s.spacing[0] > 0 && s.spacing[1] > 0, first.file, tr("has PixelSpacing <= 0"));
   const Vec3 r = row_direction(s.orientation), c = column_direction(s.orientation);
   const Vec3 normal = cross(r, c);

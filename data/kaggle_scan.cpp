@@ -90,19 +90,19 @@ ScanResult scan_kaggle(const std::string& folder) {
     std::vector<std::string> unpaired;
     for (auto& [n, s] : by_number) {
       if (s.image.empty() || s.mask.empty()) {
-        unpaired.push_back(fs::path(s.image.empty() ? s.mask : s.image).filename().string() +
-                           (s.image.empty() ? " (mask without image)" : " (image without mask)"));
+        const std::string file = fs::path(s.image.empty() ? s.mask : s.image).filename().string();
+        unpaired.push_back(s.image.empty() ? trf("{} (mask without image)", file) : trf("{} (image without mask)", file));
         continue;
       }
       patient.slices.push_back(s);
     }
     if (!unpaired.empty()) {
-      std::string w = patient.id + ": " + std::to_string(unpaired.size()) + " unpaired file(s): ";
+      std::string w = trf("{}: {} unpaired file(s): ", patient.id, unpaired.size());
       for (size_t i = 0; i < unpaired.size(); ++i) w += (i ? ", " : "") + unpaired[i];
       result.warnings.push_back(w);
     }
     if (!odd.empty()) {
-      std::string w = patient.id + ": " + std::to_string(odd.size()) + " TIFF file(s) not named <case>_<n>[_mask].tif, ignored: ";
+      std::string w = trf("{}: {} TIFF file(s) not named <case>_<n>[_mask].tif, ignored: ", patient.id, odd.size());
       for (size_t i = 0; i < odd.size(); ++i) w += (i ? ", " : "") + odd[i];
       result.warnings.push_back(w);
     }

@@ -93,12 +93,12 @@ std::string volume_cache_path(const std::string& dir, const ScanResult& scan, co
 bool read_volume_cache(const std::string& path, std::vector<Volume>& volumes, LoadReport& report, std::string& why) {
   std::error_code ec;
   const uint64_t size = fs::file_size(path, ec);
-  if (ec) return why = "no cache file", false;
+  if (ec) return why = tr("no cache file"), false;
   std::ifstream in(path, std::ios::binary);
   Reader r(in, size);
   char magic[8] = {};
   r.bytes(magic, sizeof magic);
-  if (!r.ok() || std::memcmp(magic, kMagic, sizeof magic) != 0) return why = "not a cache file of this version", false;
+  if (!r.ok() || std::memcmp(magic, kMagic, sizeof magic) != 0) return why = tr("not a cache file of this version"), false;
   LoadReport rep;
   rep.patients = static_cast<int64_t>(r.u64());
   rep.slices = static_cast<int64_t>(r.u64());
@@ -114,7 +114,7 @@ bool read_volume_cache(const std::string& path, std::vector<Volume>& volumes, Lo
     const uint64_t depth = r.u64(), s = r.u64();
     // Each slice needs at least 4 S^2 bytes: a depth or size that the rest of the file cannot
     // hold is damage, refused before anything is allocated.
-    if (!r.ok() || s == 0 || s > 65536 || depth > r.left() / (4 * s * s)) return why = "damaged (sizes)", false;
+    if (!r.ok() || s == 0 || s > 65536 || depth > r.left() / (4 * s * s)) return why = tr("damaged (sizes)"), false;
     v.size = static_cast<int64_t>(s);
     v.slice_numbers.resize(depth);
     r.bytes(v.slice_numbers.data(), depth * sizeof(int));
@@ -126,7 +126,7 @@ bool read_volume_cache(const std::string& path, std::vector<Volume>& volumes, Lo
     r.bytes(v.masks.data(), v.masks.size());
     out.push_back(std::move(v));
   }
-  if (!r.ok() || r.left() != 0) return why = "damaged (truncated or trailing bytes)", false;
+  if (!r.ok() || r.left() != 0) return why = tr("damaged (truncated or trailing bytes)"), false;
   volumes = std::move(out);
   report = std::move(rep);
   return true;

@@ -115,7 +115,7 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   adam_config.weight_decay = config_.weight_decay;
   adam_ = std::make_unique<Adam>(model_->parameters(), adam_config);
   state_.lr = config_.lr;
-  if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, "mean region Dice", on_message);
+  if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, tr("mean region Dice"), on_message);
   write_run_config(config_, *model_, device_);
 }
 
