@@ -14,4 +14,4 @@ find base engine kernels layers unet data train tools -type f \( -name '*.cpp' -
     ! -name 'i18n.*' | LC_ALL=C sort |
   xgettext --files-from=- --language=C++ --from-code=UTF-8 --keyword= --keyword=tr --keyword=trf \
     --flag=trf:1:no-c-format --add-comments=TRANSLATORS: --sort-by-file --no-wrap \
-    --package-name=unet-engine --msgid-bugs-address=https://github.com/ --output="$out"
+    --package-name=unet-engine --msgid-bugs-address="the unet-engine issue tracker" --output="$out"

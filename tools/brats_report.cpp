@@ -174,7 +174,7 @@ BratsRunReport make_brats_run_report(BratsTrainer& trainer, double total_seconds
     const auto centre = brats_tumour_centre(truth_has_tumour ? bc.classes : cr.prediction, bc.dims);
     for (BratsPlane plane : kBratsPlanes) {
       char caption[160];
-      std::snprintf(caption, sizeof caption, tr("%s %s (Dice WT %.3f, TC %.3f, ET %.3f)").c_str(), cr.id.c_str(),
+      std::snprintf(caption, sizeof caption, "%s %s (Dice WT %.3f, TC %.3f, ET %.3f)", cr.id.c_str(),
                     brats_plane_name(plane), cr.metrics.dice_wt, cr.metrics.dice_tc, cr.metrics.dice_et);
       r.pictures.push_back(
           {caption, brats_plane_picture(grey, bc.classes.data(), cr.prediction.data(), bc.dims, plane, centre).png_bytes()});

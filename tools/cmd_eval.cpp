@@ -67,14 +67,14 @@ Runner add_eval_command(CLI::App& app) {
     if (lm.model->config().rank() == 3) {
       for (const char* flag : {"--batch", "--preprocess", "--size", "--largest-component"})
         if (sub->count(flag) > 0)
-          throw CLI::ValidationError(flag, std::string("applies to 2D models only; ") + o->ckpt + " holds the 3D U-Net");
+          throw CLI::ValidationError(flag, trf("applies to 2D models only; {} holds the 3D U-Net", o->ckpt));
       BratsEvalRequest q{o->ckpt, o->data, o->out, o->patients, brats_inference_options(lm, o->patch, o->overlap),
                          o->strict};
       return run_brats_eval(lm, q);
     }
     for (const char* flag : {"--patch", "--overlap"})
       if (sub->count(flag) > 0)
-        throw CLI::ValidationError(flag, std::string("applies to BraTS (3D) models only; ") + o->ckpt + " holds a 2D U-Net");
+        throw CLI::ValidationError(flag, trf("applies to BraTS (3D) models only; {} holds a 2D U-Net", o->ckpt));
     const TrainConfig& tc = lm.train_config;
     const InferenceSettings settings = inference_settings(lm, o->ckpt, o->preprocess, o->size);
     data::LoadConfig load_config;

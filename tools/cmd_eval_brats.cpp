@@ -73,7 +73,7 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   loss.kind = MulticlassLossConfig::parse(loaded.has_train_config && tc.is_brats() ? tc.loss : TrainConfig::brats_defaults().loss);
   std::printf(tr("sliding window: %lld^3 tiles, overlap %.2f; %zu cases\n").c_str(), static_cast<long long>(q.inference.patch),
               q.inference.overlap, scan.cases.size());
-  std::printf(tr("Dice of each label (L1 necrotic core, L2 edema, L4 enhancing tumour) and region (WT whole tumour, TC tumour core, ET enhancing tumour), IoU (Jaccard) of each region; HD95 in mm (nan: the region is empty in only one of prediction and truth)\n").c_str());
+  std::fputs(tr("Dice of each label (L1 necrotic core, L2 edema, L4 enhancing tumour) and region (WT whole tumour, TC tumour core, ET enhancing tumour), IoU (Jaccard) of each region; HD95 in mm (nan: the region is empty in only one of prediction and truth)\n").c_str(), stdout);
   std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", "case", "L1", "L2", "L4", "WT", "TC", "ET",
               "IoU WT", "IoU TC", "IoU ET", "HD95 WT", "HD95 TC", "HD95 ET");
   std::vector<BratsCaseResult> rows;

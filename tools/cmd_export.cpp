@@ -31,7 +31,7 @@ Runner add_export_command(CLI::App& app) {
   return [o]() {
     std::error_code ec;
     if (fs::weakly_canonical(o->ckpt, ec) == fs::weakly_canonical(o->out, ec))
-      throw CLI::ValidationError("--out", "is the same file as --ckpt; choose another name");
+      throw CLI::ValidationError("--out", tr("is the same file as --ckpt; choose another name"));
     const LoadedModel loaded = load_model_checkpoint(o->ckpt, Device::CPU);
     const std::string model = describe_model({kind_of(loaded.model->config()), loaded.model->config()});
     std::printf(tr("unet export: %s (%s) -> %s\n").c_str(), o->ckpt.c_str(), model.c_str(), o->out.c_str());

@@ -39,7 +39,7 @@ Runner add_import_command(CLI::App& app) {
   sub->add_option("--out", o->out, tr("the checkpoint to write (.safetensors)"))->required();
   sub->add_option("--python", o->python, tr("a Python with torch (Debian's python3-torch)"))->capture_default_str();
   return [o]() {
-    if (same_file(o->in, o->out)) throw CLI::ValidationError("--out", "is the same file as --in; choose another name");
+    if (same_file(o->in, o->out)) throw CLI::ValidationError("--out", tr("is the same file as --in; choose another name"));
     const ScratchFile plain(".safetensors");
     run_torch_converter(o->python, "to-safetensors", o->in, plain.path(), o->in);
     SafetensorsFile file = read_safetensors(plain.path());

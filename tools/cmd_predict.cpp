@@ -153,19 +153,18 @@ Runner add_predict_command(CLI::App& app) {
     const bool dicom_input = o->dataset == "auto" && fs::is_directory(o->input) &&
                              input_data_kind(o->input, o->dataset).empty() && data::folder_has_dicom(o->input);
     if (dicom_input && lm.model->config().rank() == 3)
-      throw CLI::ValidationError("--input", o->input + " holds DICOM files; DICOM series are predicted with 2D models "
-                                            "only (the 3D model needs the four BraTS modalities as NIfTI)");
+      throw CLI::ValidationError("--input", trf("{} holds DICOM files; DICOM series are predicted with 2D models only (the 3D model needs the four BraTS modalities as NIfTI)", o->input));
     check_model_fits_data(lm.model->config(), o->ckpt, input_data_kind(o->input, o->dataset), "--input", o->input);
     if (lm.model->config().rank() == 3) {
       for (const char* flag : {"--threshold", "--batch", "--preprocess", "--size", "--gif"})
         if (sub->count(flag) > 0)
-          throw CLI::ValidationError(flag, std::string("applies to 2D models only; ") + o->ckpt + " holds the 3D U-Net");
+          throw CLI::ValidationError(flag, trf("applies to 2D models only; {} holds the 3D U-Net", o->ckpt));
       const BratsPredictRequest q{o->ckpt, o->input, o->out, brats_inference_options(lm, o->patch, o->overlap), o->strict};
       return run_brats_predict(lm, q);
     }
     for (const char* flag : {"--patch", "--overlap"})
       if (sub->count(flag) > 0)
-        throw CLI::ValidationError(flag, std::string("applies to BraTS (3D) models only; ") + o->ckpt + " holds a 2D U-Net");
+        throw CLI::ValidationError(flag, trf("applies to BraTS (3D) models only; {} holds a 2D U-Net", o->ckpt));
     UNet& model = *lm.model;
     model.train(false);
     const InferenceSettings settings = inference_settings(lm, o->ckpt, o->preprocess, o->size);
@@ -176,8 +175,7 @@ Runner add_predict_command(CLI::App& app) {
     }
     for (const char* flag : {"--strict", "--id"})
       if (sub->count(flag) > 0)
-        throw CLI::ValidationError(flag, "applies to BraTS (3D) models and DICOM series only; " + o->input +
-                                             " holds TIFF images");
+        throw CLI::ValidationError(flag, trf("applies to BraTS (3D) models and DICOM series only; {} holds TIFF images", o->input));
     std::error_code ec;
     fs::create_directories(o->out, ec);
     UNET_CHECK(!ec, o->out, trf("cannot create the output folder: {}", ec.message()));

@@ -87,7 +87,7 @@ int run_brats_predict(LoadedModel& loaded, const BratsPredictRequest& q) {
     if (c.has_labels) {
       const VoxelGrid grid{c.dims[0], c.dims[1], c.dims[2], c.spacing[0], c.spacing[1], c.spacing[2]};
       const BratsCaseMetrics m = brats_case_metrics(pred, c.classes, grid);
-      std::printf(tr("  Dice WT %.4f TC %.4f ET %.4f").c_str(), m.dice_wt, m.dice_tc, m.dice_et);
+      std::printf("  Dice WT %.4f TC %.4f ET %.4f", m.dice_wt, m.dice_tc, m.dice_et);
     }
     std::printf("\n");
     ++written;

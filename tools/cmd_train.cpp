@@ -206,8 +206,7 @@ Runner add_train_command(CLI::App& app) {
         if (opt->count() > 0 && !opt->check_name("--resume") && !opt->check_name("--epochs") &&
             !opt->check_name("--data") && !opt->check_name("--device") && !opt->check_name("--workers") &&
             !opt->check_name("--deterministic") && !opt->check_name("--tf32") && !opt->check_name("--cache-gb"))
-          throw CLI::ValidationError(opt->get_name(), "cannot be changed when resuming a run (with --resume only "
-                                                      "--epochs, --data, --device, --workers and --cache-gb may be given)");
+          throw CLI::ValidationError(opt->get_name(), tr("cannot be changed when resuming a run (with --resume only --epochs, --data, --device, --workers and --cache-gb may be given)"));
       c->out = *resume;
       if (sub->count("--epochs") == 0) c->epochs = 0;  // keep the run's own
       if (sub->count("--data") == 0) c->data.clear();  // the run's own

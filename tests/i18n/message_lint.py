@@ -3,6 +3,7 @@
 
 What it checks, in the product's sources (base engine kernels layers unet data train tools):
   * the message (last) argument of UNET_CHECK / UNET_THROW;
+  * the message of a CLI::ValidationError (a usage error of ours);
   * the description of CLI11 options, flags and subcommands (add_option, add_flag,
     add_subcommand, ->description, ->group);
   * printf / fprintf / snprintf format strings and std::cout / std::cerr output;
@@ -158,9 +159,10 @@ SINKS = [  # (regex of the call, which argument: an index, "last" or "all")
     (r"\bfprintf\s*\(", 1),
     (r"\bsnprintf\s*\(", 2),
     (r"(?<![sf])\bprintf\s*\(", 0),
-    (r"\bputs\s*\(", 0),
+    (r"\bf?puts\s*\(", 0),
     (r"\b(?:say|problem|progress\.message|message)\s*\(", "all"),
     (r"\b(?:problems|defects|warnings)\.push_back\s*\(", "all"),
+    (r"\bCLI::ValidationError\s*\(", "last"),
     (r"\btrf\s*\(", "values"),
 ]
 REPORT_SINKS = [
