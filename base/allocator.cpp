@@ -70,8 +70,9 @@ void* CachingAllocator::allocate(std::size_t bytes) {
     release_cached_locked();
     p = raw_alloc_(size);
   }
-  UNET_CHECK(p != nullptr, name_ + " allocate",
-             trf("out of memory allocating {} bytes ({} bytes in use)", std::to_string(size), std::to_string(stats_.in_use)));
+  UNET_CHECK(
+      p != nullptr, name_ + " allocate",
+      trf("out of memory allocating {} bytes ({} bytes in use)", std::to_string(size), std::to_string(stats_.in_use)));
   ++stats_.raw_allocs;
   used_[p] = size;
   stats_.in_use += size;

@@ -72,7 +72,8 @@ CudaContext::~CudaContext() {
     std::fputs(tr("unet: cublasDestroy failed\n").c_str(), stderr);
   if (cudnn_ != nullptr && cudnnDestroy(cudnn_) != CUDNN_STATUS_SUCCESS)
     std::fputs(tr("unet: cudnnDestroy failed\n").c_str(), stderr);
-  if (stream_ != nullptr && cudaStreamDestroy(stream_) != cudaSuccess) std::fputs(tr("unet: cudaStreamDestroy failed\n").c_str(), stderr);
+  if (stream_ != nullptr && cudaStreamDestroy(stream_) != cudaSuccess)
+    std::fputs(tr("unet: cudaStreamDestroy failed\n").c_str(), stderr);
 }
 
 }  // namespace unet

@@ -82,7 +82,8 @@ std::string hardware_description(Device d) {
     int dev = 0;
     cudaDeviceProp prop{};
     if (cudaGetDevice(&dev) == cudaSuccess && cudaGetDeviceProperties(&prop, dev) == cudaSuccess)
-      return trf("{}, {} MiB, compute capability {}.{}", std::string(prop.name), std::to_string(prop.totalGlobalMem >> 20), std::to_string(prop.major), std::to_string(prop.minor));
+      return trf("{}, {} MiB, compute capability {}.{}", std::string(prop.name),
+                 std::to_string(prop.totalGlobalMem >> 20), std::to_string(prop.major), std::to_string(prop.minor));
     return tr("CUDA device (properties unavailable)");
   }
 #endif
@@ -103,14 +104,12 @@ Device resolve_device(const std::string& choice) {
     UNET_CHECK(cuda_available(), "--device cuda", cuda_unavailable_reason());
     return Device::CUDA;
   }
-  UNET_CHECK(choice == "auto", "--device",
-             trf("'{}' is not a device; use auto, cpu or cuda", choice));
+  UNET_CHECK(choice == "auto", "--device", trf("'{}' is not a device; use auto, cpu or cuda", choice));
   if (cuda_available()) return Device::CUDA;
 #ifdef UNET_HAS_CUDA
   static std::once_flag once;
-  std::call_once(once, [] {
-    std::fprintf(stderr, tr("unet: %s; using the CPU.\n").c_str(), cuda_unavailable_reason().c_str());
-  });
+  std::call_once(
+      once, [] { std::fprintf(stderr, tr("unet: %s; using the CPU.\n").c_str(), cuda_unavailable_reason().c_str()); });
 #endif
   return Device::CPU;
 }

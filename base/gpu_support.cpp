@@ -37,11 +37,14 @@ std::string gpu_unavailable_reason(const CudaProbeResult& p) {
   // Within one CUDA major version a newer runtime runs on an older driver of the same major
   // (minor version compatibility), so only the major decides "too old".
   if (p.driver_version / 1000 < p.runtime_version / 1000)
-    return trf("driver too old for {} (needs CUDA >= {}.0, {}; found a driver for CUDA {})", build, std::to_string(p.runtime_version / 1000), driver_advice(p.runtime_version), cuda_version_text(p.driver_version));
+    return trf("driver too old for {} (needs CUDA >= {}.0, {}; found a driver for CUDA {})", build,
+               std::to_string(p.runtime_version / 1000), driver_advice(p.runtime_version),
+               cuda_version_text(p.driver_version));
   if (p.count_error == kCudaErrorNoDevice || (p.count_error == 0 && p.device_count == 0))
     return trf("no CUDA device (the NVIDIA driver for CUDA {} sees no GPU)", cuda_version_text(p.driver_version));
   if (p.count_error != 0)
-    return trf("no usable GPU (cudaGetDeviceCount: {}, error {}, with a driver for CUDA {})", p.count_error_name, std::to_string(p.count_error), cuda_version_text(p.driver_version));
+    return trf("no usable GPU (cudaGetDeviceCount: {}, error {}, with a driver for CUDA {})", p.count_error_name,
+               std::to_string(p.count_error), cuda_version_text(p.driver_version));
   return "";
 }
 
@@ -77,7 +80,10 @@ std::string architecture_mismatch(int major, int minor, const std::vector<Compil
     names += (names.empty() ? "" : ", ") + std::string(a.is_ptx ? "PTX " : "sm_") +
              std::to_string(a.compute_capability);
   }
-  return trf("the GPU has compute capability {}, but this binary holds code only for {}; rebuild with -DCMAKE_CUDA_ARCHITECTURES={}", compute_capability_text(device), names, std::to_string(device));
+  return trf(
+      "the GPU has compute capability {}, but this binary holds code only for {}; rebuild with "
+      "-DCMAKE_CUDA_ARCHITECTURES={}",
+      compute_capability_text(device), names, std::to_string(device));
 }
 
 }  // namespace unet

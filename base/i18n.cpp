@@ -83,15 +83,21 @@ std::string select_language(const std::string& choice) {
   return "";
 }
 
-Language current_language() { return t_force_english ? Language::English : g_language; }
+Language current_language() {
+  return t_force_english ? Language::English : g_language;
+}
 
 std::string tr(const char* english) {
   if (current_language() == Language::English || !*english) return english;
   return dgettext(kDomain, english);
 }
 
-EnglishScope::EnglishScope() : before_(t_force_english) { t_force_english = true; }
-EnglishScope::~EnglishScope() { t_force_english = before_; }
+EnglishScope::EnglishScope() : before_(t_force_english) {
+  t_force_english = true;
+}
+EnglishScope::~EnglishScope() {
+  t_force_english = before_;
+}
 
 namespace i18n_detail {
 

@@ -50,13 +50,20 @@ class EnglishScope {
 };
 
 namespace i18n_detail {
-inline std::string text_of(const std::string& s) { return s; }
-inline std::string text_of(std::string_view s) { return std::string(s); }
-inline std::string text_of(const char* s) { return s; }
-inline std::string text_of(char c) { return std::string(1, c); }
+inline std::string text_of(const std::string& s) {
+  return s;
+}
+inline std::string text_of(std::string_view s) {
+  return std::string(s);
+}
+inline std::string text_of(const char* s) {
+  return s;
+}
+inline std::string text_of(char c) {
+  return std::string(1, c);
+}
 template <class T>
-  requires std::is_arithmetic_v<T>
-std::string text_of(T v) {
+requires std::is_arithmetic_v<T> std::string text_of(T v) {
   return std::to_string(v);
 }
 std::string fill(const std::string& pattern, const std::vector<std::string>& values);

@@ -20,7 +20,10 @@ std::vector<uint8_t> brats_labels_to_classes(const std::vector<float>& labels, c
   if (bad > 0) {
     const int64_t yz = dims[1] * dims[2];
     const int64_t x = first / yz, y = (first % yz) / dims[2], z = first % dims[2];
-    UNET_THROW(path, trf("label value {} at voxel ({}, {}, {}) is not a BraTS label ({} voxel(s) hold values other than 0, 1, 2 and 4)", std::to_string(labels[static_cast<size_t>(first)]), std::to_string(x), std::to_string(y), std::to_string(z), std::to_string(bad)));
+    UNET_THROW(path, trf("label value {} at voxel ({}, {}, {}) is not a BraTS label ({} voxel(s) hold values other "
+                         "than 0, 1, 2 and 4)",
+                         std::to_string(labels[static_cast<size_t>(first)]), std::to_string(x), std::to_string(y),
+                         std::to_string(z), std::to_string(bad)));
   }
   return classes;
 }

@@ -61,7 +61,8 @@ BratsScan scan_brats(const std::string& folder) {
   scan.root = folder;
   std::vector<fs::path> dirs = find_case_folders(folder);
   UNET_CHECK(!dirs.empty(), folder,
-             tr("no BraTS case folder found (expected <case>/<case>_flair.nii[.gz], _t1, _t1ce, _t2 and _seg, in this folder or up to three levels below it)"));
+             tr("no BraTS case folder found (expected <case>/<case>_flair.nii[.gz], _t1, _t1ce, _t2 and _seg, in this "
+                "folder or up to three levels below it)"));
   std::sort(dirs.begin(), dirs.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
   for (const auto& dir : dirs) {
@@ -77,7 +78,8 @@ BratsScan scan_brats(const std::string& folder) {
       const std::string role = brats_file_role(name);
       if (role.empty()) {
         if (is_nifti_path(name))
-          scan.warnings.push_back(trf("{}: {} is not named <case>_{flair,t1,t1ce,t2,seg}.nii[.gz]; ignored", c.id, name));
+          scan.warnings.push_back(
+              trf("{}: {} is not named <case>_{flair,t1,t1ce,t2,seg}.nii[.gz]; ignored", c.id, name));
         continue;
       }
       std::string* slot = &c.seg;
@@ -91,7 +93,8 @@ BratsScan scan_brats(const std::string& folder) {
     }
     for (size_t m = 0; m < kBratsModalities.size(); ++m)
       if (c.images[m].empty())
-        c.defects.push_back(trf("modality {} is missing (no {}_{}.nii or .nii.gz in {})", kBratsModalities[m], c.id, kBratsModalities[m], c.folder));
+        c.defects.push_back(trf("modality {} is missing (no {}_{}.nii or .nii.gz in {})", kBratsModalities[m], c.id,
+                                kBratsModalities[m], c.folder));
     scan.cases.push_back(std::move(c));
   }
   return scan;

@@ -58,7 +58,8 @@ BratsCase load_brats_case(const BratsCaseFiles& files) {
       c.image.resize(static_cast<size_t>(4 * c.voxel_count()));
     } else {
       UNET_CHECK(v.dims == c.dims, files.images[m],
-                 trf("is {} but {} is {}; all modalities of a case must have the same shape", dims_text(v.dims), files.images[0], dims_text(c.dims)));
+                 trf("is {} but {} is {}; all modalities of a case must have the same shape", dims_text(v.dims),
+                     files.images[0], dims_text(c.dims)));
     }
     normalize_nonzero(v.voxels.data(), v.voxel_count());
     std::copy(v.voxels.begin(), v.voxels.end(), c.image.begin() + static_cast<std::ptrdiff_t>(m) * c.voxel_count());
@@ -66,7 +67,8 @@ BratsCase load_brats_case(const BratsCaseFiles& files) {
   if (files.has_labels()) {
     NiftiVolume seg = read_nifti(files.seg);
     UNET_CHECK(seg.dims == c.dims, files.seg,
-               trf("is {} but the images ({}) are {}; the segmentation must have the images' shape", dims_text(seg.dims), files.images[0], dims_text(c.dims)));
+               trf("is {} but the images ({}) are {}; the segmentation must have the images' shape",
+                   dims_text(seg.dims), files.images[0], dims_text(c.dims)));
     c.classes = brats_labels_to_classes(seg.voxels, seg.dims, files.seg);
     c.has_labels = true;
   }

@@ -196,7 +196,8 @@ std::vector<Volume> load_dataset(const ScanResult& scan, const LoadConfig& optio
             Image im = read_tiff(s.image);
             Image mk = read_tiff(s.mask);
             UNET_CHECK(im.height == mk.height && im.width == mk.width, s.mask,
-                       trf("mask is {}x{} but its image {} is {}x{}", std::to_string(mk.width), std::to_string(mk.height), s.image, std::to_string(im.width), std::to_string(im.height)));
+                       trf("mask is {}x{} but its image {} is {}x{}", std::to_string(mk.width),
+                           std::to_string(mk.height), s.image, std::to_string(im.width), std::to_string(im.height)));
             UNET_CHECK(im.channels == 1 || im.channels == 3, s.image, tr("expected 1 or 3 channels"));
             if (!images.empty())
               UNET_CHECK(im.height == images[0].height && im.width == images[0].width && im.bits == images[0].bits,

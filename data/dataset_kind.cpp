@@ -37,9 +37,11 @@ std::string detect_dataset_kind(const std::string& folder) {
     if (is_nifti_path(it->path().string())) ++niftis;
   }
   UNET_CHECK(tiffs > 0 || niftis > 0, folder,
-             tr("holds neither a Kaggle LGG data set (kaggle_3m/<case>/<case>_<n>.tif) nor a BraTS one (<case>/<case>_flair.nii[.gz]) within four levels"));
+             tr("holds neither a Kaggle LGG data set (kaggle_3m/<case>/<case>_<n>.tif) nor a BraTS one "
+                "(<case>/<case>_flair.nii[.gz]) within four levels"));
   UNET_CHECK(tiffs == 0 || niftis == 0, folder,
-             tr("holds both TIFF slices (Kaggle LGG) and NIfTI volumes (BraTS); say which with --dataset kaggle or --dataset brats"));
+             tr("holds both TIFF slices (Kaggle LGG) and NIfTI volumes (BraTS); say which with --dataset kaggle or "
+                "--dataset brats"));
   return niftis > 0 ? "brats" : "kaggle";
 }
 

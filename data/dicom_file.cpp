@@ -136,11 +136,15 @@ DicomFileInfo read_dicom_info(const std::string& path) {
   info.file = path;
   const DcmXfer xfer(ds.getOriginalXfer());
   info.transfer_syntax = xfer.getXferID();
-  UNET_CHECK(ds.tagExists(DCM_PixelData), path, tr("holds no image (no PixelData; a DICOMDIR, report or other object)"));
+  UNET_CHECK(ds.tagExists(DCM_PixelData), path,
+             tr("holds no image (no PixelData; a DICOMDIR, report or other object)"));
   info.series_uid = get_string(ds, DCM_SeriesInstanceUID);
   UNET_CHECK(!info.series_uid.empty(), path, tr("has no SeriesInstanceUID, so its series cannot be told"));
-  UNET_CHECK(xfer.isNotEncapsulated() || has_decoder(xfer.getXfer()), path,
-             trf("uses the transfer syntax {}, which this build cannot decode (DCMTK decodes uncompressed, JPEG, JPEG-LS and RLE; JPEG 2000 needs a commercial DCMTK add-on). Convert it first, e.g. with gdcmconv --raw", transfer_syntax_name(info.transfer_syntax)));
+  UNET_CHECK(
+      xfer.isNotEncapsulated() || has_decoder(xfer.getXfer()), path,
+      trf("uses the transfer syntax {}, which this build cannot decode (DCMTK decodes uncompressed, JPEG, JPEG-LS and "
+          "RLE; JPEG 2000 needs a commercial DCMTK add-on). Convert it first, e.g. with gdcmconv --raw",
+          transfer_syntax_name(info.transfer_syntax)));
   info.modality = get_string(ds, DCM_Modality);
   info.rows = get_int(ds, DCM_Rows, 0);
   info.cols = get_int(ds, DCM_Columns, 0);
@@ -155,13 +159,16 @@ DicomFileInfo read_dicom_info(const std::string& path) {
   UNET_CHECK(info.rows > 0 && info.cols > 0, path, tr("has no Rows / Columns"));
   UNET_CHECK(info.frames >= 1, path, trf("has NumberOfFrames {}", std::to_string(info.frames)));
   UNET_CHECK(samples == 1 && (info.monochrome1 || photometric == "MONOCHROME2" || photometric.empty()), path,
-             trf("is a colour image (SamplesPerPixel {}, PhotometricInterpretation '{}'); only greyscale (MONOCHROME1/2) MR and CT images are read", std::to_string(samples), photometric));
+             trf("is a colour image (SamplesPerPixel {}, PhotometricInterpretation '{}'); only greyscale "
+                 "(MONOCHROME1/2) MR and CT images are read",
+                 std::to_string(samples), photometric));
   UNET_CHECK(info.bits_allocated == 8 || info.bits_allocated == 16, path,
              trf("has BitsAllocated {}; only 8 and 16 are read", std::to_string(info.bits_allocated)));
-  UNET_CHECK(info.bits_stored >= 1 && info.bits_stored <= info.bits_allocated && info.high_bit >= info.bits_stored - 1 &&
-                 info.high_bit < info.bits_allocated,
+  UNET_CHECK(info.bits_stored >= 1 && info.bits_stored <= info.bits_allocated &&
+                 info.high_bit >= info.bits_stored - 1 && info.high_bit < info.bits_allocated,
              path,
-             trf("has inconsistent BitsStored {} / HighBit {} for BitsAllocated {}", std::to_string(info.bits_stored), std::to_string(info.high_bit), std::to_string(info.bits_allocated)));
+             trf("has inconsistent BitsStored {} / HighBit {} for BitsAllocated {}", std::to_string(info.bits_stored),
+                 std::to_string(info.high_bit), std::to_string(info.bits_allocated)));
   double between = 0.0;
   if (get_doubles(&ds, DCM_SpacingBetweenSlices, &between, 1) && between > 0) info.slice_spacing = between;
   else if (get_doubles(&ds, DCM_SliceThickness, &between, 1) && between > 0) info.slice_spacing = between;
@@ -174,7 +181,9 @@ DicomFileInfo read_dicom_info(const std::string& path) {
       per_frame = nullptr;
     DicomFrameGeometry& g = info.frame_geometry[static_cast<size_t>(f)];
     UNET_CHECK(frame_geometry(ds, per_frame, shared, g), path,
-               trf("has no complete geometry for frame {} (ImagePositionPatient, ImageOrientationPatient and PixelSpacing are needed to order slices)", std::to_string(f + 1)));
+               trf("has no complete geometry for frame {} (ImagePositionPatient, ImageOrientationPatient and "
+                   "PixelSpacing are needed to order slices)",
+                   std::to_string(f + 1)));
     // A classic multi-frame file gives one position: the frames follow along the normal.
     if (per_frame == nullptr && f > 0) {
       UNET_CHECK(info.slice_spacing > 0, path,
@@ -192,15 +201,19 @@ std::vector<float> read_dicom_pixels(const DicomFileInfo& info) {
   DcmFileFormat format;
   DcmDataset& ds = load(info.file, format);
   const OFCondition c = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
-  UNET_CHECK(c.good() && ds.canWriteXfer(EXS_LittleEndianExplicit), info.file,
-             trf("pixel data could not be decoded from {} (DCMTK: {})", transfer_syntax_name(info.transfer_syntax), c.text()));
+  UNET_CHECK(
+      c.good() && ds.canWriteXfer(EXS_LittleEndianExplicit), info.file,
+      trf("pixel data could not be decoded from {} (DCMTK: {})", transfer_syntax_name(info.transfer_syntax), c.text()));
   DcmElement* element = nullptr;
-  UNET_CHECK(ds.findAndGetElement(DCM_PixelData, element).good() && element != nullptr, info.file, tr("has no PixelData"));
+  UNET_CHECK(ds.findAndGetElement(DCM_PixelData, element).good() && element != nullptr, info.file,
+             tr("has no PixelData"));
   const int64_t count = info.rows * info.cols * info.frames;
   const size_t bytes_needed = static_cast<size_t>(count) * static_cast<size_t>(info.bits_allocated / 8);
   const size_t length = element->getLength();
   UNET_CHECK(length >= bytes_needed, info.file,
-             trf("PixelData holds {} bytes; {} frame(s) of {} x {} at {} bits need {}", std::to_string(length), std::to_string(info.frames), std::to_string(info.rows), std::to_string(info.cols), std::to_string(info.bits_allocated), std::to_string(bytes_needed)));
+             trf("PixelData holds {} bytes; {} frame(s) of {} x {} at {} bits need {}", std::to_string(length),
+                 std::to_string(info.frames), std::to_string(info.rows), std::to_string(info.cols),
+                 std::to_string(info.bits_allocated), std::to_string(bytes_needed)));
   // The raw samples as unsigned words: OB holds bytes, OW holds 16-bit words in host order.
   std::vector<uint32_t> raw(static_cast<size_t>(count));
   if (element->getVR() == EVR_OB || info.bits_allocated == 8) {

@@ -99,15 +99,19 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
   for (size_t fi = 0; fi < files.size(); ++fi) {
     const DicomFileInfo& f = files[fi];
     UNET_CHECK(f.rows == s.rows && f.cols == s.cols, f.file,
-               trf("has {} x {} pixels, but {} of the same {} has {} x {}", std::to_string(f.rows), std::to_string(f.cols), first.file, name, std::to_string(s.rows), std::to_string(s.cols)));
+               trf("has {} x {} pixels, but {} of the same {} has {} x {}", std::to_string(f.rows),
+                   std::to_string(f.cols), first.file, name, std::to_string(s.rows), std::to_string(s.cols)));
     for (int64_t fr = 0; fr < f.frames; ++fr) {
       const DicomFrameGeometry& g = f.frame_geometry[static_cast<size_t>(fr)];
       for (size_t k = 0; k < 6; ++k)
-        UNET_CHECK(std::abs(g.orientation[k] - s.orientation[k]) < kDirectionTolerance, frame_name(f, fr),
-                   trf("has another ImageOrientationPatient than {} of the same {} (slices of one volume must share it)", first.file, name));
+        UNET_CHECK(
+            std::abs(g.orientation[k] - s.orientation[k]) < kDirectionTolerance, frame_name(f, fr),
+            trf("has another ImageOrientationPatient than {} of the same {} (slices of one volume must share it)",
+                first.file, name));
       for (size_t k = 0; k < 2; ++k)
         UNET_CHECK(std::abs(g.spacing[k] - s.spacing[k]) <= kSpacingTolerance * s.spacing[k], frame_name(f, fr),
-                   trf("has PixelSpacing {} x {}, but {} of the same {} has {} x {}", mm(g.spacing[0]), mm(g.spacing[1]), first.file, name, mm(s.spacing[0]), mm(s.spacing[1])));
+                   trf("has PixelSpacing {} x {}, but {} of the same {} has {} x {}", mm(g.spacing[0]),
+                       mm(g.spacing[1]), first.file, name, mm(s.spacing[0]), mm(s.spacing[1])));
       entries.push_back({dot(g.position, normal), g.position, DicomSlice{fi, fr}});
     }
   }
@@ -123,7 +127,9 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
       off2 += d * d;
     }
     UNET_CHECK(std::sqrt(off2) <= in_plane_tolerance, where(e),
-               trf("is shifted by {} within the image plane against {} of the same {} (a tilted gantry or another field of view); the slices do not form one volume", mm(std::sqrt(off2)), where(entries[0]), name));
+               trf("is shifted by {} within the image plane against {} of the same {} (a tilted gantry or another "
+                   "field of view); the slices do not form one volume",
+                   mm(std::sqrt(off2)), where(entries[0]), name));
   }
   // Duplicates, gaps and uneven steps. The smallest step is the spacing: a missing slice
   // only ever makes a step larger.
@@ -132,15 +138,19 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
   for (size_t i = 1; i < entries.size(); ++i) {
     const double d = entries[i].along - entries[i - 1].along;
     UNET_CHECK(d > kSamePosition, where(entries[i]),
-               trf("lies at the same position as {} ({} along the normal) in {}: a duplicated slice, or two acquisitions in one series", where(entries[i - 1]), mm(entries[i].along), name));
+               trf("lies at the same position as {} ({} along the normal) in {}: a duplicated slice, or two "
+                   "acquisitions in one series",
+                   where(entries[i - 1]), mm(entries[i].along), name));
     step = i == 1 ? d : std::min(step, d);
   }
   for (size_t i = 1; i < entries.size(); ++i) {
     const double d = entries[i].along - entries[i - 1].along;
     UNET_CHECK(d <= 1.5 * step, where(entries[i]),
-               trf("follows {} after {} where the slices of {} are {} apart: about {} slice(s) are missing", where(entries[i - 1]), mm(d), name, mm(step), std::to_string(std::lround(d / step) - 1)));
+               trf("follows {} after {} where the slices of {} are {} apart: about {} slice(s) are missing",
+                   where(entries[i - 1]), mm(d), name, mm(step), std::to_string(std::lround(d / step) - 1)));
     UNET_CHECK(d <= 1.1 * step, where(entries[i]),
-               trf("follows {} after {} where the slices of {} are {} apart: the spacing is not regular", where(entries[i - 1]), mm(d), name, mm(step)));
+               trf("follows {} after {} where the slices of {} are {} apart: the spacing is not regular",
+                   where(entries[i - 1]), mm(d), name, mm(step)));
   }
   s.slice_spacing = entries.size() > 1 ? step : (first.slice_spacing > 0 ? first.slice_spacing : 1.0);
   s.origin = entries[0].position;
@@ -180,9 +190,10 @@ DicomScan scan_dicom_folder(const std::string& folder, bool strict) {
   }
   std::sort(scan.series.begin(), scan.series.end(), [](const DicomSeries& a, const DicomSeries& b) { return a.id < b.id; });
   UNET_CHECK(!scan.series.empty(), folder,
-             scan.problems.empty() ? trf("holds no usable DICOM series ({} files looked at)", std::to_string(scan.files_seen))
-                                   : trf("holds no usable DICOM series ({} files looked at; first problem: {})",
-                                         std::to_string(scan.files_seen), scan.problems.front()));
+             scan.problems.empty()
+                 ? trf("holds no usable DICOM series ({} files looked at)", std::to_string(scan.files_seen))
+                 : trf("holds no usable DICOM series ({} files looked at; first problem: {})",
+                       std::to_string(scan.files_seen), scan.problems.front()));
   return scan;
 }
 

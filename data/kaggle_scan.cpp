@@ -58,8 +58,9 @@ ScanResult scan_kaggle(const std::string& folder) {
   UNET_CHECK(fs::is_directory(folder, ec), folder, tr("data folder does not exist or is not a folder"));
   fs::path root = folder;
   if (fs::is_directory(root / "kaggle_3m", ec)) root = root / "kaggle_3m";
-  UNET_CHECK(has_case_folders(root), folder,
-             tr("no case folders with TIFF files found (expected kaggle_3m/<case>/<case>_<n>.tif and <case>_<n>_mask.tif)"));
+  UNET_CHECK(
+      has_case_folders(root), folder,
+      tr("no case folders with TIFF files found (expected kaggle_3m/<case>/<case>_<n>.tif and <case>_<n>_mask.tif)"));
 
   ScanResult result;
   result.root = root.string();
@@ -91,7 +92,8 @@ ScanResult scan_kaggle(const std::string& folder) {
     for (auto& [n, s] : by_number) {
       if (s.image.empty() || s.mask.empty()) {
         const std::string file = fs::path(s.image.empty() ? s.mask : s.image).filename().string();
-        unpaired.push_back(s.image.empty() ? trf("{} (mask without image)", file) : trf("{} (image without mask)", file));
+        unpaired.push_back(s.image.empty() ? trf("{} (mask without image)", file)
+                                           : trf("{} (image without mask)", file));
         continue;
       }
       patient.slices.push_back(s);

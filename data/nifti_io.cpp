@@ -64,15 +64,18 @@ NimPtr read_checked_header(const std::string& path) {
   UNET_CHECK(fs::is_regular_file(path, ec), path, tr("NIfTI file does not exist or is not a regular file"));
   NimPtr nim(nifti_image_read(path.c_str(), 0));
   UNET_CHECK(nim != nullptr, path,
-             tr("is not a readable NIfTI file (the header is missing, damaged or cut short, or the name does not end in .nii or .nii.gz)"));
+             tr("is not a readable NIfTI file (the header is missing, damaged or cut short, or the name does not end "
+                "in .nii or .nii.gz)"));
   const int64_t ndim = nim->dim[0];
   UNET_CHECK(ndim >= 3, path,
              trf("is a {}D image (dim[0] = {}); a 3D volume is needed", std::to_string(ndim), std::to_string(ndim)));
   for (int d = 4; d <= ndim && d <= 7; ++d)
     UNET_CHECK(nim->dim[d] == 1, path,
-               trf("has more than 3 dimensions (dim[{}] = {}); a single 3D volume is needed, not a 4D series", std::to_string(d), std::to_string(nim->dim[d])));
+               trf("has more than 3 dimensions (dim[{}] = {}); a single 3D volume is needed, not a 4D series",
+                   std::to_string(d), std::to_string(nim->dim[d])));
   for (int d = 1; d <= 3; ++d)
-    UNET_CHECK(nim->dim[d] >= 1, path, trf("has dimension {} of size {}", std::to_string(d), std::to_string(nim->dim[d])));
+    UNET_CHECK(nim->dim[d] >= 1, path,
+               trf("has dimension {} of size {}", std::to_string(d), std::to_string(nim->dim[d])));
   switch (nim->datatype) {
     case NIFTI_TYPE_UINT8:
     case NIFTI_TYPE_INT8:
@@ -86,7 +89,8 @@ NimPtr read_checked_header(const std::string& path) {
     case NIFTI_TYPE_FLOAT64:
       break;
     default:
-      UNET_THROW(path, trf("has voxel type {}; only real numbers (integers or floats) can be read as an MRI volume", nifti_datatype_string(nim->datatype)));
+      UNET_THROW(path, trf("has voxel type {}; only real numbers (integers or floats) can be read as an MRI volume",
+                           nifti_datatype_string(nim->datatype)));
   }
   return nim;
 }
@@ -193,11 +197,15 @@ NiftiVolume read_nifti(const std::string& path) {
   if (!ends_with_ci(path, ".gz")) {
     // An uncompressed file must hold every voxel after the header; say how much is missing.
     const int64_t size = nifti_get_filesize(path.c_str());
-    UNET_CHECK(size >= nim->iname_offset + bytes, path,
-               trf("is truncated: the header promises {} bytes of voxel data from offset {} but the file has only {} bytes", std::to_string(bytes), std::to_string(nim->iname_offset), std::to_string(size)));
+    UNET_CHECK(
+        size >= nim->iname_offset + bytes, path,
+        trf("is truncated: the header promises {} bytes of voxel data from offset {} but the file has only {} bytes",
+            std::to_string(bytes), std::to_string(nim->iname_offset), std::to_string(size)));
   }
   UNET_CHECK(nifti_image_load(nim.get()) == 0 && nim->data != nullptr, path,
-             trf("voxel data could not be read: the file is truncated or its gzip stream is damaged (expected {} bytes of voxel data)", std::to_string(bytes)));
+             trf("voxel data could not be read: the file is truncated or its gzip stream is damaged (expected {} bytes "
+                 "of voxel data)",
+                 std::to_string(bytes)));
   NiftiVolume v;
   v.dims = {nim->nx, nim->ny, nim->nz};
   v.voxels.resize(static_cast<size_t>(v.voxel_count()));
@@ -218,7 +226,8 @@ NiftiVolume read_nifti(const std::string& path) {
     case NIFTI_TYPE_UINT64: transpose_to_float<uint64_t>(raw, v.dims, slope, inter, out); break;
     case NIFTI_TYPE_FLOAT32: transpose_to_float<float>(raw, v.dims, slope, inter, out); break;
     case NIFTI_TYPE_FLOAT64: transpose_to_float<double>(raw, v.dims, slope, inter, out); break;
-    default: UNET_THROW(path, tr("unexpected voxel type"));  // read_checked_header refused the others
+    default:
+      UNET_THROW(path, tr("unexpected voxel type"));  // read_checked_header refused the others
   }
   nifti_image_unload(nim.get());
   auto impl = std::make_shared<NiftiHeader::Impl>();
@@ -247,7 +256,8 @@ std::vector<char> transpose_to_disk(const std::vector<float>& voxels, const std:
           UNET_CHECK(std::isfinite(v) && r >= static_cast<float>(std::numeric_limits<T>::min()) &&
                          r <= static_cast<float>(std::numeric_limits<T>::max()),
                      path,
-                     trf("voxel ({}, {}, {}) = {} does not fit the file's integer type", std::to_string(x), std::to_string(y), std::to_string(z), std::to_string(v)));
+                     trf("voxel ({}, {}, {}) = {} does not fit the file's integer type", std::to_string(x),
+                         std::to_string(y), std::to_string(z), std::to_string(v)));
           dst[(z * ny + y) * nx + x] = static_cast<T>(r);
         } else {
           dst[(z * ny + y) * nx + x] = static_cast<T>(v);
@@ -274,7 +284,8 @@ void write_nifti(const std::string& path, const NiftiHeader& like, const std::ve
   UNET_CHECK(!like.empty(), path, tr("no reference header to write with"));
   const auto dims = like.dims();
   UNET_CHECK(static_cast<int64_t>(voxels.size()) == dims[0] * dims[1] * dims[2], path,
-             trf("volume has {} voxels but the reference header {} describes {}x{}x{}", std::to_string(voxels.size()), like.source(), std::to_string(dims[0]), std::to_string(dims[1]), std::to_string(dims[2])));
+             trf("volume has {} voxels but the reference header {} describes {}x{}x{}", std::to_string(voxels.size()),
+                 like.source(), std::to_string(dims[0]), std::to_string(dims[1]), std::to_string(dims[2])));
   std::vector<char> bytes;
   int datatype = 0;
   switch (type) {
@@ -302,7 +313,8 @@ void write_nifti(const std::string& path, const NiftiHeader& like, const std::ve
   nim->cal_max = 0.0;
   // One file (.nii); NIfTI-2 stays NIfTI-2, everything else (NIfTI-1, Analyze) becomes NIfTI-1.
   nim->nifti_type = nim->nifti_type >= NIFTI_FTYPE_NIFTI2_1 ? NIFTI_FTYPE_NIFTI2_1 : NIFTI_FTYPE_NIFTI1_1;
-  UNET_CHECK(nifti_set_filenames(nim.get(), tmp.c_str(), 0, 1) == 0, path, trf("nifticlib refused the file name {}", tmp));
+  UNET_CHECK(nifti_set_filenames(nim.get(), tmp.c_str(), 0, 1) == 0, path,
+             trf("nifticlib refused the file name {}", tmp));
   nim->data = bytes.data();
   znzFile file = nifti_image_write_hdr_img2(nim.get(), 3 /* write the data, leave open */, "wb", nullptr, nullptr);
   nim->data = nullptr;  // ours, not nifticlib's to free
@@ -312,7 +324,9 @@ void write_nifti(const std::string& path, const NiftiHeader& like, const std::ve
     fs::remove(tmp, ec);
     UNET_THROW(path, trf("{}; no file was written under this name", why));
   };
-  if (!closed) fail(opened ? trf("could not be written (closing {} failed)", tmp) : trf("could not be written (creating {} failed)", tmp));
+  if (!closed)
+    fail(opened ? trf("could not be written (closing {} failed)", tmp)
+                : trf("could not be written (creating {} failed)", tmp));
   try {
     fsync_path(tmp, false, path);
   } catch (const Error&) {

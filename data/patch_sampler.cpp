@@ -137,7 +137,8 @@ PatchBatch make_patch_batch(const std::vector<BratsCase>& cases, const std::vect
   for (size_t n = 0; n < refs.size(); ++n) {
     const PatchRef& r = refs[n];
     UNET_CHECK(r.case_index >= 0 && r.case_index < static_cast<int64_t>(cases.size()), "make_patch_batch",
-               trf("case index {} is outside the {} loaded cases", std::to_string(r.case_index), std::to_string(cases.size())));
+               trf("case index {} is outside the {} loaded cases", std::to_string(r.case_index),
+                   std::to_string(cases.size())));
     const PatchInfo info = sample_patch(cases[static_cast<size_t>(r.case_index)], config, seed, epoch, r.case_index,
                                         r.sample, b.images.data() + n * 4 * pv, b.labels.data() + n * pv);
     if (infos != nullptr) (*infos)[n] = info;

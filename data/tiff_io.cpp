@@ -78,7 +78,10 @@ Image decode(TIFF* tif, const std::string& name, const ErrorSink& sink) {
     fail(name, trf("sample format {} is not supported (unsigned integers only)", std::to_string(sample_format)), sink);
   const bool gray = photometric == PHOTOMETRIC_MINISBLACK || photometric == PHOTOMETRIC_MINISWHITE;
   if (!((gray && spp == 1) || (photometric == PHOTOMETRIC_RGB && (spp == 3 || spp == 4))))
-    fail(name, trf("photometric interpretation {} with {} samples per pixel is not supported (grayscale or RGB only)", std::to_string(photometric), std::to_string(spp)), sink);
+    fail(name,
+         trf("photometric interpretation {} with {} samples per pixel is not supported (grayscale or RGB only)",
+             std::to_string(photometric), std::to_string(spp)),
+         sink);
   if (!TIFFIsCODECConfigured(compression))
     fail(name, trf("compression scheme {} is not available in this libtiff", std::to_string(compression)), sink);
 
@@ -272,7 +275,8 @@ std::vector<uint8_t> mask_to_binary(const Image& mask, const std::string& path) 
     any_one |= v == 1;
     out[i] = v != 0 ? 1 : 0;
   }
-  UNET_CHECK(!(any_full && any_one), path, trf("mask mixes the values 1 and {}; expected 0/{} or 0/1", std::to_string(full), std::to_string(full)));
+  UNET_CHECK(!(any_full && any_one), path,
+             trf("mask mixes the values 1 and {}; expected 0/{} or 0/1", std::to_string(full), std::to_string(full)));
   return out;
 }
 

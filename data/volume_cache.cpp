@@ -98,7 +98,8 @@ bool read_volume_cache(const std::string& path, std::vector<Volume>& volumes, Lo
   Reader r(in, size);
   char magic[8] = {};
   r.bytes(magic, sizeof magic);
-  if (!r.ok() || std::memcmp(magic, kMagic, sizeof magic) != 0) return why = tr("not a cache file of this version"), false;
+  if (!r.ok() || std::memcmp(magic, kMagic, sizeof magic) != 0)
+    return why = tr("not a cache file of this version"), false;
   LoadReport rep;
   rep.patients = static_cast<int64_t>(r.u64());
   rep.slices = static_cast<int64_t>(r.u64());
@@ -184,7 +185,8 @@ std::vector<Volume> load_dataset_cached(const ScanResult& scan, const LoadConfig
   try {
     write_volume_cache(path, volumes, report);
   } catch (const Error& e) {
-    report.problems.push_back(trf("the preprocessed data could not be cached (the next run loads it again): {}", e.what()));
+    report.problems.push_back(
+        trf("the preprocessed data could not be cached (the next run loads it again): {}", e.what()));
   }
   return volumes;
 }

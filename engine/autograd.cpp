@@ -64,8 +64,9 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
 }
 
 void run_backward(const Tensor& loss) {
-  UNET_CHECK(loss.defined() && loss.numel() == 1, "backward",
-             trf("needs a one-element loss, got shape {}", (loss.defined() ? shape_str(loss.shape()) : tr("<undefined>"))));
+  UNET_CHECK(
+      loss.defined() && loss.numel() == 1, "backward",
+      trf("needs a one-element loss, got shape {}", (loss.defined() ? shape_str(loss.shape()) : tr("<undefined>"))));
   run_backward(loss, Tensor::full(loss.shape(), 1.0f, loss.device()));
 }
 
@@ -104,7 +105,8 @@ void run_backward(const Tensor& loss, const Tensor& grad_root) {
     impl->grad.reset();  // a non-leaf's gradient is not kept (as in PyTorch)
     std::vector<Tensor> grads = node->backward(grad_out);
     UNET_CHECK(grads.size() == node->inputs.size(), node->name,
-               trf("backward returned {} gradients for {} inputs", std::to_string(grads.size()), std::to_string(node->inputs.size())));
+               trf("backward returned {} gradients for {} inputs", std::to_string(grads.size()),
+                   std::to_string(node->inputs.size())));
     for (size_t i = 0; i < grads.size(); ++i) {
       const auto& input = node->inputs[i];
       if (input == nullptr || !input->requires_grad || !grads[i].defined()) continue;

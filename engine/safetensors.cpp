@@ -83,7 +83,8 @@ void read_exactly(int fd, void* dst, uint64_t n, uint64_t offset, const std::str
     UNET_CHECK(got >= 0, path,
                trf("read error in {} at byte {}: {}", what, std::to_string(offset + done), sys_error()));
     UNET_CHECK(got > 0, path,
-               trf("the file ended at byte {} while reading {} (did it change while being read?)", std::to_string(offset + done), what));
+               trf("the file ended at byte {} while reading {} (did it change while being read?)",
+                   std::to_string(offset + done), what));
     done += static_cast<uint64_t>(got);
   }
 }
@@ -241,7 +242,8 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
       case Place::Shape:
         return fail(trf("{}: shape has the entry {}; dimensions are whole numbers >= 0", tensor(), found));
       case Place::Offsets:
-        return fail(trf("{}: data_offsets has the entry {}; it must be two whole numbers [begin, end]", tensor(), found));
+        return fail(
+            trf("{}: data_offsets has the entry {}; it must be two whole numbers [begin, end]", tensor(), found));
       default:
         return fail(trf("bad safetensors header: {}, not a JSON object", found));
     }
@@ -308,9 +310,12 @@ SafetensorsFile read_safetensors(const std::string& path) {
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   UNET_CHECK(header_len <= file_size - 8, path,
-             trf("truncated or not a safetensors file: header length {} exceeds the file size {}", std::to_string(header_len), std::to_string(file_size)));
-  UNET_CHECK(header_len <= kSafetensorsMaxHeaderBytes, path,
-             trf("header length {} bytes is over the limit of {} bytes (16 MiB); the file is damaged or not a checkpoint", std::to_string(header_len), std::to_string(kSafetensorsMaxHeaderBytes)));
+             trf("truncated or not a safetensors file: header length {} exceeds the file size {}",
+                 std::to_string(header_len), std::to_string(file_size)));
+  UNET_CHECK(
+      header_len <= kSafetensorsMaxHeaderBytes, path,
+      trf("header length {} bytes is over the limit of {} bytes (16 MiB); the file is damaged or not a checkpoint",
+          std::to_string(header_len), std::to_string(kSafetensorsMaxHeaderBytes)));
   std::string header(header_len, '\0');
   read_exactly(fd.get(), header.data(), header_len, 8, path, "the header");
   const uint64_t data_size = file_size - 8 - header_len;
@@ -326,17 +331,17 @@ SafetensorsFile read_safetensors(const std::string& path) {
     const std::size_t elem = dtype_size(e.tensor.dtype);
     UNET_CHECK(elem != 0, where, trf("unknown dtype '{}'", printable(e.tensor.dtype)));
     const uint64_t begin = e.offsets[0], end = e.offsets[1];
-    UNET_CHECK(
-        begin <= end, where,
-        trf("data_offsets [{}, {}]: the end is before the begin", std::to_string(begin), std::to_string(end)));
+    UNET_CHECK(begin <= end, where,
+               trf("data_offsets [{}, {}]: the end is before the begin", std::to_string(begin), std::to_string(end)));
     UNET_CHECK(end <= data_size, where,
-               trf("data ends at byte {} but the file holds {} data bytes (truncated file?)", std::to_string(end), std::to_string(data_size)));
+               trf("data ends at byte {} but the file holds {} data bytes (truncated file?)", std::to_string(end),
+                   std::to_string(data_size)));
     uint64_t bytes = 0;
-    UNET_CHECK(
-        checked_byte_size(e.tensor.shape, elem, bytes), where,
-        trf("shape {} of {} has more bytes than 64 bits can count", shape_text(e.tensor.shape), e.tensor.dtype));
+    UNET_CHECK(checked_byte_size(e.tensor.shape, elem, bytes), where,
+               trf("shape {} of {} has more bytes than 64 bits can count", shape_text(e.tensor.shape), e.tensor.dtype));
     UNET_CHECK(bytes == end - begin, where,
-               trf("shape {} of {} needs {} bytes, but data_offsets give {}", shape_text(e.tensor.shape), e.tensor.dtype, std::to_string(bytes), std::to_string(end - begin)));
+               trf("shape {} of {} needs {} bytes, but data_offsets give {}", shape_text(e.tensor.shape),
+                   e.tensor.dtype, std::to_string(bytes), std::to_string(end - begin)));
   }
 
   // Each tensor must own its bytes: two entries pointing at the same bytes would load as
@@ -358,8 +363,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
   for (size_t i = 1; i < ranges.size(); ++i) {
     const Range& prev = ranges[i - 1];
     const Range& cur = ranges[i];
-    UNET_CHECK(cur.begin >= prev.end, path,
-               trf("tensors '{}' (data bytes {} to {}) and '{}' ({} to {}) overlap; each tensor must have bytes of its own", printable(*prev.name), std::to_string(prev.begin), std::to_string(prev.end), printable(*cur.name), std::to_string(cur.begin), std::to_string(cur.end)));
+    UNET_CHECK(
+        cur.begin >= prev.end, path,
+        trf("tensors '{}' (data bytes {} to {}) and '{}' ({} to {}) overlap; each tensor must have bytes of its own",
+            printable(*prev.name), std::to_string(prev.begin), std::to_string(prev.end), printable(*cur.name),
+            std::to_string(cur.begin), std::to_string(cur.end)));
   }
 
   // Every entry is sound and the ranges are disjoint: the bytes read add up to at most the
@@ -385,7 +393,8 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
     uint64_t expected = 0;
     UNET_CHECK(dtype_size(t.dtype) != 0, path, trf("tensor '{}': unknown dtype '{}'", name, t.dtype));
     UNET_CHECK(checked_byte_size(t.shape, dtype_size(t.dtype), expected) && expected == t.bytes.size(), path,
-               trf("tensor '{}': {} bytes do not hold shape {} of {}", name, std::to_string(t.bytes.size()), shape_text(t.shape), t.dtype));
+               trf("tensor '{}': {} bytes do not hold shape {} of {}", name, std::to_string(t.bytes.size()),
+                   shape_text(t.shape), t.dtype));
     header[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }

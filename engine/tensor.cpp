@@ -55,8 +55,7 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, std:
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, Device device) {
-  for (int64_t d : shape)
-    UNET_CHECK(d >= 0, "Tensor::empty", trf("negative dimension in shape {}", shape_str(shape)));
+  for (int64_t d : shape) UNET_CHECK(d >= 0, "Tensor::empty", trf("negative dimension in shape {}", shape_str(shape)));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->device = device;
@@ -89,14 +88,16 @@ Tensor Tensor::from_host(const Shape& shape, const float* values, Device device)
 Tensor Tensor::from_host_async(const Shape& shape, const HostBuffer& source, Device device) {
   Tensor t = empty(shape, device);
   UNET_CHECK(source.size() >= static_cast<std::size_t>(t.numel()), "Tensor::from_host_async",
-             trf("the host buffer holds {} floats; shape {} needs {}", std::to_string(source.size()), shape_str(shape), std::to_string(t.numel())));
+             trf("the host buffer holds {} floats; shape {} needs {}", std::to_string(source.size()), shape_str(shape),
+                 std::to_string(t.numel())));
   copy_bytes(t.data(), device, source.data(), Device::CPU, static_cast<std::size_t>(t.numel()) * sizeof(float), false);
   return t;
 }
 
 void Tensor::copy_to_host_async(HostBuffer& out) const {
-  UNET_CHECK(out.size() >= static_cast<std::size_t>(numel()), "Tensor::copy_to_host_async",
-             trf("the host buffer holds {} floats; the tensor has {}", std::to_string(out.size()), std::to_string(numel())));
+  UNET_CHECK(
+      out.size() >= static_cast<std::size_t>(numel()), "Tensor::copy_to_host_async",
+      trf("the host buffer holds {} floats; the tensor has {}", std::to_string(out.size()), std::to_string(numel())));
   copy_bytes(out.data(), Device::CPU, data(), device(), static_cast<std::size_t>(numel()) * sizeof(float), false);
 }
 
@@ -169,7 +170,8 @@ Tensor Tensor::reshape(const Shape& shape) const {
 
 Tensor Tensor::view_range(int64_t offset, const Shape& shape) const {
   UNET_CHECK(offset >= 0 && offset + shape_numel(shape) <= numel(), "view_range",
-             trf("range [{}, +{}) outside a tensor of {} elements", std::to_string(offset), std::to_string(shape_numel(shape)), std::to_string(numel())));
+             trf("range [{}, +{}) outside a tensor of {} elements", std::to_string(offset),
+                 std::to_string(shape_numel(shape)), std::to_string(numel())));
   Tensor t = detached(*this);
   t.impl()->offset += offset;
   t.impl()->shape = shape;
@@ -193,8 +195,7 @@ void Tensor::zero_grad() {
 void Tensor::backward() const { run_backward(*this); }
 
 void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
-  UNET_CHECK(a.shape() == b.shape(), op,
-             trf("shape mismatch: {} vs {}", shape_str(a.shape()), shape_str(b.shape())));
+  UNET_CHECK(a.shape() == b.shape(), op, trf("shape mismatch: {} vs {}", shape_str(a.shape()), shape_str(b.shape())));
 }
 
 void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
@@ -203,8 +204,9 @@ void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
 }
 
 void check_ndim(const char* op, const Tensor& t, int64_t ndim, const char* what) {
-  UNET_CHECK(t.ndim() == ndim, op,
-             trf("{} must have {} dimensions, got shape {}", std::string(what), std::to_string(ndim), shape_str(t.shape())));
+  UNET_CHECK(
+      t.ndim() == ndim, op,
+      trf("{} must have {} dimensions, got shape {}", std::string(what), std::to_string(ndim), shape_str(t.shape())));
 }
 
 }  // namespace unet

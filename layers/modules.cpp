@@ -88,7 +88,8 @@ void Conv::reset_parameters(uint64_t seed, int64_t weight_offset, int64_t bias_o
 
 Tensor Conv::forward(const Tensor& x) const {
   UNET_CHECK(x.ndim() == rank_ + 2, transposed_ ? "conv_transpose" : "conv",
-             trf("a {}D layer needs an input of {} dims, got {}", std::to_string(rank_), std::to_string(rank_ + 2), shape_str(x.shape())));
+             trf("a {}D layer needs an input of {} dims, got {}", std::to_string(rank_), std::to_string(rank_ + 2),
+                 shape_str(x.shape())));
   return transposed_ ? ops::conv_transpose(x, weight, bias, stride_, pad_) : ops::conv(x, weight, bias, stride_, pad_);
 }
 

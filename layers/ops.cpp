@@ -123,7 +123,8 @@ SpatialDims spatial_dims(const Tensor& t) { return SpatialDims(t.shape().begin()
 
 void check_vector(const char* op, const Tensor& t, int64_t len, const char* what) {
   UNET_CHECK(t.defined() && t.ndim() == 1 && t.dim(0) == len, op,
-             trf("{} must have shape [{}], got {}", std::string(what), std::to_string(len), (t.defined() ? shape_str(t.shape()) : tr("<undefined>"))));
+             trf("{} must have shape [{}], got {}", std::string(what), std::to_string(len),
+                 (t.defined() ? shape_str(t.shape()) : tr("<undefined>"))));
 }
 
 Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
@@ -137,9 +138,11 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
   const int64_t w_in = transposed ? w.dim(0) : w.dim(1);
   const int64_t c_out = transposed ? w.dim(1) : w.dim(0);
   for (int64_t i = 3; i < w.ndim(); ++i)
-    UNET_CHECK(w.dim(i) == w.dim(2), op, trf("the kernel must be the same size along every axis, got weight {}", shape_str(w.shape())));
+    UNET_CHECK(w.dim(i) == w.dim(2), op,
+               trf("the kernel must be the same size along every axis, got weight {}", shape_str(w.shape())));
   UNET_CHECK(x.dim(1) == w_in, op,
-             trf("input {} has {} channels but weight {} expects {}", shape_str(x.shape()), std::to_string(x.dim(1)), shape_str(w.shape()), std::to_string(w_in)));
+             trf("input {} has {} channels but weight {} expects {}", shape_str(x.shape()), std::to_string(x.dim(1)),
+                 shape_str(w.shape()), std::to_string(w_in)));
   UNET_CHECK(stride >= 1 && pad >= 0, op, tr("stride must be >= 1 and pad >= 0"));
   if (b.defined()) {
     check_vector(op, b, c_out, "bias");

@@ -126,7 +126,9 @@ nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, doubl
   }
   std::printf("  %-66s %9.2f %9.2f\n", "total", tf * 1e3, tb * 1e3);
   if (step_seconds > 0)
-    std::printf(tr("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is autograd, the loss's backward and the profiler's own cost\n").c_str(),
+    std::printf(tr("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is "
+                   "autograd, the loss's backward and the profiler's own cost\n")
+                    .c_str(),
                 sum * 1e3, step_seconds * 1e3, 100.0 * (sum - step_seconds) / step_seconds);
   return rows;
 }

@@ -62,8 +62,8 @@ void write_report(const std::string& dir, const BratsRunReport& r) {
   });
   const std::string label_svg = chart_files(dir, "label_dice", kW, kH, [&](Painter& p) {
     line_chart(p, kW, kH, tr("Dice per label (1 necrotic core, 2 edema, 4 enhancing)"), x,
-               {named(t1, tr("train L1")), named(t2, tr("train L2")), named(t4, tr("train L4")), named(v1, tr("val L1")),
-                named(v2, tr("val L2")), named(v4, tr("val L4"))},
+               {named(t1, tr("train L1")), named(t2, tr("train L2")), named(t4, tr("train L4")),
+                named(v1, tr("val L1")), named(v2, tr("val L2")), named(v4, tr("val L4"))},
                tr("epoch"));
   });
   const std::string region_svg = chart_files(dir, "region_dice", kW, kH, [&](Painter& p) {
@@ -74,7 +74,8 @@ void write_report(const std::string& dir, const BratsRunReport& r) {
   });
 
   std::string h;
-  h += "<!DOCTYPE html>\n<html lang=\"" + html_language() + "\"><head><meta charset=\"utf-8\"><title>" + html_escape(r.title) + "</title>\n";
+  h += "<!DOCTYPE html>\n<html lang=\"" + html_language() + "\"><head><meta charset=\"utf-8\"><title>" +
+       html_escape(r.title) + "</title>\n";
   h += "<style>body{font-family:sans-serif,'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC';margin:24px;color:#222;max-width:1400px}table{border-collapse:collapse}"
        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
        "figure{display:inline-block;margin:6px}figcaption{font-size:12px;color:#555}pre{background:#f7f7f7;padding:8px}"
@@ -91,23 +92,27 @@ void write_report(const std::string& dir, const BratsRunReport& r) {
           "the region is empty in only one of prediction and truth (left out of the mean).") +
        "</p>\n";
   h += "<h2>" + tr("Epochs") + "</h2>\n<table id=\"epochs\"><tr>";
-  for (const std::string& head : {tr("epoch"), tr("train loss"), tr("train Dice L1"), tr("train Dice L2"), tr("train Dice L4"), tr("val loss"), tr("val Dice WT"), tr("val Dice TC"), tr("val Dice ET"), tr("val IoU WT"), tr("val IoU TC"), tr("val IoU ET"), tr("val HD95 WT"), tr("val HD95 TC"), tr("val HD95 ET"), tr("lr"), tr("seconds")})
+  for (const std::string& head :
+       {tr("epoch"), tr("train loss"), tr("train Dice L1"), tr("train Dice L2"), tr("train Dice L4"), tr("val loss"),
+        tr("val Dice WT"), tr("val Dice TC"), tr("val Dice ET"), tr("val IoU WT"), tr("val IoU TC"), tr("val IoU ET"),
+        tr("val HD95 WT"), tr("val HD95 TC"), tr("val HD95 ET"), tr("lr"), tr("seconds")})
     h += "<th>" + html_escape(head) + "</th>";
   h += "</tr>\n";
   for (const auto& m : r.history) {
     // The trainer writes -1 for an HD95 that no case had.
     auto hd = [](double v) { return v < 0 ? std::string("<td>-</td>") : cell(v, "%.2f"); };
-    h += "<tr><td>" + std::to_string(m.epoch) + (m.best ? html_escape(tr(" (best)")) : "") + "</td>" + cell(m.train_loss) +
-         cell(m.train_dice_l1) + cell(m.train_dice_l2) + cell(m.train_dice_l4) + cell(m.val_loss) + cell(m.val_dice_wt) +
-         cell(m.val_dice_tc) + cell(m.val_dice_et) + cell(m.val_iou_wt) + cell(m.val_iou_tc) + cell(m.val_iou_et) +
-         hd(m.val_hd95_wt) + hd(m.val_hd95_tc) + hd(m.val_hd95_et) +
-         cell(m.lr, "%.2e") + cell(m.seconds, "%.1f") + "</tr>\n";
+    h += "<tr><td>" + std::to_string(m.epoch) + (m.best ? html_escape(tr(" (best)")) : "") + "</td>" +
+         cell(m.train_loss) + cell(m.train_dice_l1) + cell(m.train_dice_l2) + cell(m.train_dice_l4) + cell(m.val_loss) +
+         cell(m.val_dice_wt) + cell(m.val_dice_tc) + cell(m.val_dice_et) + cell(m.val_iou_wt) + cell(m.val_iou_tc) +
+         cell(m.val_iou_et) + hd(m.val_hd95_wt) + hd(m.val_hd95_tc) + hd(m.val_hd95_et) + cell(m.lr, "%.2e") +
+         cell(m.seconds, "%.1f") + "</tr>\n";
   }
   h += "</table>\n";
   if (!r.cases.empty()) {
     h += "<h2>" + trf("Validation cases ({})", r.cases.size()) + "</h2>\n<table id=\"cases\"><tr><th>" + tr("case") +
          "</th><th>Dice L1</th><th>Dice L2</th><th>Dice L4</th><th>Dice WT</th><th>Dice TC</th><th>Dice ET</th>"
-         "<th>IoU WT</th><th>IoU TC</th><th>IoU ET</th><th>HD95 WT (mm)</th><th>HD95 TC (mm)</th><th>HD95 ET (mm)</th></tr>\n";
+         "<th>IoU WT</th><th>IoU TC</th><th>IoU ET</th><th>HD95 WT (mm)</th><th>HD95 TC (mm)</th><th>HD95 ET "
+         "(mm)</th></tr>\n";
     for (const auto& c : r.cases)
       h += "<tr><td style=\"text-align:left\">" + html_escape(c.id) + "</td>" + metrics_cells(c.metrics) + "</tr>\n";
     BratsCaseMetrics mean;
@@ -121,15 +126,17 @@ void write_report(const std::string& dir, const BratsRunReport& r) {
     h += "<tr><th style=\"text-align:left\">" + tr("mean") + "</th>" + metrics_cells(mean) + "</tr>\n</table>\n";
   }
   if (!r.pictures.empty()) {
-    h += "<h2>" + tr("Validation cases in three planes (image | ground truth | prediction)") + "</h2>\n<p>" +
-         tr("Flair in grey; label 1 red, label 2 green, label 4 yellow. Planes through the centre of the true tumour.") +
-         "</p>\n<div id=\"triptychs\">\n";
+    h +=
+        "<h2>" + tr("Validation cases in three planes (image | ground truth | prediction)") + "</h2>\n<p>" +
+        tr("Flair in grey; label 1 red, label 2 green, label 4 yellow. Planes through the centre of the true tumour.") +
+        "</p>\n<div id=\"triptychs\">\n";
     for (const auto& s : r.pictures)
       h += "<figure><img alt=\"" + html_escape(s.caption) + "\" src=\"data:image/png;base64," + base64(s.png) +
            "\"><figcaption>" + html_escape(s.caption) + "</figcaption></figure>\n";
     h += "</div>\n";
   }
-  h += "<h2>" + tr("Configuration") + "</h2>\n<pre id=\"config\">" + html_escape(r.config_json) + "</pre>\n</body></html>\n";
+  h += "<h2>" + tr("Configuration") + "</h2>\n<pre id=\"config\">" + html_escape(r.config_json) +
+       "</pre>\n</body></html>\n";
   write_file_atomic((fs::path(dir) / "report.html").string(), h);
 }
 
@@ -144,17 +151,17 @@ BratsRunReport make_brats_run_report(BratsTrainer& trainer, double total_seconds
   char overlap[32];
   std::snprintf(overlap, sizeof overlap, "%.2f", c.overlap);
   const size_t cases = trainer.cases().size(), validation = trainer.validation_cases().size();
-  r.facts = {{tr("data"), c.data},
-             {tr("cases (training / validation)"), trf("{} ({} / {})", cases, cases - validation, validation)},
-             {tr("model"), trf("3D U-Net base {}, depth {}, {} layout, {} parameters", c.base,
-                               trainer.model().config().depth, trainer.model().config().layout_name(),
-                               trainer.model().parameter_count())},
-             {tr("patches"), trf("{}^3 voxels, sliding-window overlap {}", c.patch, overlap)},
-             {tr("device"), std::string(device_name(trainer.device())) + ": " + hardware_description(trainer.device())},
-             {tr("training time"), buf},
-             {tr("epochs done"), trf("{} of {}", trainer.state().history.size(), c.epochs)},
-             {tr("best validation mean region Dice (WT+TC+ET)/3"),
-              trf("{} (epoch {})", std::to_string(trainer.state().best_dsc), trainer.state().best_epoch)}};
+  r.facts = {
+      {tr("data"), c.data},
+      {tr("cases (training / validation)"), trf("{} ({} / {})", cases, cases - validation, validation)},
+      {tr("model"), trf("3D U-Net base {}, depth {}, {} layout, {} parameters", c.base, trainer.model().config().depth,
+                        trainer.model().config().layout_name(), trainer.model().parameter_count())},
+      {tr("patches"), trf("{}^3 voxels, sliding-window overlap {}", c.patch, overlap)},
+      {tr("device"), std::string(device_name(trainer.device())) + ": " + hardware_description(trainer.device())},
+      {tr("training time"), buf},
+      {tr("epochs done"), trf("{} of {}", trainer.state().history.size(), c.epochs)},
+      {tr("best validation mean region Dice (WT+TC+ET)/3"),
+       trf("{} (epoch {})", std::to_string(trainer.state().best_dsc), trainer.state().best_epoch)}};
   if (trainer.validation_cases().empty()) return r;
   const BratsEvalResult ev = trainer.evaluate_validation(/*keep_predictions=*/true);
   r.mean = ev.mean;

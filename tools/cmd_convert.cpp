@@ -36,11 +36,19 @@ void check_same_grid(const data::DicomSeries& a, const std::string& a_dir, const
                      const std::string& b_dir) {
   const std::string both = b_dir + " and " + a_dir;
   UNET_CHECK(a.rows == b.rows && a.cols == b.cols && a.slice_count() == b.slice_count(), "--dicom",
-             trf("{} differ in size ({} x {} x {} against {} x {} x {}); channels must be series of one grid (register them first)", both, std::to_string(b.cols), std::to_string(b.rows), std::to_string(b.slice_count()), std::to_string(a.cols), std::to_string(a.rows), std::to_string(a.slice_count())));
+             trf("{} differ in size ({} x {} x {} against {} x {} x {}); channels must be series of one grid (register "
+                 "them first)",
+                 both, std::to_string(b.cols), std::to_string(b.rows), std::to_string(b.slice_count()),
+                 std::to_string(a.cols), std::to_string(a.rows), std::to_string(a.slice_count())));
   const auto fa = a.affine_ras(), fb = b.affine_ras();
   for (size_t i = 0; i < 12; ++i)
-    UNET_CHECK(std::abs(fa[i] - fb[i]) < 0.01, "--dicom",  trf("{} lie on different voxel grids (position, orientation or spacing); channels must share one", // mm: well below any voxel size
-               both));
+    UNET_CHECK(
+        std::abs(fa[i] - fb[i]) < 0.01, "--dicom",
+        trf("{} lie on different voxel grids (position, orientation or spacing); channels must share one",  // mm: well
+                                                                                                            // below any
+                                                                                                            // voxel
+                                                                                                            // size
+            both));
 }
 
 // The slice number of a mask file: the last run of digits in its name (x_12_mask.tif -> 12).
@@ -50,7 +58,8 @@ int slice_number(const fs::path& p) {
   while (end > 0 && !std::isdigit(static_cast<unsigned char>(s[end - 1]))) --end;
   size_t begin = end;
   while (begin > 0 && std::isdigit(static_cast<unsigned char>(s[begin - 1]))) --begin;
-  UNET_CHECK(begin < end && end - begin < 9, p.string(), tr("has no slice number in its name (expected e.g. case_12_mask.tif)"));
+  UNET_CHECK(begin < end && end - begin < 9, p.string(),
+             tr("has no slice number in its name (expected e.g. case_12_mask.tif)"));
   return std::stoi(s.substr(begin, end - begin));
 }
 
@@ -63,20 +72,25 @@ std::vector<std::vector<uint8_t>> masks_from_folder(const std::string& folder, c
     if (e.is_regular_file() && data::is_tiff_path(e.path().string())) {
       const int n = slice_number(e.path());
       const auto [it, fresh] = by_number.emplace(n, e.path());
-      UNET_CHECK(fresh, e.path().string(), trf("has the slice number {} of {}", std::to_string(n), it->second.string()));
+      UNET_CHECK(fresh, e.path().string(),
+                 trf("has the slice number {} of {}", std::to_string(n), it->second.string()));
     }
   std::vector<std::vector<uint8_t>> masks;
   for (int n = 1; n <= s.slice_count(); ++n) {
     const auto it = by_number.find(n);
     UNET_CHECK(it != by_number.end(), "--mask",
-               trf("{} has no mask for slice {} of {} (slices are numbered 1.. along the slice normal, as `unet convert` numbers the images)", folder, std::to_string(n), std::to_string(s.slice_count())));
+               trf("{} has no mask for slice {} of {} (slices are numbered 1.. along the slice normal, as `unet "
+                   "convert` numbers the images)",
+                   folder, std::to_string(n), std::to_string(s.slice_count())));
     const data::Image m = data::read_tiff(it->second.string());
     UNET_CHECK(m.height == s.rows && m.width == s.cols, it->second.string(),
-               trf("is {} x {}; the series' slices are {} x {}", std::to_string(m.width), std::to_string(m.height), std::to_string(s.cols), std::to_string(s.rows)));
+               trf("is {} x {}; the series' slices are {} x {}", std::to_string(m.width), std::to_string(m.height),
+                   std::to_string(s.cols), std::to_string(s.rows)));
     masks.push_back(data::mask_to_binary(m, it->second.string()));
   }
   UNET_CHECK(static_cast<int64_t>(by_number.size()) == s.slice_count(), "--mask",
-             trf("{} holds {} masks for {} slices", folder, std::to_string(by_number.size()), std::to_string(s.slice_count())));
+             trf("{} holds {} masks for {} slices", folder, std::to_string(by_number.size()),
+                 std::to_string(s.slice_count())));
   return masks;
 }
 
@@ -85,7 +99,9 @@ std::vector<std::vector<uint8_t>> masks_from_folder(const std::string& folder, c
 std::vector<std::vector<uint8_t>> masks_from_labels(const std::string& path, const data::DicomSeries& s) {
   const data::NiftiVolume v = data::read_nifti(path);
   UNET_CHECK(v.dims[0] == s.cols && v.dims[1] == s.rows && v.dims[2] == s.slice_count(), path,
-             trf("is {} x {} x {}; the series is {} x {} x {} (columns x rows x slices)", std::to_string(v.dims[0]), std::to_string(v.dims[1]), std::to_string(v.dims[2]), std::to_string(s.cols), std::to_string(s.rows), std::to_string(s.slice_count())));
+             trf("is {} x {} x {}; the series is {} x {} x {} (columns x rows x slices)", std::to_string(v.dims[0]),
+                 std::to_string(v.dims[1]), std::to_string(v.dims[2]), std::to_string(s.cols), std::to_string(s.rows),
+                 std::to_string(s.slice_count())));
   const auto want = s.affine_ras();
   const auto have = v.header.sform_code() > 0 ? v.header.sform() : v.header.qform();
   for (size_t i = 0; i < 12; ++i)
@@ -126,20 +142,30 @@ Runner add_convert_command(CLI::App& app) {
   auto o = std::make_shared<ConvertOptions>();
   CLI::App* sub = app.add_subcommand(
       "convert",
-      tr("DICOM series -> kaggle_3m-style TIFF slices OUT/<id>/<id>_<n>.tif (n = 1.. along the slice normal; each\nchannel windowed to its 0.5-99.5 percentiles), to label, train and evaluate on. Outputs are named by a hash\nof the series UID or by --id; nothing that identifies the patient is written."));
+      tr("DICOM series -> kaggle_3m-style TIFF slices OUT/<id>/<id>_<n>.tif (n = 1.. along the slice normal; "
+         "each\nchannel windowed to its 0.5-99.5 percentiles), to label, train and evaluate on. Outputs are named by a "
+         "hash\nof the series UID or by --id; nothing that identifies the patient is written."));
   sub->add_option("--dicom", o->dicom,
-                  tr("a folder of DICOM files (any names and order; several series are converted one by one). Given 3\ntimes (one series each, one voxel grid): the 3 series become the 3 channels, in that order"))
-      ->required()->check(CLI::ExistingDirectory);
-  sub->add_option("--out", o->out, tr("output folder (a kaggle_3m-style root: one <id>/ folder per series)"))->required();
-  sub->add_option("--id", o->id, tr("name of the case (one series or one stack only; default series_<hash>)"));
-  sub->add_option("--mask", o->mask_folder, tr("a folder of mask TIFFs numbered like the slices (<...>_<n>[_mask].tif)"))
+                  tr("a folder of DICOM files (any names and order; several series are converted one by one). Given "
+                     "3\ntimes (one series each, one voxel grid): the 3 series become the 3 channels, in that order"))
+      ->required()
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--labels", o->labels, tr("a NIfTI label volume on the series' grid (e.g. from `unet predict`); > 0 = tumour"))
+  sub->add_option("--out", o->out, tr("output folder (a kaggle_3m-style root: one <id>/ folder per series)"))
+      ->required();
+  sub->add_option("--id", o->id, tr("name of the case (one series or one stack only; default series_<hash>)"));
+  sub->add_option("--mask", o->mask_folder,
+                  tr("a folder of mask TIFFs numbered like the slices (<...>_<n>[_mask].tif)"))
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--labels", o->labels,
+                  tr("a NIfTI label volume on the series' grid (e.g. from `unet predict`); > 0 = tumour"))
       ->check(CLI::ExistingFile);
-  sub->add_flag("--strict", o->strict, tr("stop at the first unreadable file or unusable series instead of skipping it"));
+  sub->add_flag("--strict", o->strict,
+                tr("stop at the first unreadable file or unusable series instead of skipping it"));
   return [o, sub]() {
-    UNET_CHECK(o->dicom.size() == 1 || o->dicom.size() == 3, "--dicom",
-               trf("is given {} times; give it once (grey, replicated to 3 channels) or 3 times (one series per channel)", std::to_string(o->dicom.size())));
+    UNET_CHECK(
+        o->dicom.size() == 1 || o->dicom.size() == 3, "--dicom",
+        trf("is given {} times; give it once (grey, replicated to 3 channels) or 3 times (one series per channel)",
+            std::to_string(o->dicom.size())));
     UNET_CHECK(o->mask_folder.empty() || o->labels.empty(), "--mask", tr("and --labels both given; give one of them"));
     std::vector<data::DicomScan> scans;
     for (const std::string& dir : o->dicom) {
@@ -151,10 +177,12 @@ Runner add_convert_command(CLI::App& app) {
     if (stacked)
       for (size_t i = 0; i < 3; ++i)
         UNET_CHECK(scans[i].series.size() == 1, "--dicom",
-                   trf("{} holds {} series; for channels, give each series' own folder", o->dicom[i], std::to_string(scans[i].series.size())));
+                   trf("{} holds {} series; for channels, give each series' own folder", o->dicom[i],
+                       std::to_string(scans[i].series.size())));
     for (const char* flag : {"--id", "--mask", "--labels"})
       UNET_CHECK(one_case || sub->count(flag) == 0, flag,
-                 trf("applies to one series, but {} holds {} series; give one series' folder", o->dicom[0], std::to_string(scans[0].series.size())));
+                 trf("applies to one series, but {} holds {} series; give one series' folder", o->dicom[0],
+                     std::to_string(scans[0].series.size())));
     int64_t slices = 0;
     if (stacked) {
       const data::DicomSeries& first = scans[0].series[0];
@@ -177,11 +205,12 @@ Runner add_convert_command(CLI::App& app) {
       if (!o->labels.empty()) masks = masks_from_labels(o->labels, s);
       write_case(o->out, id, images, masks);
       slices += s.slice_count();
-      std::printf(tr("%-24s %4lld slices of %lld x %lld%s\n").c_str(), id.c_str(), static_cast<long long>(s.slice_count()),
-                  static_cast<long long>(s.rows), static_cast<long long>(s.cols), masks.empty() ? "" : " with masks");
+      std::printf(tr("%-24s %4lld slices of %lld x %lld%s\n").c_str(), id.c_str(),
+                  static_cast<long long>(s.slice_count()), static_cast<long long>(s.rows),
+                  static_cast<long long>(s.cols), masks.empty() ? "" : " with masks");
     }
-    std::printf(tr("unet convert: %zu case(s), %lld slices -> %s\n").c_str(), cases.size(), static_cast<long long>(slices),
-                o->out.c_str());
+    std::printf(tr("unet convert: %zu case(s), %lld slices -> %s\n").c_str(), cases.size(),
+                static_cast<long long>(slices), o->out.c_str());
     return 0;
   };
 }

@@ -52,23 +52,31 @@ void make_batch(const DemoConfig& o, std::vector<float>& img, std::vector<float>
 
 Runner add_demo_command(CLI::App& app) {
   auto o = std::make_shared<DemoConfig>();
-  CLI::App* sub = app.add_subcommand("demo", tr("Train a small U-Net on one generated batch and print the falling loss"));
+  CLI::App* sub =
+      app.add_subcommand("demo", tr("Train a small U-Net on one generated batch and print the falling loss"));
   sub->add_option("--steps", o->steps, tr("training steps"))->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--batch", o->batch, tr("batch size"))->check(checks::at_least(1))->capture_default_str();
-  sub->add_option("--size", o->size, tr("image size (multiple of 16)"))->check(checks::image_size())->capture_default_str();
+  sub->add_option("--size", o->size, tr("image size (multiple of 16)"))
+      ->check(checks::image_size())
+      ->capture_default_str();
   sub->add_option("--base", o->base, tr("U-Net base width"))->check(checks::between(1, 256))->capture_default_str();
-  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--loss", o->loss, tr("bce, dice or bce+dice"))->check(checks::one_of({"bce", "dice", "bce+dice"}))->capture_default_str();
+  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))
+      ->check(checks::one_of({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  sub->add_option("--loss", o->loss, tr("bce, dice or bce+dice"))
+      ->check(checks::one_of({"bce", "dice", "bce+dice"}))
+      ->capture_default_str();
   sub->add_option("--lr", o->lr, tr("Adam learning rate"))->check(checks::positive())->capture_default_str();
   sub->add_option("--seed", o->seed, tr("seed for the weights and the batch"))->capture_default_str();
   return [o]() {
     const Device device = resolve_device(o->device);
     UNetConfig cfg = UNetConfig::for_base(o->base);
     UNet model(cfg, device, o->seed);
-    std::printf(tr("unet demo: U-Net base %lld (%s layout, %lld parameters) on %s, batch %lld of %lldx%lld, loss %s\n").c_str(),
-                static_cast<long long>(cfg.base), cfg.layout_name().c_str(), static_cast<long long>(model.parameter_count()),
-                device_name(device), static_cast<long long>(o->batch), static_cast<long long>(o->size),
-                static_cast<long long>(o->size), o->loss.c_str());
+    std::printf(
+        tr("unet demo: U-Net base %lld (%s layout, %lld parameters) on %s, batch %lld of %lldx%lld, loss %s\n").c_str(),
+        static_cast<long long>(cfg.base), cfg.layout_name().c_str(), static_cast<long long>(model.parameter_count()),
+        device_name(device), static_cast<long long>(o->batch), static_cast<long long>(o->size),
+        static_cast<long long>(o->size), o->loss.c_str());
     std::vector<float> img, mask;
     make_batch(*o, img, mask);
     const Tensor x = Tensor::from_vector({o->batch, 3, o->size, o->size}, img, device);   // [N, 3, S, S]

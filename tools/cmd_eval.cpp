@@ -32,24 +32,34 @@ Runner add_eval_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand(
       "eval",
-      tr("2D checkpoint on a kaggle_3m folder: DSC per volume (table, mean, median, chart). 3D (BraTS) checkpoint on a\nBraTS folder: Dice per label (1, 2, 4) and region (WT, TC, ET) and HD95 per region in mm, for each case and\ntheir mean (table, per_case.csv, summary.json). The checkpoint says which model it holds."));
+      tr("2D checkpoint on a kaggle_3m folder: DSC per volume (table, mean, median, chart). 3D (BraTS) checkpoint on "
+         "a\nBraTS folder: Dice per label (1, 2, 4) and region (WT, TC, ET) and HD95 per region in mm, for each case "
+         "and\ntheir mean (table, per_case.csv, summary.json). The checkpoint says which model it holds."));
   sub->add_option("--ckpt,--checkpoint", o->ckpt,
-                  tr("checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as safetensors)"))
+                  tr("checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as "
+                     "safetensors)"))
       ->required();
-  sub->add_option("--data", o->data, tr("kaggle_3m folder or the folder above it; or a BraTS folder (a root or one case)"))
+  sub->add_option("--data", o->data,
+                  tr("kaggle_3m folder or the folder above it; or a BraTS folder (a root or one case)"))
       ->required();
   sub->add_option("--dataset", o->dataset, tr("auto (from the folder's files), kaggle or brats"))
-      ->check(checks::one_of({"auto", "kaggle", "brats"}))->capture_default_str();
+      ->check(checks::one_of({"auto", "kaggle", "brats"}))
+      ->capture_default_str();
   sub->add_option("--out", o->out,
                   tr("folder for dsc_per_volume.{csv,svg,png} (2D) or per_case.csv and summary.json (BraTS) (default: "
-                  "eval/ beside the checkpoint)"));
+                     "eval/ beside the checkpoint)"));
   sub->add_option("--patients", o->patients,
                   tr("only these patients or cases (file, one id per line; e.g. a run's validation_patients.txt)"))
       ->check(CLI::ExistingFile);
-  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--batch", o->batch, tr("slices per forward pass"))->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))
+      ->check(checks::one_of({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  sub->add_option("--batch", o->batch, tr("slices per forward pass"))
+      ->check(checks::at_least(1))
+      ->capture_default_str();
   sub->add_option("--preprocess", o->preprocess,
-                  tr("override the checkpoint's preprocessing, reference or simple (for a model not trained here the default is reference, as the reference program)"))
+                  tr("override the checkpoint's preprocessing, reference or simple (for a model not trained here the "
+                     "default is reference, as the reference program)"))
       ->check(checks::one_of({"reference", "simple"}));
   sub->add_option("--size", o->size, tr("override the checkpoint's image size (for a model not trained here: 256)"))
       ->check(checks::image_size());
@@ -117,8 +127,9 @@ Runner add_eval_command(CLI::App& app) {
       dsc.push_back(r.volumes[i].dsc);
       iou.push_back(r.volumes[i].iou);
     }
-    std::printf(tr("DSC per volume over %zu volumes: mean %.4f, median %.4f (Dice per slice %.4f, loss %.4f)\n").c_str(), dsc.size(),
-                mean_of(dsc), median_of(dsc), r.dice_per_slice, r.loss);
+    std::printf(
+        tr("DSC per volume over %zu volumes: mean %.4f, median %.4f (Dice per slice %.4f, loss %.4f)\n").c_str(),
+        dsc.size(), mean_of(dsc), median_of(dsc), r.dice_per_slice, r.loss);
     std::printf(tr("IoU per volume: mean %.4f (IoU per slice %.4f)\n").c_str(), r.iou_per_volume, r.iou_per_slice);
     const std::string out = o->out.empty() ? (fs::path(o->ckpt).parent_path() / "eval").string() : o->out;
     std::error_code ec;

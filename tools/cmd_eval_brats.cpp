@@ -49,9 +49,11 @@ void print_row(const std::string& name, const BratsCaseMetrics& m) {
 int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   UNet& model = *loaded.model;
   UNET_CHECK(model.config().out_channels == data::kBratsClasses, q.ckpt,
-             trf("the 3D model gives {} output channels; BraTS evaluation needs 4 (background and labels 1, 2, 4)", std::to_string(model.config().out_channels)));
+             trf("the 3D model gives {} output channels; BraTS evaluation needs 4 (background and labels 1, 2, 4)",
+                 std::to_string(model.config().out_channels)));
   UNET_CHECK(!fs::is_regular_file(q.data), q.data,
-             tr("is one file; a BraTS case is a folder holding its four modalities (flair, t1, t1ce, t2) and maybe its seg; give that folder, or the folder holding the case folders"));
+             tr("is one file; a BraTS case is a folder holding its four modalities (flair, t1, t1ce, t2) and maybe its "
+                "seg; give that folder, or the folder holding the case folders"));
   data::BratsScan scan = data::scan_brats(q.data);
   for (const auto& w : scan.warnings) std::printf(tr("warning: %s\n").c_str(), w.c_str());
   if (!q.patients.empty()) {
@@ -71,9 +73,13 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   const TrainConfig& tc = loaded.train_config;
   MulticlassLossConfig loss;
   loss.kind = MulticlassLossConfig::parse(loaded.has_train_config && tc.is_brats() ? tc.loss : TrainConfig::brats_defaults().loss);
-  std::printf(tr("sliding window: %lld^3 tiles, overlap %.2f; %zu cases\n").c_str(), static_cast<long long>(q.inference.patch),
-              q.inference.overlap, scan.cases.size());
-  std::fputs(tr("Dice of each label (L1 necrotic core, L2 edema, L4 enhancing tumour) and region (WT whole tumour, TC tumour core, ET enhancing tumour), IoU (Jaccard) of each region; HD95 in mm (nan: the region is empty in only one of prediction and truth)\n").c_str(), stdout);
+  std::printf(tr("sliding window: %lld^3 tiles, overlap %.2f; %zu cases\n").c_str(),
+              static_cast<long long>(q.inference.patch), q.inference.overlap, scan.cases.size());
+  std::fputs(tr("Dice of each label (L1 necrotic core, L2 edema, L4 enhancing tumour) and region (WT whole tumour, TC "
+                "tumour core, ET enhancing tumour), IoU (Jaccard) of each region; HD95 in mm (nan: the region is empty "
+                "in only one of prediction and truth)\n")
+                 .c_str(),
+             stdout);
   std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", "case", "L1", "L2", "L4", "WT", "TC", "ET",
               "IoU WT", "IoU TC", "IoU ET", "HD95 WT", "HD95 TC", "HD95 ET");
   std::vector<BratsCaseResult> rows;
@@ -100,8 +106,9 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
     print_row(r.cases[0].id, r.cases[0].metrics);
     rows.push_back(std::move(r.cases[0]));
   }
-  UNET_CHECK(!rows.empty(), q.data,
-             trf("has no case that could be evaluated ({} skipped; see the warnings above)", std::to_string(skipped.size())));
+  UNET_CHECK(
+      !rows.empty(), q.data,
+      trf("has no case that could be evaluated ({} skipped; see the warnings above)", std::to_string(skipped.size())));
 
   std::vector<BratsCaseMetrics> metrics;
   double loss_sum = 0.0;
@@ -117,7 +124,9 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   mean_row.hd95_et = mean.hd95_et.count ? mean.hd95_et.mean : std::nan("");
   print_row("mean (" + std::to_string(rows.size()) + " cases)", mean_row);
   const double region_dice = (mean.dice_wt.mean + mean.dice_tc.mean + mean.dice_et.mean) / 3.0;
-  std::printf(tr("mean region Dice (WT+TC+ET)/3 %.4f over %zu cases; HD95 means leave out nan (WT %lld, TC %lld, ET %lld cases used)%s\n").c_str(),
+  std::printf(tr("mean region Dice (WT+TC+ET)/3 %.4f over %zu cases; HD95 means leave out nan (WT %lld, TC %lld, ET "
+                 "%lld cases used)%s\n")
+                  .c_str(),
               region_dice, rows.size(), static_cast<long long>(mean.hd95_wt.count),
               static_cast<long long>(mean.hd95_tc.count), static_cast<long long>(mean.hd95_et.count),
               skipped.empty() ? "" : (", " + std::to_string(skipped.size()) + " cases skipped").c_str());

@@ -20,8 +20,8 @@ Runner add_export_command(CLI::App& app) {
     std::string ckpt, out, python = "/usr/bin/python3";
   };
   auto o = std::make_shared<Options>();
-  CLI::App* sub = app.add_subcommand("export",
-                                     tr("Write a checkpoint's weights as a PyTorch state_dict (.pt) for load_state_dict() (model classes in tools/torch_models.py)"));
+  CLI::App* sub = app.add_subcommand("export", tr("Write a checkpoint's weights as a PyTorch state_dict (.pt) for "
+                                                  "load_state_dict() (model classes in tools/torch_models.py)"));
   sub->add_option("--ckpt", o->ckpt,
                   tr("checkpoint (best.safetensors or last.safetensors of a run, or any file predict reads)"))
       ->required()

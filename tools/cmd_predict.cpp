@@ -95,7 +95,9 @@ void check_outputs_distinct(const fs::path& out, const std::vector<Group>& group
     for (const auto& [n, image] : g.slices) {
       const auto [it, fresh] = written_by.emplace(output_stem(out, g, image), image);
       UNET_CHECK(fresh, image.string(),
-                 trf("has the same output name as {} (both would be written as {}_pred_mask.tif); rename one of them or predict them separately", it->second.string(), it->first.string()));
+                 trf("has the same output name as {} (both would be written as {}_pred_mask.tif); rename one of them "
+                     "or predict them separately",
+                     it->second.string(), it->first.string()));
     }
 }
 
@@ -113,18 +115,22 @@ Runner add_predict_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "predict",
       tr("2D checkpoint: tumour masks for a TIFF image or a folder of them. 3D (BraTS) checkpoint: label volumes\n"
-      "<case>_pred.nii.gz (labels 0, 1, 2, 4; the flair file's affine and header) and pictures <case>_{axial,\n"
-      "coronal,sagittal}.png through the predicted tumour's centre (flair in grey; label 1 necrotic core red, 2\n"
-      "edema green, 4 enhancing tumour yellow; image | ground truth | prediction when the case has a seg file)\n"
-      "for one case folder or a BraTS root. The checkpoint says which model it holds."));
+         "<case>_pred.nii.gz (labels 0, 1, 2, 4; the flair file's affine and header) and pictures <case>_{axial,\n"
+         "coronal,sagittal}.png through the predicted tumour's centre (flair in grey; label 1 necrotic core red, 2\n"
+         "edema green, 4 enhancing tumour yellow; image | ground truth | prediction when the case has a seg file)\n"
+         "for one case folder or a BraTS root. The checkpoint says which model it holds."));
   sub->add_option("--ckpt,--checkpoint", o->ckpt,
-                  tr("checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as safetensors)"))
+                  tr("checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as "
+                     "safetensors)"))
       ->required();
   sub->add_option("--input", o->input,
-                  tr("2D: a TIFF image or a folder (searched recursively; *_mask.tif are ground truth), or a folder of DICOM files (each series -> OUT/<id>/<id>_pred.nii.gz and per-slice overlays); BraTS: one case folder or a BraTS root (seg files are ground truth)"))
+                  tr("2D: a TIFF image or a folder (searched recursively; *_mask.tif are ground truth), or a folder of "
+                     "DICOM files (each series -> OUT/<id>/<id>_pred.nii.gz and per-slice overlays); BraTS: one case "
+                     "folder or a BraTS root (seg files are ground truth)"))
       ->required();
   sub->add_option("--dataset", o->dataset, tr("auto (from the input's files), kaggle or brats"))
-      ->check(checks::one_of({"auto", "kaggle", "brats"}))->capture_default_str();
+      ->check(checks::one_of({"auto", "kaggle", "brats"}))
+      ->capture_default_str();
   sub->add_option("--patch", o->patch, tr("BraTS: sliding-window tile, patch^3 voxels (default: the checkpoint's)"))
       ->check(checks::between(4, 512));
   sub->add_option("--overlap", o->overlap, tr("BraTS: overlap of the sliding-window tiles (default: the checkpoint's)"))
@@ -132,17 +138,27 @@ Runner add_predict_command(CLI::App& app) {
   sub->add_flag("--strict", o->strict,
                 tr("BraTS and DICOM: stop at the first unreadable case, file or series instead of skipping it"));
   sub->add_flag("--gif", o->gif,
-                tr("2D: also an animated GIF per volume (OUT/<volume>.gif, or OUT/<id>/<id>.gif for a DICOM series): each slice in grey with the predicted tumour in red"));
+                tr("2D: also an animated GIF per volume (OUT/<volume>.gif, or OUT/<id>/<id>.gif for a DICOM series): "
+                   "each slice in grey with the predicted tumour in red"));
   sub->add_option("--id", o->id,
-                  tr("DICOM: the name of the outputs when --input holds one series (default: series_<hash of its UID>; nothing that identifies the patient is ever used)"));
+                  tr("DICOM: the name of the outputs when --input holds one series (default: series_<hash of its UID>; "
+                     "nothing that identifies the patient is ever used)"));
   sub->add_option("--out", o->out,
-                  tr("output folder; a folder --input is mirrored in it (a/x.tif -> OUT/a/x_pred_mask.tif), so no output is written twice"))
+                  tr("output folder; a folder --input is mirrored in it (a/x.tif -> OUT/a/x_pred_mask.tif), so no "
+                     "output is written twice"))
       ->required();
-  sub->add_option("--threshold", o->threshold, tr("probability threshold"))->check(checks::between(0.001, 0.999))->capture_default_str();
-  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--batch", o->batch, tr("slices per forward pass"))->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--threshold", o->threshold, tr("probability threshold"))
+      ->check(checks::between(0.001, 0.999))
+      ->capture_default_str();
+  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))
+      ->check(checks::one_of({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  sub->add_option("--batch", o->batch, tr("slices per forward pass"))
+      ->check(checks::at_least(1))
+      ->capture_default_str();
   sub->add_option("--preprocess", o->preprocess,
-                  tr("reference or simple (default: the checkpoint's; for a model not trained here: reference, as the reference program)"))
+                  tr("reference or simple (default: the checkpoint's; for a model not trained here: reference, as the "
+                     "reference program)"))
       ->check(checks::one_of({"reference", "simple"}));
   sub->add_option("--size", o->size, tr("image size (default: the checkpoint's; for a model not trained here: 256)"))
       ->check(checks::image_size());
@@ -153,7 +169,9 @@ Runner add_predict_command(CLI::App& app) {
     const bool dicom_input = o->dataset == "auto" && fs::is_directory(o->input) &&
                              input_data_kind(o->input, o->dataset).empty() && data::folder_has_dicom(o->input);
     if (dicom_input && lm.model->config().rank() == 3)
-      throw CLI::ValidationError("--input", trf("{} holds DICOM files; DICOM series are predicted with 2D models only (the 3D model needs the four BraTS modalities as NIfTI)", o->input));
+      throw CLI::ValidationError("--input", trf("{} holds DICOM files; DICOM series are predicted with 2D models only "
+                                                "(the 3D model needs the four BraTS modalities as NIfTI)",
+                                                o->input));
     check_model_fits_data(lm.model->config(), o->ckpt, input_data_kind(o->input, o->dataset), "--input", o->input);
     if (lm.model->config().rank() == 3) {
       for (const char* flag : {"--threshold", "--batch", "--preprocess", "--size", "--gif"})
@@ -175,7 +193,8 @@ Runner add_predict_command(CLI::App& app) {
     }
     for (const char* flag : {"--strict", "--id"})
       if (sub->count(flag) > 0)
-        throw CLI::ValidationError(flag, trf("applies to BraTS (3D) models and DICOM series only; {} holds TIFF images", o->input));
+        throw CLI::ValidationError(
+            flag, trf("applies to BraTS (3D) models and DICOM series only; {} holds TIFF images", o->input));
     std::error_code ec;
     fs::create_directories(o->out, ec);
     UNET_CHECK(!ec, o->out, trf("cannot create the output folder: {}", ec.message()));
@@ -202,7 +221,8 @@ Runner add_predict_command(CLI::App& app) {
           if (fs::exists(mpath)) {
             try {
               const data::Image m = data::read_tiff(mpath.string());
-              UNET_CHECK(m.height == im.height && m.width == im.width, mpath.string(), tr("mask size differs from its image"));
+              UNET_CHECK(m.height == im.height && m.width == im.width, mpath.string(),
+                         tr("mask size differs from its image"));
               truth = data::mask_to_binary(m, mpath.string());
               ok = true;
             } catch (const Error& e) {

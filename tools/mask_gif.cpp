@@ -19,7 +19,8 @@ int append_bytes(GifFileType* gif, const GifByteType* bytes, int n) {
 
 void check_gif(int status, GifFileType* gif, const std::string& path, const char* call) {
   UNET_CHECK(status != GIF_ERROR, path,
-             trf("{} failed: {}", std::string(call), (GifErrorString(gif->Error) ? std::string(GifErrorString(gif->Error)) : tr("unknown"))));
+             trf("{} failed: {}", std::string(call),
+                 (GifErrorString(gif->Error) ? std::string(GifErrorString(gif->Error)) : tr("unknown"))));
 }
 
 }  // namespace
@@ -33,7 +34,8 @@ std::vector<uint8_t> grey_of_rgb(const std::vector<uint8_t>& rgb) {
 
 void write_mask_gif(const std::string& path, int h, int w, const std::vector<std::vector<uint8_t>>& grey,
                     const std::vector<std::vector<uint8_t>>& mask, int delay_centiseconds) {
-  UNET_CHECK(!grey.empty() && grey.size() == mask.size(), path, tr("a GIF needs as many masks as images, at least one"));
+  UNET_CHECK(!grey.empty() && grey.size() == mask.size(), path,
+             tr("a GIF needs as many masks as images, at least one"));
   UNET_CHECK(h > 0 && w > 0 && h <= 65535 && w <= 65535, path, tr("GIF frames are 1..65535 pixels a side"));
   std::string bytes;
   int error = 0;

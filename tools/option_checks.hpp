@@ -47,14 +47,19 @@ inline CLI::Validator at_least(double lo) {
   return detail::bounded("at_least", lo, false, INFINITY, false, trf("at least {}", detail::show(lo)));
 }
 // Reals > 0.
-inline CLI::Validator positive() { return detail::bounded("positive", 0, true, INFINITY, false, tr("greater than 0")); }
+inline CLI::Validator positive() {
+  return detail::bounded("positive", 0, true, INFINITY, false, tr("greater than 0"));
+}
 // Reals >= 0.
-inline CLI::Validator non_negative() { return detail::bounded("non_negative", 0, false, INFINITY, false, tr("0 or more")); }
+inline CLI::Validator non_negative() {
+  return detail::bounded("non_negative", 0, false, INFINITY, false, tr("0 or more"));
+}
 // lo <= v <= hi, or lo <= v < hi with `hi_open`.
 inline CLI::Validator between(double lo, double hi, bool hi_open = false) {
   return detail::bounded("between", lo, false, hi, hi_open,
-                         hi_open ? trf("from {} to {} ({} excluded)", detail::show(lo), detail::show(hi), detail::show(hi))
-                                 : trf("from {} to {}", detail::show(lo), detail::show(hi)));
+                         hi_open
+                             ? trf("from {} to {} ({} excluded)", detail::show(lo), detail::show(hi), detail::show(hi))
+                             : trf("from {} to {}", detail::show(lo), detail::show(hi)));
 }
 // lo < v < hi.
 inline CLI::Validator strictly_between(double lo, double hi) {

@@ -54,22 +54,23 @@ ReportVolume viewer_volume(const data::Volume& v, const std::vector<uint8_t>& pr
 
 std::string dsc_chart(const std::string& dir, const std::vector<std::string>& names, const std::vector<double>& dsc) {
   const double mean = mean_of(dsc), median = median_of(dsc);
-  return chart_files(dir, "dsc_per_volume", std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40, [&](Painter& p) {
-    bar_chart(p, std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40,
-              trf("DSC per volume ({} volumes)", dsc.size()), names, dsc, mean, median);
-  });
+  return chart_files(dir, "dsc_per_volume", std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40,
+                     [&](Painter& p) {
+                       bar_chart(p, std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40,
+                                 trf("DSC per volume ({} volumes)", dsc.size()), names, dsc, mean, median);
+                     });
 }
 
 // The slice viewer: per volume a slider over its frames (all embedded), one frame shown. The
 // address suffix #viewer-K=N opens volume K at frame N (the test in headless Chromium uses it).
 std::string slice_viewer_html(const std::vector<ReportVolume>& viewer) {
   if (viewer.empty()) return "";
-  std::string h = "<h2>" + tr("Validation volumes, slice by slice (image | ground truth | prediction | overlay)") +
-                  "</h2>\n<p>" +
-                  trf("{} of the validation volumes; at most {} slices of each (evenly spaced) and panels of at most {} "
-                      "pixels, so that this file stays small.",
-                      viewer.size(), kViewerSlices, kViewerPanel) +
-                  "</p>\n";
+  std::string h =
+      "<h2>" + tr("Validation volumes, slice by slice (image | ground truth | prediction | overlay)") + "</h2>\n<p>" +
+      trf("{} of the validation volumes; at most {} slices of each (evenly spaced) and panels of at most {} "
+          "pixels, so that this file stays small.",
+          viewer.size(), kViewerSlices, kViewerPanel) +
+      "</p>\n";
   for (size_t k = 0; k < viewer.size(); ++k) {
     const ReportVolume& v = viewer[k];
     h += "<div class=\"viewer\" id=\"viewer-" + std::to_string(k) + "\"><div>" + html_escape(v.name) +
@@ -132,7 +133,8 @@ void write_report(const std::string& dir, const RunReport& r) {
   const std::string dsc_svg = r.volume_dsc.empty() ? "" : dsc_chart(dir, r.volume_names, r.volume_dsc);
 
   std::string h;
-  h += "<!DOCTYPE html>\n<html lang=\"" + html_language() + "\"><head><meta charset=\"utf-8\"><title>" + html_escape(r.title) + "</title>\n";
+  h += "<!DOCTYPE html>\n<html lang=\"" + html_language() + "\"><head><meta charset=\"utf-8\"><title>" +
+       html_escape(r.title) + "</title>\n";
   h += "<style>body{font-family:sans-serif,'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC';margin:24px;color:#222;max-width:1200px}table{border-collapse:collapse}"
        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
        "figure{display:inline-block;margin:6px}figcaption{font-size:12px;color:#555}pre{background:#f7f7f7;padding:8px}"
@@ -146,7 +148,9 @@ void write_report(const std::string& dir, const RunReport& r) {
     h += "<p>" + trf("mean {}, median {}", mean_of(r.volume_dsc), median_of(r.volume_dsc)) + "</p>\n";
   }
   h += "<h2>" + tr("Epochs") + "</h2>\n<table id=\"epochs\"><tr>";
-  for (const std::string& head : {tr("epoch"), tr("train loss"), tr("train Dice"), tr("val loss"), tr("val Dice/slice"), tr("val DSC/volume"), tr("val IoU/slice"), tr("val IoU/volume"), tr("lr"), tr("seconds")})
+  for (const std::string& head :
+       {tr("epoch"), tr("train loss"), tr("train Dice"), tr("val loss"), tr("val Dice/slice"), tr("val DSC/volume"),
+        tr("val IoU/slice"), tr("val IoU/volume"), tr("lr"), tr("seconds")})
     h += "<th>" + html_escape(head) + "</th>";
   h += "</tr>\n";
   char row[512];
@@ -167,7 +171,8 @@ void write_report(const std::string& dir, const RunReport& r) {
     h += "</div>\n";
   }
   h += slice_viewer_html(r.viewer);
-  h += "<h2>" + tr("Configuration") + "</h2>\n<pre id=\"config\">" + html_escape(r.config_json) + "</pre>\n</body></html>\n";
+  h += "<h2>" + tr("Configuration") + "</h2>\n<pre id=\"config\">" + html_escape(r.config_json) +
+       "</pre>\n</body></html>\n";
   write_file_atomic((fs::path(dir) / "report.html").string(), h);
 }
 
@@ -180,11 +185,11 @@ RunReport make_run_report(Trainer& trainer, double total_seconds, int max_slices
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f s", total_seconds);
   r.facts = {{tr("data"), c.data},
-             {tr("patients / slices / with tumour"),
-              std::to_string(trainer.load_report().patients) + " / " + std::to_string(trainer.load_report().slices) + " / " +
-                  std::to_string(trainer.load_report().tumour_slices)},
-             {tr("model"), trf("U-Net base {}, {} layout, {} parameters", c.base, trainer.model().config().layout_name(),
-                               trainer.model().parameter_count())},
+             {tr("patients / slices / with tumour"), std::to_string(trainer.load_report().patients) + " / " +
+                                                         std::to_string(trainer.load_report().slices) + " / " +
+                                                         std::to_string(trainer.load_report().tumour_slices)},
+             {tr("model"), trf("U-Net base {}, {} layout, {} parameters", c.base,
+                               trainer.model().config().layout_name(), trainer.model().parameter_count())},
              {tr("device"), std::string(device_name(trainer.device())) + ": " + hardware_description(trainer.device())},
              {tr("training time"), buf},
              {tr("epochs done"), trf("{} of {}", trainer.state().history.size(), c.epochs)},

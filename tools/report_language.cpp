@@ -4,7 +4,9 @@
 
 namespace unet::tools {
 
-std::string html_language() { return current_language() == Language::Chinese ? "zh-CN" : "en"; }
+std::string html_language() {
+  return current_language() == Language::Chinese ? "zh-CN" : "en";
+}
 
 std::string png_charts_note() {
   if (current_language() == Language::English) return "";

@@ -63,7 +63,8 @@ ScratchFile::~ScratchFile() {
 void run_torch_converter(const std::string& python, const std::string& direction, const std::string& in,
                          const std::string& out, const std::string& about) {
   const std::string script = converter_script();
-  UNET_CHECK(fs::exists(script), script, tr("the PyTorch converter is missing (it belongs in the source tree's tools/)"));
+  UNET_CHECK(fs::exists(script), script,
+             tr("the PyTorch converter is missing (it belongs in the source tree's tools/)"));
   const ScratchFile errors(".stderr");
   std::vector<std::string> args = {python, script, direction, in, out};
   std::vector<char*> argv;
@@ -77,17 +78,18 @@ void run_torch_converter(const std::string& python, const std::string& direction
   const int spawned = posix_spawnp(&pid, python.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   UNET_CHECK(spawned == 0, "--python",
-             trf("cannot run '{}': {} (the converter needs a Python with torch: Debian's python3-torch)", python, std::strerror(spawned)));
+             trf("cannot run '{}': {} (the converter needs a Python with torch: Debian's python3-torch)", python,
+                 std::strerror(spawned)));
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    UNET_CHECK(errno == EINTR, python, trf("waitpid: {}", std::strerror(errno)));
+  while (waitpid(pid, &status, 0) < 0) UNET_CHECK(errno == EINTR, python, trf("waitpid: {}", std::strerror(errno)));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   const std::string text = read_text(errors.path());
   UNET_CHECK(text.find("No module named 'torch'") == std::string::npos, "--python",
              trf("'{}' has no torch; use Debian's python3-torch (/usr/bin/python3) or a Python with torch", python));
   UNET_CHECK(!text.empty(), about,
-             WIFEXITED(status) ? trf("the converter {} stopped (exit status {}) without a message", script, WEXITSTATUS(status))
-                               : trf("the converter {} stopped (signal {}) without a message", script, WTERMSIG(status)));
+             WIFEXITED(status)
+                 ? trf("the converter {} stopped (exit status {}) without a message", script, WEXITSTATUS(status))
+                 : trf("the converter {} stopped (signal {}) without a message", script, WTERMSIG(status)));
   UNET_THROW(about, converter_message(text, in));
 }
 

@@ -39,7 +39,8 @@ std::string take_lang_option(int argc, char** argv, std::vector<char*>& args) {
 // CLI11's own words in --help (its defaults are English).
 void translate_help_labels(CLI::App& app) {
   auto f = app.get_formatter();
-  for (const char* label : {"Usage", "OPTIONS", "SUBCOMMAND", "SUBCOMMANDS", "REQUIRED", "Positionals", "Needs", "Excludes"})
+  for (const char* label :
+       {"Usage", "OPTIONS", "SUBCOMMAND", "SUBCOMMANDS", "REQUIRED", "Positionals", "Needs", "Excludes"})
     f->label(label, unet::tr(label));
   app.option_defaults()->group(unet::tr("Options"));
   app.set_help_flag("-h,--help", unet::tr("Print this help message and exit"));
@@ -63,7 +64,8 @@ int main(int argc, char** argv) {
   translate_help_labels(app);
   // Shown in --help only: the value was taken out above.
   const std::string lang_help = unet::tr(
-      "language of messages, --help and the report: en or zh (default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG; zh_* "
+      "language of messages, --help and the report: en or zh (default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG; "
+      "zh_* "
       "gives Chinese)");
   app.add_option("--lang", lang_help)->type_name("en|zh");
   app.require_subcommand(1);

@@ -94,8 +94,10 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
                                 ? tr("held in memory")
                                 : trf("as floats, more than --cache-gb {}: read from disk when used",
                                       fmt(static_cast<double>(budget) / (1 << 30)));
-  const std::string skipped = report.skipped ? trf(", {} cases skipped", std::to_string(report.skipped)) : std::string();
-  say(trf("data: {} BraTS cases ({}), {} MiB {}{}", std::to_string(store_->size()), scan.root, std::to_string(mib), where, skipped));
+  const std::string skipped =
+      report.skipped ? trf(", {} cases skipped", std::to_string(report.skipped)) : std::string();
+  say(trf("data: {} BraTS cases ({}), {} MiB {}{}", std::to_string(store_->size()), scan.root, std::to_string(mib),
+          where, skipped));
 
   // Split by patient (a BraTS case is one patient).
   std::vector<std::string> ids;
@@ -107,7 +109,11 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   UNET_CHECK(!train_.empty(), "split", tr("no training cases"));
   const std::string val_file = (fs::path(config_.out) / "validation_patients.txt").string();
   patients_ = ids;
-  say(trf("split: {} training cases ({} patches of {}^3 each per epoch), {} validation cases (whole volumes, sliding window); list in {}", std::to_string(train_.size()), std::to_string(config_.sample_num), std::to_string(config_.patch), std::to_string(val_.size()), val_file));
+  say(
+      trf("split: {} training cases ({} patches of {}^3 each per epoch), {} validation cases (whole volumes, sliding "
+          "window); list in {}",
+          std::to_string(train_.size()), std::to_string(config_.sample_num), std::to_string(config_.patch),
+          std::to_string(val_.size()), val_file));
 
   model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
   AdamConfig adam_config;
@@ -217,7 +223,9 @@ bool BratsTrainer::run() {
       const StepReadout readout{[](const Tensor& logits) { return argmax_channels(logits); }, &predicted_host};
       const StepResult step = train_step(*model_, *adam_, x, t, loss_, &readout);
       UNET_CHECK(step.applied, "train",
-                 trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}", std::to_string(step.loss), std::to_string(state_.epoch + 1), std::to_string(state_.next_batch + 1), (fs::exists(last) ? last : tr("(none yet)"))));
+                 trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}",
+                     std::to_string(step.loss), std::to_string(state_.epoch + 1), std::to_string(state_.next_batch + 1),
+                     (fs::exists(last) ? last : tr("(none yet)"))));
       const std::vector<float> predicted(predicted_host.data(), predicted_host.data() + n * p * p * p);
       epoch_dice.add(predicted, b.labels);
       window_dice.add(predicted, b.labels);
@@ -228,7 +236,10 @@ bool BratsTrainer::run() {
       ++state_.next_batch;
       samples_this_run += n;
       if (state_.next_batch % config_.log_every == 0 || state_.next_batch == steps) {
-        say(trf("epoch {} step {}/{}: loss {}, Dice label 1 {}, label 2 {}, label 4 {}", std::to_string(state_.epoch + 1), std::to_string(state_.next_batch), std::to_string(steps), fmt(window_loss / static_cast<double>(window_steps)), fmt(window_dice.dice(1)), fmt(window_dice.dice(2)), fmt(window_dice.dice(3))));
+        say(trf("epoch {} step {}/{}: loss {}, Dice label 1 {}, label 2 {}, label 4 {}",
+                std::to_string(state_.epoch + 1), std::to_string(state_.next_batch), std::to_string(steps),
+                fmt(window_loss / static_cast<double>(window_steps)), fmt(window_dice.dice(1)),
+                fmt(window_dice.dice(2)), fmt(window_dice.dice(3))));
         window_dice = LabelDice{};
         window_loss = 0.0;
         window_steps = 0;
@@ -242,7 +253,8 @@ bool BratsTrainer::run() {
       }
       if (stop_) {
         save_checkpoint(last, true);
-        say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1), std::to_string(state_.next_batch), last, config_.out));
+        say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1),
+                std::to_string(state_.next_batch), last, config_.out));
         return false;
       }
     }

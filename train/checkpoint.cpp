@@ -43,7 +43,8 @@ void restore_optimizer(Adam& adam, const SafetensorsFile& checkpoint, const std:
     auto it = checkpoint.tensors.find(name);
     UNET_CHECK(it != checkpoint.tensors.end(), where, trf("missing tensor '{}'", name));
     UNET_CHECK(it->second.shape == Shape{t->numel()}, where,
-               trf("tensor '{}' has shape {}, the model needs [{}]", name, shape_str(it->second.shape), std::to_string(t->numel())));
+               trf("tensor '{}' has shape {}, the model needs [{}]", name, shape_str(it->second.shape),
+                   std::to_string(t->numel())));
     t->copy_from(Tensor::from_vector({t->numel()}, it->second.as_f32(where + ": tensor '" + name + "'")));
   }
   adam.set_steps(parse_adam_steps(checkpoint.metadata_value("adam_steps", where), where));

@@ -117,12 +117,14 @@ void append_surface_distances(const std::vector<uint8_t>& from, const std::vecto
 
 void check_voxel_grid(const VoxelGrid& g, const char* what) {
   UNET_CHECK(g.nx > 0 && g.ny > 0 && g.nz > 0, what,
-             trf("the volume size must be positive along every axis; got {} x {} x {}", std::to_string(g.nx), std::to_string(g.ny), std::to_string(g.nz)));
+             trf("the volume size must be positive along every axis; got {} x {} x {}", std::to_string(g.nx),
+                 std::to_string(g.ny), std::to_string(g.nz)));
   const auto good = [](double s) {
     return std::isfinite(s) && s > 0.0;
   };
   UNET_CHECK(good(g.sx) && good(g.sy) && good(g.sz), what,
-             trf("the voxel spacing must be a positive finite number of mm along every axis; got {}, {}, {}", std::to_string(g.sx), std::to_string(g.sy), std::to_string(g.sz)));
+             trf("the voxel spacing must be a positive finite number of mm along every axis; got {}, {}, {}",
+                 std::to_string(g.sx), std::to_string(g.sy), std::to_string(g.sz)));
 }
 
 std::vector<uint8_t> surface_voxels(const uint8_t* mask, const VoxelGrid& g) {

@@ -48,8 +48,7 @@ T read_fields(const nlohmann::json& j, const std::string& where, const std::stri
       continue;
     }
     const std::string why = detail::json_mismatch(j.at(it.key()), it.value());
-    UNET_CHECK(why.empty(), where,
-               why[0] == ',' ? trf("{} is {}{}", field, j.at(it.key()).dump(), why) : field + why);
+    UNET_CHECK(why.empty(), where, why[0] == ',' ? trf("{} is {}{}", field, j.at(it.key()).dump(), why) : field + why);
   }
   T out;
   try {

@@ -19,7 +19,8 @@ using nlohmann::json;
 void check_writable(const std::string& out) {
   std::error_code ec;
   fs::create_directories(out, ec);
-  UNET_CHECK(!ec && fs::is_directory(out), out, trf("cannot create the output folder: {}", (ec ? ec.message() : tr("not a folder"))));
+  UNET_CHECK(!ec && fs::is_directory(out), out,
+             trf("cannot create the output folder: {}", (ec ? ec.message() : tr("not a folder"))));
   const fs::path probe = fs::path(out) / ".write_test";
   {
     std::ofstream f(probe);
@@ -52,7 +53,9 @@ void check_same_patients(const SafetensorsFile& checkpoint, std::vector<std::str
     for (size_t i = 0; i < v.size() && i < 3; ++i) s += (i ? ", " : "") + v[i];
     return s + (v.size() > 3 ? ", ..." : "");
   };
-  UNET_THROW("--data", trf("the data folder does not hold the patients of the run in {}: {} missing ({}), {} not in the run ({})", where, std::to_string(missing.size()), some(missing), std::to_string(extra.size()), some(extra)));
+  UNET_THROW("--data",
+             trf("the data folder does not hold the patients of the run in {}: {} missing ({}), {} not in the run ({})",
+                 where, std::to_string(missing.size()), some(missing), std::to_string(extra.size()), some(extra)));
 }
 
 std::string fmt(double v) {
@@ -92,8 +95,10 @@ TrainConfig resumed_config(const TrainConfig& given, const SafetensorsFile& chec
   } else {
     UNET_CHECK(fs::exists(stored.data), "--resume",
                fs::path(stored.data).is_relative()
-                   ? trf("the run's data folder '{}' does not exist (it was stored relative to the first run's working folder); "
-                         "give its new place with --data", stored.data)
+                   ? trf("the run's data folder '{}' does not exist (it was stored relative to the first run's working "
+                         "folder); "
+                         "give its new place with --data",
+                         stored.data)
                    : trf("the run's data folder '{}' does not exist; give its new place with --data", stored.data));
   }
   return stored;
@@ -120,9 +125,11 @@ void resume_from(const SafetensorsFile& checkpoint, const std::string& last, con
   restore_optimizer(adam, checkpoint, last);
   if (!say) return;
   if (state.epoch >= config.epochs)
-    say(trf("nothing left to train: {} has done {} of {} epochs; give a larger --epochs to continue it", config.out, std::to_string(state.epoch), std::to_string(config.epochs)));
+    say(trf("nothing left to train: {} has done {} of {} epochs; give a larger --epochs to continue it", config.out,
+            std::to_string(state.epoch), std::to_string(config.epochs)));
   else
-    say(trf("resuming {} at epoch {}, batch {} (best {} so far {})", config.out, std::to_string(state.epoch + 1), std::to_string(state.next_batch), best_what, fmt(state.best_dsc)));
+    say(trf("resuming {} at epoch {}, batch {} (best {} so far {})", config.out, std::to_string(state.epoch + 1),
+            std::to_string(state.next_batch), best_what, fmt(state.best_dsc)));
 }
 
 void write_run_config(const TrainConfig& config, const UNet& model, Device device) {

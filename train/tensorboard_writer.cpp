@@ -75,8 +75,8 @@ void TensorBoardWriter::write_record(const std::string& data) {
   record += data;
   put_le(record, masked_crc32c(data.data(), data.size()), 4);
   if (std::fwrite(record.data(), 1, record.size(), file_) != record.size() || std::fflush(file_) != 0) {
-    std::fprintf(stderr, tr("unet: writing %s failed (%s); TensorBoard logging stops, training goes on\n").c_str(), path_.c_str(),
-                 std::strerror(errno));
+    std::fprintf(stderr, tr("unet: writing %s failed (%s); TensorBoard logging stops, training goes on\n").c_str(),
+                 path_.c_str(), std::strerror(errno));
     std::fclose(file_);
     file_ = nullptr;
   }

@@ -78,14 +78,15 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
                                        config_.data_cache ? data::volume_cache_dir() : std::string(), from_cache);
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   for (const auto& p : load_report_.problems) say(trf("warning: {}", p));
-  const std::string skipped =
-      load_report_.skipped_files ? trf(", {} files skipped", std::to_string(load_report_.skipped_files)) : std::string();
+  const std::string skipped = load_report_.skipped_files
+                                  ? trf(", {} files skipped", std::to_string(load_report_.skipped_files))
+                                  : std::string();
   const std::string how = from_cache ? trf("read from the cache in {}", fmt_seconds(load_seconds))
                                      : trf("loaded in {}", fmt_seconds(load_seconds));
   say(trf("data: {} patients, {} slices, {} with tumour{} ({}, {} preprocessing, {}x{}; {})",
           std::to_string(load_report_.patients), std::to_string(load_report_.slices),
-          std::to_string(load_report_.tumour_slices), skipped, scan.root, config_.preprocess, std::to_string(config_.size),
-          std::to_string(config_.size), how));
+          std::to_string(load_report_.tumour_slices), skipped, scan.root, config_.preprocess,
+          std::to_string(config_.size), std::to_string(config_.size), how));
 
   // Split by patient.
   std::vector<std::string> ids;
@@ -103,8 +104,8 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   say(config_.drop_empty
           ? trf("split: {} training patients ({} slices with tumour), {} validation patients (all slices); list in {}",
                 train_.size(), items.size(), val_.size(), list)
-          : trf("split: {} training patients ({} slices), {} validation patients (all slices); list in {}", train_.size(),
-                items.size(), val_.size(), list));
+          : trf("split: {} training patients ({} slices), {} validation patients (all slices); list in {}",
+                train_.size(), items.size(), val_.size(), list));
 
   // Model and optimizer.
   model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
@@ -174,7 +175,9 @@ bool Trainer::run() {
       const StepResult step = train_step(*model_, *adam_, x, t, loss_, &readout);
       const float loss_value = step.loss;
       UNET_CHECK(step.applied, "train",
-                 trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}", std::to_string(loss_value), std::to_string(state_.epoch + 1), std::to_string(state_.next_batch + 1), (fs::exists(last) ? last : tr("(none yet)"))));
+                 trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}",
+                     std::to_string(loss_value), std::to_string(state_.epoch + 1),
+                     std::to_string(state_.next_batch + 1), (fs::exists(last) ? last : tr("(none yet)"))));
       // Hard Dice of the batch, for the console and metrics (while backward and Adam run on a GPU).
       const size_t count = static_cast<size_t>(n * s * s);
       std::vector<uint8_t> p(count), m(count);
@@ -196,7 +199,8 @@ bool Trainer::run() {
       }
       if (stop_) {
         save_checkpoint(last, true);
-        say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1), std::to_string(state_.next_batch), last, config_.out));
+        say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1),
+                std::to_string(state_.next_batch), last, config_.out));
         return false;
       }
     }

@@ -21,7 +21,8 @@ Adam::Adam(FlatTensorSet& params, const AdamConfig& config) : params_(params), c
 
 void Adam::step() {
   const Tensor& p = params_.flat();
-  UNET_CHECK(p.device() == m_.device(), "Adam::step", tr("parameters moved to another device after the optimizer was made"));
+  UNET_CHECK(p.device() == m_.device(), "Adam::step",
+             tr("parameters moved to another device after the optimizer was made"));
   ++steps_;
   // Bytes: parameters, gradients and both moments read, parameters and moments written.
   ScopedOpTimer timer(p.device(), [&] { return "adam (" + std::to_string(p.numel()) + " parameters)"; }, false, 0.0,

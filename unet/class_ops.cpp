@@ -9,8 +9,10 @@ namespace unet {
 ClassLayout class_layout(const char* op, const Tensor& logits) {
   UNET_CHECK(logits.ndim() >= 2, op,
              trf("logits {} must be [N, C, spatial...] with a channel axis", shape_str(logits.shape())));
-  UNET_CHECK(logits.dim(1) >= 2, op,
-             trf("logits {} have {} channel(s); a softmax over classes needs at least 2 (use the binary losses for one)", shape_str(logits.shape()), std::to_string(logits.dim(1))));
+  UNET_CHECK(
+      logits.dim(1) >= 2, op,
+      trf("logits {} have {} channel(s); a softmax over classes needs at least 2 (use the binary losses for one)",
+          shape_str(logits.shape()), std::to_string(logits.dim(1))));
   UNET_CHECK(logits.numel() > 0, op, trf("empty logits {}", shape_str(logits.shape())));
   ClassLayout l;
   l.n = logits.dim(0);
@@ -26,7 +28,8 @@ ClassLayout check_class_map(const char* op, const Tensor& logits, const Tensor& 
   without_channels.erase(without_channels.begin() + 1);
   single_channel[1] = 1;
   UNET_CHECK(classes.shape() == without_channels || classes.shape() == single_channel, op,
-             trf("class map {} does not fit logits {}; expected {} or {}", shape_str(classes.shape()), shape_str(logits.shape()), shape_str(without_channels), shape_str(single_channel)));
+             trf("class map {} does not fit logits {}; expected {} or {}", shape_str(classes.shape()),
+                 shape_str(logits.shape()), shape_str(without_channels), shape_str(single_channel)));
   return l;
 }
 

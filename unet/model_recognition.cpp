@@ -132,9 +132,12 @@ UNetConfig suggested_config(const SafetensorsFile& file, const KnownLayout& layo
   c.layout = layout.layout;
   const RawTensor& first = file.tensors.at(layout.first_conv);
   const bool three_d = c.rank() == 3;
-  UNET_CHECK(static_cast<int64_t>(first.shape.size()) == c.rank() + 2 && first.shape[0] >= 1 && first.shape[1] >= 1, where,
-             three_d ? trf("'{}' has shape {}; the first convolution of a 3D U-Net is [base, in_channels, 3, 3, 3]", layout.first_conv, shape_str(first.shape))
-                     : trf("'{}' has shape {}; the first convolution of a 2D U-Net is [base, in_channels, 3, 3]", layout.first_conv, shape_str(first.shape)));
+  UNET_CHECK(static_cast<int64_t>(first.shape.size()) == c.rank() + 2 && first.shape[0] >= 1 && first.shape[1] >= 1,
+             where,
+             three_d ? trf("'{}' has shape {}; the first convolution of a 3D U-Net is [base, in_channels, 3, 3, 3]",
+                           layout.first_conv, shape_str(first.shape))
+                     : trf("'{}' has shape {}; the first convolution of a 2D U-Net is [base, in_channels, 3, 3]",
+                           layout.first_conv, shape_str(first.shape)));
   c.base = first.shape[0];
   c.in_channels = first.shape[1];
   if (auto out = file.tensors.find(layout.out_conv);
@@ -147,7 +150,10 @@ UNetConfig suggested_config(const SafetensorsFile& file, const KnownLayout& layo
   // "inc", the last down is the bottleneck).
   c.depth = std::max<int64_t>(1, stages);
   UNET_CHECK(c.depth <= kMaxDepth, where,
-             trf("its names are those of a {} U-Net in the {} layout with more than {} levels ('{}'); this program runs depths 1 to {}", std::string(three_d ? "3D" : "2D"), c.layout_name(), std::to_string(kMaxDepth), layout.stage_conv(kMaxDepth + 1), std::to_string(kMaxDepth)));
+             trf("its names are those of a {} U-Net in the {} layout with more than {} levels ('{}'); this program "
+                 "runs depths 1 to {}",
+                 std::string(three_d ? "3D" : "2D"), c.layout_name(), std::to_string(kMaxDepth),
+                 layout.stage_conv(kMaxDepth + 1), std::to_string(kMaxDepth)));
   return c;
 }
 
@@ -186,7 +192,11 @@ RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& 
     }
   }
   UNET_CHECK(found, where,
-             trf("not a model this program knows. It looked for a 2D U-Net: the reference layout (mateuszbuda/brain-segmentation-pytorch) begins with '{}', the classic layout with '{}'; and for the BraTS 3D U-Net, which begins with '{}'. The file has none of them. Its {} tensors: {}", known_layouts()[0].first_conv, known_layouts()[1].first_conv, known_layouts()[2].first_conv, std::to_string(file.tensors.size()), some_tensors(file)));
+             trf("not a model this program knows. It looked for a 2D U-Net: the reference layout "
+                 "(mateuszbuda/brain-segmentation-pytorch) begins with '{}', the classic layout with '{}'; and for the "
+                 "BraTS 3D U-Net, which begins with '{}'. The file has none of them. Its {} tensors: {}",
+                 known_layouts()[0].first_conv, known_layouts()[1].first_conv, known_layouts()[2].first_conv,
+                 std::to_string(file.tensors.size()), some_tensors(file)));
   if (best_mismatch.count() == 0) return best;
   std::string problems;
   auto add = [&](const std::vector<std::string>& items, const std::string& what) {
@@ -196,7 +206,8 @@ RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& 
   add(best_mismatch.shape, "with another shape");
   add(best_mismatch.dtype, "with another dtype");
   add(best_mismatch.extra, "that the model does not have");
-  UNET_THROW(where, trf("its names are those of a {}, but it does not match one: {}{}", describe_model(best), problems, best_mismatch.dtype_hint));
+  UNET_THROW(where, trf("its names are those of a {}, but it does not match one: {}{}", describe_model(best), problems,
+                        best_mismatch.dtype_hint));
 }
 
 ModelKind kind_of(const UNetConfig& config) { return config.rank() == 3 ? ModelKind::UNet3D : ModelKind::UNet2D; }

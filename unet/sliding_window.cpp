@@ -42,7 +42,8 @@ void for_each_row(int64_t channels, const Dims3& big, const Dims3& box, const Di
 std::vector<int64_t> sliding_window_steps(int64_t size, int64_t patch, double overlap) {
   UNET_CHECK(patch > 0, "sliding_window_steps", trf("the patch size must be positive; got {}", std::to_string(patch)));
   UNET_CHECK(size >= patch, "sliding_window_steps",
-             trf("the axis ({} voxels) is shorter than the patch ({}); pad it first", std::to_string(size), std::to_string(patch)));
+             trf("the axis ({} voxels) is shorter than the patch ({}); pad it first", std::to_string(size),
+                 std::to_string(patch)));
   UNET_CHECK(overlap >= 0.0 && overlap < 1.0, "sliding_window_steps",
              trf("the overlap must lie in [0, 1); got {}", std::to_string(overlap)));
   const double step = static_cast<double>(patch) * (1.0 - overlap);
@@ -99,8 +100,10 @@ Tensor sliding_window_predict(const Tensor& image, const PatchPredictor& predict
   const auto spatial_dims = static_cast<int64_t>(options.patch.size());
   UNET_CHECK(spatial_dims == 2 || spatial_dims == 3, op,
              trf("the patch must have 2 or 3 sizes (2D or 3D); got {}", std::to_string(spatial_dims)));
-  UNET_CHECK(image.ndim() == spatial_dims + 1, op,
-             trf("the image must be [C, {}] for a {}D patch; got {}", std::string(spatial_dims == 3 ? "X, Y, Z" : "X, Y"), std::to_string(spatial_dims), shape_str(image.shape())));
+  UNET_CHECK(
+      image.ndim() == spatial_dims + 1, op,
+      trf("the image must be [C, {}] for a {}D patch; got {}", std::string(spatial_dims == 3 ? "X, Y, Z" : "X, Y"),
+          std::to_string(spatial_dims), shape_str(image.shape())));
   UNET_CHECK(static_cast<bool>(predict), op, tr("the patch predictor is empty"));
   const int64_t channels = image.dim(0);
   const Shape spatial_shape(image.shape().begin() + 1, image.shape().end());
@@ -141,13 +144,16 @@ Tensor sliding_window_predict(const Tensor& image, const PatchPredictor& predict
         UNET_CHECK(out.defined() && out.ndim() == spatial_dims + 2 && out.dim(0) == 1 &&
                        std::equal(options.patch.begin(), options.patch.end(), out.shape().begin() + 2),
                    op,
-                   trf("the predictor must return [1, K, patch...] = [1, K, {}] for input {}; got {}", shape_str(options.patch), shape_str(patch_shape), (out.defined() ? shape_str(out.shape()) : tr("nothing"))));
+                   trf("the predictor must return [1, K, patch...] = [1, K, {}] for input {}; got {}",
+                       shape_str(options.patch), shape_str(patch_shape),
+                       (out.defined() ? shape_str(out.shape()) : tr("nothing"))));
         if (classes == 0) {
           classes = out.dim(1);
           weighted_sum.assign(static_cast<size_t>(classes * volume_of(padded)), 0.0f);
         }
         UNET_CHECK(out.dim(1) == classes, op,
-                   trf("the predictor returned {} classes for one patch and {} for an earlier one", std::to_string(out.dim(1)), std::to_string(classes)));
+                   trf("the predictor returned {} classes for one patch and {} for an earlier one",
+                       std::to_string(out.dim(1)), std::to_string(classes)));
         const std::vector<float> scores = out.to_vector();
         for_each_row(classes, padded, patch, origin, [&](int64_t big_at, int64_t box_at, int64_t n) {
           const float* g = gaussian.data() + box_at % patch_voxels;

@@ -119,7 +119,8 @@ void load_model_state(UNet& model, const SafetensorsFile& file, const std::strin
   if (auto it = file.metadata.find("config"); it != file.metadata.end()) {
     const UNetConfig saved = config_from_json(it->second, where);
     UNET_CHECK(saved == model.config(), where,
-               trf("architecture mismatch: the checkpoint holds a U-Net with {}, the model is {}", describe(saved), describe(model.config())));
+               trf("architecture mismatch: the checkpoint holds a U-Net with {}, the model is {}", describe(saved),
+                   describe(model.config())));
   }
   std::set<std::string> expected;
   for (const StateEntry& e : model.state()) expected.insert(e.name);
@@ -136,10 +137,12 @@ void load_model_state(UNet& model, const SafetensorsFile& file, const std::strin
                  trf("tensor '{}' must be a scalar I64, got {} {}", e.name, t.dtype, shape_str(t.shape)));
     } else {
       UNET_CHECK(t.shape == e.tensor.shape(), where,
-                 trf("tensor '{}' has shape {}, the model expects {}", e.name, shape_str(t.shape), shape_str(e.tensor.shape())));
+                 trf("tensor '{}' has shape {}, the model expects {}", e.name, shape_str(t.shape),
+                     shape_str(e.tensor.shape())));
       UNET_CHECK(t.dtype == "F32", where, trf("tensor '{}' has dtype {}, expected F32", e.name, t.dtype));
       UNET_CHECK(t.bytes.size() == static_cast<size_t>(e.tensor.numel()) * sizeof(float), where,
-                 trf("tensor '{}' has {} bytes, its shape {} of F32 needs {}", e.name, std::to_string(t.bytes.size()), shape_str(t.shape), std::to_string(e.tensor.numel() * 4)));
+                 trf("tensor '{}' has {} bytes, its shape {} of F32 needs {}", e.name, std::to_string(t.bytes.size()),
+                     shape_str(t.shape), std::to_string(e.tensor.numel() * 4)));
     }
   }
   for (const StateEntry& e : model.state()) {

@@ -67,7 +67,8 @@ void UNetConfig::validate(const std::string& what) const {
   // far below 2^63, so every count below is exact in 64 bits.
   auto check_range = [&](const char* name, int64_t v, int64_t hi) {
     UNET_CHECK(v >= 1 && v <= hi, what,
-               trf("model config: {} {} is out of range; this U-Net supports {} 1 to {}", name, std::to_string(v), name, std::to_string(hi)));
+               trf("model config: {} {} is out of range; this U-Net supports {} 1 to {}", name, std::to_string(v), name,
+                   std::to_string(hi)));
   };
   check_range("in_channels", in_channels, kMaxChannels);
   check_range("out_channels", out_channels, kMaxChannels);
@@ -77,8 +78,11 @@ void UNetConfig::validate(const std::string& what) const {
   // 4 GiB of weights and 16 GiB with gradients and Adam's moments, 35 times the spec's
   // largest model (31 M): more is a damaged config, refused before anything is allocated.
   const int64_t n = parameter_count();
-  UNET_CHECK(n <= kMaxParameters, what,
-             trf("model config: base {}, depth {} and {} -> {} channels make {} parameters; this U-Net supports at most {}", std::to_string(base), std::to_string(depth), std::to_string(in_channels), std::to_string(out_channels), std::to_string(n), std::to_string(kMaxParameters)));
+  UNET_CHECK(
+      n <= kMaxParameters, what,
+      trf("model config: base {}, depth {} and {} -> {} channels make {} parameters; this U-Net supports at most {}",
+          std::to_string(base), std::to_string(depth), std::to_string(in_channels), std::to_string(out_channels),
+          std::to_string(n), std::to_string(kMaxParameters)));
 }
 
 DoubleConv::DoubleConv(ModuleRegistry& reg, const std::string conv_names[2], const std::string norm_names[2],
@@ -191,11 +195,14 @@ Tensor UNet::forward(const Tensor& x) {
   check_ndim("UNet.forward", x, config_.rank() + 2, config_.rank() == 3 ? "input [N, C, D, H, W]" : "input [N, C, H, W]");
   const int64_t multiple = int64_t{1} << config_.depth;
   UNET_CHECK(x.dim(1) == config_.in_channels, "UNet.forward",
-             trf("input {} has {} channels, the model expects {}", shape_str(x.shape()), std::to_string(x.dim(1)), std::to_string(config_.in_channels)));
+             trf("input {} has {} channels, the model expects {}", shape_str(x.shape()), std::to_string(x.dim(1)),
+                 std::to_string(config_.in_channels)));
   for (int64_t i = 2; i < x.ndim(); ++i)
     UNET_CHECK(x.dim(i) % multiple == 0, "UNet.forward",
-               config_.rank() == 3 ? trf("input {}: depth, height and width must be multiples of {}", shape_str(x.shape()), std::to_string(multiple))
-                                   : trf("input {}: height and width must be multiples of {}", shape_str(x.shape()), std::to_string(multiple)));
+               config_.rank() == 3 ? trf("input {}: depth, height and width must be multiples of {}",
+                                         shape_str(x.shape()), std::to_string(multiple))
+                                   : trf("input {}: height and width must be multiples of {}", shape_str(x.shape()),
+                                         std::to_string(multiple)));
   UNET_CHECK(x.device() == device_, "UNet.forward",
              trf("input is on {}, the model on {}", device_name(x.device()), device_name(device_)));
   std::vector<Tensor> skips;

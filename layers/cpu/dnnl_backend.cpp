@@ -92,7 +92,8 @@ auto dnnl_call(const std::string& what, Fn&& fn) {
   try {
     return fn();
   } catch (const dnnl::error& e) {
-    UNET_THROW("oneDNN " + what, trf("{} (status {})", std::string(e.what()), std::to_string(static_cast<int>(e.status))));
+    UNET_THROW("oneDNN " + what,
+               trf("{} (status {})", std::string(e.what()), std::to_string(static_cast<int>(e.status))));
   }
 }
 

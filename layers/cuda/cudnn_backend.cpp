@@ -35,7 +35,11 @@ void choose(const char* what, const std::vector<Perf>& perfs, int returned, cudn
     if (pref.deterministic && p.determinism != CUDNN_DETERMINISTIC) {
       static bool warned = false;  // once per process: the choice is made per layer shape
       if (!warned)
-        std::fprintf(stderr, tr("unet: %s offers no deterministic algorithm within the %zu MiB workspace limit; results may vary slightly from run to run.\n").c_str(), what, limit >> 20);
+        std::fprintf(stderr,
+                     tr("unet: %s offers no deterministic algorithm within the %zu MiB workspace limit; results may "
+                        "vary slightly from run to run.\n")
+                         .c_str(),
+                     what, limit >> 20);
       warned = true;
     }
     algo = p.algo;
@@ -43,8 +47,10 @@ void choose(const char* what, const std::vector<Perf>& perfs, int returned, cudn
     return;
   }
   UNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, initial_conv_math_type()));
-  UNET_THROW(what, pref.allow_tf32 ? trf("no algorithm runs within the workspace limit of {} MiB", std::to_string(limit >> 20))
-                                  : trf("no algorithm runs within the workspace limit of {} MiB without TF32", std::to_string(limit >> 20)));
+  UNET_THROW(what, pref.allow_tf32
+                       ? trf("no algorithm runs within the workspace limit of {} MiB", std::to_string(limit >> 20))
+                       : trf("no algorithm runs within the workspace limit of {} MiB without TF32",
+                             std::to_string(limit >> 20)));
 }
 
 class CudnnConv final : public ConvPrimitive {

@@ -11,7 +11,8 @@ namespace {
 std::vector<int> to_int(const Shape& s) {
   std::vector<int> v;
   for (int64_t x : s) {
-    UNET_CHECK(x > 0 && x <= 0x7fffffff, "cuDNN descriptor", trf("dimension {} of {} does not fit cuDNN's int", std::to_string(x), shape_str(s)));
+    UNET_CHECK(x > 0 && x <= 0x7fffffff, "cuDNN descriptor",
+               trf("dimension {} of {} does not fit cuDNN's int", std::to_string(x), shape_str(s)));
     v.push_back(static_cast<int>(x));
   }
   return v;
@@ -71,7 +72,8 @@ PoolDescriptors::PoolDescriptors(const PoolSpec& s) {
   UNET_CUDNN_CHECK(cudnnSetPoolingNdDescriptor(pool, CUDNN_POOLING_MAX, CUDNN_NOT_PROPAGATE_NAN, rank, window.data(),
                                                zero.data(), window.data()));
   UNET_CHECK(output_dims() == s.output_shape(), "cudnnGetPoolingNdForwardOutputDim",
-             trf("cuDNN disagrees on the pooled shape: {}, expected {}", shape_str(output_dims()), shape_str(s.output_shape())));
+             trf("cuDNN disagrees on the pooled shape: {}, expected {}", shape_str(output_dims()),
+                 shape_str(s.output_shape())));
 }
 
 Shape PoolDescriptors::output_dims() const {

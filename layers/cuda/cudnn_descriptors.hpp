@@ -20,7 +20,8 @@ class CudnnDescriptor {
   CudnnDescriptor() { UNET_CUDNN_CHECK(Create(&desc_)); }
   ~CudnnDescriptor() {
     // Destructors report instead of throwing.
-    if (desc_ != nullptr && Destroy(desc_) != CUDNN_STATUS_SUCCESS) std::fputs(tr("unet: destroying a cuDNN descriptor failed\n").c_str(), stderr);
+    if (desc_ != nullptr && Destroy(desc_) != CUDNN_STATUS_SUCCESS)
+      std::fputs(tr("unet: destroying a cuDNN descriptor failed\n").c_str(), stderr);
   }
   CudnnDescriptor(const CudnnDescriptor&) = delete;
   CudnnDescriptor& operator=(const CudnnDescriptor&) = delete;
