@@ -39,9 +39,14 @@ std::string take_lang_option(int argc, char** argv, std::vector<char*>& args) {
 // CLI11's own words in --help (its defaults are English).
 void translate_help_labels(CLI::App& app) {
   auto f = app.get_formatter();
-  for (const char* label :
-       {"Usage", "OPTIONS", "SUBCOMMAND", "SUBCOMMANDS", "REQUIRED", "Positionals", "Needs", "Excludes"})
-    f->label(label, unet::tr(label));
+  f->label("Usage", unet::tr("Usage"));
+  f->label("OPTIONS", unet::tr("OPTIONS"));
+  f->label("SUBCOMMAND", unet::tr("SUBCOMMAND"));
+  f->label("SUBCOMMANDS", unet::tr("SUBCOMMANDS"));
+  f->label("REQUIRED", unet::tr("REQUIRED"));
+  f->label("Positionals", unet::tr("Positionals"));
+  f->label("Needs", unet::tr("Needs"));
+  f->label("Excludes", unet::tr("Excludes"));
   app.option_defaults()->group(unet::tr("Options"));
   app.set_help_flag("-h,--help", unet::tr("Print this help message and exit"));
 }
@@ -75,6 +80,8 @@ int main(int argc, char** argv) {
     unet::tools::Runner r = adder(app);
     CLI::App* sub = app.get_subcommands({})[before];
     sub->group(unet::tr("Subcommands"));
+    // The help flag is made with the subcommand, before it takes the translated group name.
+    if (CLI::Option* help = sub->get_help_ptr()) help->group(unet::tr("Options"));
     runners[sub] = std::move(r);
   };
   add(unet::tools::add_demo_command);

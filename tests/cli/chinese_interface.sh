@@ -14,7 +14,9 @@ lacks() { ! grep -qF -- "$1" "$2" || fail "'$1' should not be in $2"; }
 "$unet" --lang zh train --help > help_zh.txt
 has "运行目录（检查点、metrics.csv、report.html）" help_zh.txt   # --out
 has "在 Kaggle LGG 布局" help_zh.txt                             # the subcommand's description
-has "选项" help_zh.txt
+has "用法: " help_zh.txt
+has "选项:" help_zh.txt
+lacks "Options:" help_zh.txt
 lacks "run folder (checkpoints" help_zh.txt
 "$unet" train --help > help_en.txt
 has "run folder (checkpoints, metrics.csv, report.html)" help_en.txt
@@ -27,21 +29,22 @@ has "--lang" top_zh.txt
 # A runtime error (the data folder is missing): Chinese with --lang zh, English by default.
 expect_status 1 err_zh.txt "$unet" --lang zh train --data "$work/no-such-folder" --out "$work/run" --device cpu
 has "unet：错误：" err_zh.txt
-has "数据文件夹不存在或不是文件夹" err_zh.txt
+has "不是文件夹（--data 必须指向数据集的文件夹）" err_zh.txt
 expect_status 1 err_en.txt "$unet" train --data "$work/no-such-folder" --out "$work/run" --device cpu
 has "unet: error: " err_en.txt
-has "data folder does not exist or is not a folder" err_en.txt
+has "is not a folder (--data must name the data set's folder)" err_en.txt
 lacks "错误" err_en.txt
+lacks "数据" err_en.txt
 
 # The locale chooses when --lang is absent; --lang (also after the subcommand) wins over it.
 expect_status 1 err_lang.txt env LANG=zh_CN.UTF-8 "$unet" train --data "$work/no-such-folder" --out "$work/run" --device cpu
-has "数据文件夹不存在或不是文件夹" err_lang.txt
+has "不是文件夹（--data 必须指向数据集的文件夹）" err_lang.txt
 expect_status 1 err_lc.txt env LC_ALL=zh_TW.UTF-8 "$unet" train --data "$work/no-such-folder" --out "$work/run" --device cpu
-has "数据文件夹不存在或不是文件夹" err_lc.txt
+has "不是文件夹（--data 必须指向数据集的文件夹）" err_lc.txt
 expect_status 1 err_override.txt env LANG=zh_CN.UTF-8 "$unet" train --lang en --data "$work/no-such-folder" --out "$work/run"
-has "data folder does not exist or is not a folder" err_override.txt
+has "is not a folder (--data must name the data set's folder)" err_override.txt
 expect_status 1 err_language.txt env LANGUAGE=en LANG=zh_CN.UTF-8 "$unet" train --data "$work/no-such-folder" --out "$work/run"
-has "data folder does not exist or is not a folder" err_language.txt
+has "is not a folder (--data must name the data set's folder)" err_language.txt
 
 # Usage errors (exit status 2): ours and the option checks' messages in Chinese.
 expect_status 2 usage_zh.txt "$unet" --lang zh train --data x --epochs 0
