@@ -74,50 +74,44 @@ def literals(src):
     return out
 
 
-def match_paren(src, i, lits):
-    depth = 0
+def code_chars(src, begin, end, lits):
+    """(index, char) of the code between begin and end: string and character literals and
+    comments are stepped over."""
     lit_at = {s: e for s, e, _ in lits}
-    j = i
-    while j < len(src):
+    j = begin
+    while j < end:
         if j in lit_at:
             j = lit_at[j]
-            continue
-        c = src[j]
-        if src.startswith("//", j):
+        elif src.startswith("//", j):
             j = src.find("\n", j)
-            continue
-        if c == "'":
+        elif src.startswith("/*", j):
+            j = src.find("*/", j) + 2
+        elif src[j] == "'":
             k = j + 1
             while src[k] != "'":
                 k += 2 if src[k] == "\\" else 1
             j = k + 1
-            continue
+        else:
+            yield j, src[j]
+            j += 1
+
+
+def match_paren(src, i, lits):
+    depth = 0
+    for j, c in code_chars(src, i, len(src), lits):
         if c in "([{":
             depth += 1
         elif c in ")]}":
             depth -= 1
             if depth == 0:
                 return j
-        j += 1
     return len(src)
 
 
 def args_of(src, open_i, close_i, lits):
     """Spans of the top-level arguments between open_i and close_i."""
     spans, depth, start = [], 0, open_i + 1
-    lit_at = {s: e for s, e, _ in lits}
-    j = open_i + 1
-    while j < close_i:
-        if j in lit_at:
-            j = lit_at[j]
-            continue
-        c = src[j]
-        if c == "'":
-            k = j + 1
-            while src[k] != "'":
-                k += 2 if src[k] == "\\" else 1
-            j = k + 1
-            continue
+    for j, c in code_chars(src, open_i + 1, close_i, lits):
         if c in "([{":
             depth += 1
         elif c in ")]}":
@@ -125,7 +119,6 @@ def args_of(src, open_i, close_i, lits):
         elif c == "," and depth == 0:
             spans.append((start, j))
             start = j + 1
-        j += 1
     spans.append((start, close_i))
     return spans
 
