@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "base/i18n.hpp"
+#include "tools/cjk_text.hpp"
 
 namespace unet::tools {
 
@@ -111,13 +112,14 @@ Canvas brats_plane_picture(const std::vector<uint8_t>& grey, const uint8_t* trut
   UNET_CHECK(pred != nullptr, "brats_plane_picture", tr("no prediction to draw"));
   const PlaneSlice image = brats_plane_slice(grey.data(), dims, plane, centre);
   const BratsPictureLayout l = brats_picture_layout(image.rows, image.columns, min_panel);
+  const PngTextScope png_text;
   struct Panel {
-    const char* title;
+    std::string title;
     const uint8_t* classes;
   };
-  std::vector<Panel> panels = {{"image", nullptr}};
-  if (truth != nullptr) panels.push_back({"ground truth", truth});
-  panels.push_back({"prediction", pred});
+  std::vector<Panel> panels = {{tr("image"), nullptr}};
+  if (truth != nullptr) panels.push_back({tr("ground truth"), truth});
+  panels.push_back({tr("prediction"), pred});
   const int n = static_cast<int>(panels.size());
   // The legend needs about 460 pixels on one line.
   const int width = std::max(n * l.panel_width + (n - 1) * l.gap, 460);
@@ -146,8 +148,8 @@ Canvas brats_plane_picture(const std::vector<uint8_t>& grey, const uint8_t* trut
   }
   const struct {
     int engine_class;
-    const char* text;
-  } legend[] = {{1, "1 necrotic"}, {2, "2 edema"}, {3, "4 enhancing"}};
+    std::string text;
+  } legend[] = {{1, tr("1 necrotic")}, {2, tr("2 edema")}, {3, tr("4 enhancing")}};
   const double y = l.title_height + l.panel_height + l.legend_height / 2.0;
   for (int k = 0; k < 3; ++k) {
     const double x = 4 + 152.0 * k;

@@ -8,8 +8,8 @@ namespace unet::tools {
 // The page's lang attribute: "en" or "zh-CN" (browsers pick CJK fonts by it).
 std::string html_language();
 
-// In a Chinese report, a note under the charts that their PNG copies keep English labels
-// (their bitmap font has ASCII glyphs only); "" in English, where there is nothing to say.
+// In a Chinese report made on a machine without a CJK font, a note under the charts that their
+// PNG copies keep English labels; "" otherwise (English, or the PNGs show Chinese).
 std::string png_charts_note();
 
 }  // namespace unet::tools

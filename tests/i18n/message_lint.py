@@ -10,8 +10,9 @@ What it checks, in the product's sources (base engine kernels layers unet data t
   * console lines: say(), progress.message(), problem(), *.push_back() into problems /
     defects / warnings lists;
   * the values inside trf(...) (a literal there is English glued into a translated sentence);
-  * in the report sources (REPORT_FILES): text between HTML tags, chart titles and labels
-    (line_chart, bar_chart, Series{...}, p.text) and the report's fact names.
+  * in the report and picture sources (REPORT_FILES): text between HTML tags, chart titles and
+    labels (line_chart, bar_chart, Series{...}, text drawn with p.text / c.text) and the
+    report's fact names.
 A literal "has words" when, with printf directives and {} placeholders removed, two letters
 follow each other. File names, option names and the allowlist below are not messages.
 
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 
 SOURCE_DIRS = ["base", "engine", "kernels", "layers", "unet", "data", "train", "tools"]
-REPORT_FILES = {"tools/report.cpp", "tools/brats_report.cpp", "tools/charts.cpp"}
+REPORT_FILES = {"tools/report.cpp", "tools/brats_report.cpp", "tools/charts.cpp", "tools/visuals.cpp", "tools/brats_visuals.cpp"}
 
 # Literals that are not messages, each with the reason.
 ALLOW = {
@@ -160,7 +161,7 @@ SINKS = [  # (regex of the call, which argument: an index, "last" or "all")
 ]
 REPORT_SINKS = [
     (r"\b(?:line_chart|bar_chart)\s*\(", "all"),
-    (r"\bp\.text\s*\(", "all"),
+    (r"\b[pc]\.text\s*\(", "all"),
     (r"\bSeries\s+\w+\s*\{", "all"),
     (r"\bfacts\s*=\s*\{", "all"),
     (r"\bfacts\.push_back\s*\(", "all"),
