@@ -40,7 +40,8 @@ chrome --screenshot="$work/report.png" --window-size=1200,1600 "file://$work/$ht
 
 # CJK glyphs, not tofu: two pages with different Chinese words in the report's font list.
 # A font with CJK glyphs draws them differently; without one every character is the same
-# missing-glyph box, so the two screenshots would be the same picture.
+# missing-glyph box, so the two screenshots would be the same picture. (800x200: headless
+# Chromium leaves much smaller windows blank.)
 page() {
   printf '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"></head><body style="margin:0;background:#fff">'
   printf '<p style="font-family:sans-serif,%s;font-size:64px;margin:8px">%s</p></body></html>' \
@@ -48,17 +49,18 @@ page() {
 }
 page "曲线配置验证" > a.html
 page "训练损失病例" > b.html
-chrome --screenshot="$work/a.png" --window-size=480,100 "file://$work/a.html" > /dev/null || fail "chromium screenshot a"
-chrome --screenshot="$work/b.png" --window-size=480,100 "file://$work/b.html" > /dev/null || fail "chromium screenshot b"
+chrome --screenshot="$work/a.png" --window-size=800,200 "file://$work/a.html" > /dev/null || fail "chromium screenshot a"
+chrome --screenshot="$work/b.png" --window-size=800,200 "file://$work/b.html" > /dev/null || fail "chromium screenshot b"
 /usr/bin/python3 - report.png a.png b.png <<'PY' || fail "CJK rendering (see above)"
 import sys
 from PIL import Image, ImageChops
 
 report, a, b = (Image.open(p).convert("L") for p in sys.argv[1:4])
 ink = lambda im: sum(1 for v in im.getdata() if v < 128)
-# The report: a page of text, tables and charts, not a blank or an error page.
+# The report: a page of text, tables and charts (about 20000 dark pixels at 1200x1600), not a
+# blank page or an error page (a few hundred).
 assert report.size == (1200, 1600), report.size
-assert ink(report) > 20000, f"the report screenshot is nearly empty ({ink(report)} dark pixels)"
+assert ink(report) > 5000, f"the report screenshot is nearly empty ({ink(report)} dark pixels)"
 # Both test pages carry text, and it differs between the words: real glyphs.
 assert ink(a) > 2000 and ink(b) > 2000, f"no text drawn ({ink(a)}, {ink(b)} dark pixels)"
 diff = ImageChops.difference(a, b)

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Every message of the sources has a Chinese translation in po/zh_CN.po.
 
 Runs po/extract_messages.sh (xgettext over the sources, the arguments of tr() and trf()), then

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Finds user-facing English string literals that bypass tr()/trf() (base/i18n.hpp).
 
 What it checks, in the product's sources (base engine kernels layers unet data train tools):
