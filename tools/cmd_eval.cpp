@@ -51,12 +51,8 @@ Runner add_eval_command(CLI::App& app) {
   sub->add_option("--patients", o->patients,
                   tr("only these patients or cases (file, one id per line; e.g. a run's validation_patients.txt)"))
       ->check(CLI::ExistingFile);
-  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))
-      ->check(checks::one_of({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  sub->add_option("--batch", o->batch, tr("slices per forward pass"))
-      ->check(checks::at_least(1))
-      ->capture_default_str();
+  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--batch", o->batch, tr("slices per forward pass"))->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--preprocess", o->preprocess,
                   tr("override the checkpoint's preprocessing, reference or simple (for a model not trained here the "
                      "default is reference, as the reference program)"))

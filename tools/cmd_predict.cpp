@@ -150,12 +150,8 @@ Runner add_predict_command(CLI::App& app) {
   sub->add_option("--threshold", o->threshold, tr("probability threshold"))
       ->check(checks::between(0.001, 0.999))
       ->capture_default_str();
-  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))
-      ->check(checks::one_of({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
-  sub->add_option("--batch", o->batch, tr("slices per forward pass"))
-      ->check(checks::at_least(1))
-      ->capture_default_str();
+  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--batch", o->batch, tr("slices per forward pass"))->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--preprocess", o->preprocess,
                   tr("reference or simple (default: the checkpoint's; for a model not trained here: reference, as the "
                      "reference program)"))

@@ -44,62 +44,49 @@ ALLOW = {
 FILE_LIKE = re.compile(r"^[\w./<>*-]*\.(safetensors|csv|json|html|png|svg|gif|tif|tiff|nii|nii\.gz|txt|mo|py|pt|pth)$|^--?[\w-]+$|^[\w./-]*/$")
 
 
-def literals(src):
-    """(start, end, value) of every string literal, comments skipped."""
-    out, i, n = [], 0, len(src)
-    while i < n:
+def tokens(src, begin=0, end=None):
+    """The source from `begin` as ("lit", start, end, value) for string literals and
+    ("code", index, index + 1, char) for code; comments and character literals are skipped."""
+    end = len(src) if end is None else end
+    i = begin
+    while i < end:
         if src.startswith("//", i):
             i = src.find("\n", i)
-            i = n if i < 0 else i
+            i = end if i < 0 else i
         elif src.startswith("/*", i):
             i = src.find("*/", i) + 2
-        elif src[i] == "'":
-            j = i + 1
-            while src[j] != "'":
-                j += 2 if src[j] == "\\" else 1
-            i = j + 1
-        elif src[i] == '"':
-            if i > 0 and src[i - 1] == "R":
+        elif src[i] in "'\"":
+            quote, raw = src[i], src[i] == '"' and i > 0 and src[i - 1] == "R"
+            if raw:
                 m = re.match(r'"([^(]*)\(', src[i:])
-                end = src.index(")" + m.group(1) + '"', i) + len(m.group(1)) + 2
-                out.append((i, end, src[i + len(m.group(0)):end - len(m.group(1)) - 2]))
-                i = end
+                close = src.index(")" + m.group(1) + '"', i) + len(m.group(1)) + 2
+                yield "lit", i, close, src[i + len(m.group(0)):close - len(m.group(1)) - 2]
+                i = close
                 continue
             j = i + 1
-            while src[j] != '"':
+            while src[j] != quote:
                 j += 2 if src[j] == "\\" else 1
-            out.append((i, j + 1, src[i + 1:j]))
+            if quote == '"':
+                yield "lit", i, j + 1, src[i + 1:j]
             i = j + 1
         else:
+            yield "code", i, i + 1, src[i]
             i += 1
-    return out
 
 
-def code_chars(src, begin, end, lits):
-    """(index, char) of the code between begin and end: string and character literals and
-    comments are stepped over."""
-    lit_at = {s: e for s, e, _ in lits}
-    j = begin
-    while j < end:
-        if j in lit_at:
-            j = lit_at[j]
-        elif src.startswith("//", j):
-            j = src.find("\n", j)
-        elif src.startswith("/*", j):
-            j = src.find("*/", j) + 2
-        elif src[j] == "'":
-            k = j + 1
-            while src[k] != "'":
-                k += 2 if src[k] == "\\" else 1
-            j = k + 1
-        else:
-            yield j, src[j]
-            j += 1
+def literals(src):
+    """(start, end, value) of every string literal."""
+    return [(s, e, v) for kind, s, e, v in tokens(src) if kind == "lit"]
 
 
-def match_paren(src, i, lits):
+def code_chars(src, begin, end):
+    """(index, char) of the code between begin and end."""
+    return ((s, v) for kind, s, _, v in tokens(src, begin, end) if kind == "code")
+
+
+def match_paren(src, i):
     depth = 0
-    for j, c in code_chars(src, i, len(src), lits):
+    for j, c in code_chars(src, i, len(src)):
         if c in "([{":
             depth += 1
         elif c in ")]}":
@@ -109,10 +96,10 @@ def match_paren(src, i, lits):
     return len(src)
 
 
-def args_of(src, open_i, close_i, lits):
+def args_of(src, open_i, close_i):
     """Spans of the top-level arguments between open_i and close_i."""
     spans, depth, start = [], 0, open_i + 1
-    for j, c in code_chars(src, open_i + 1, close_i, lits):
+    for j, c in code_chars(src, open_i + 1, close_i):
         if c in "([{":
             depth += 1
         elif c in ")]}":
@@ -173,8 +160,8 @@ def protected_spans(src, lits):
     ok = set()
     for m in re.finditer(r"\btrf?\s*\(", src):
         open_i = m.end() - 1
-        close = match_paren(src, open_i, lits)
-        first = args_of(src, open_i, close, lits)[0]
+        close = match_paren(src, open_i)
+        first = args_of(src, open_i, close)[0]
         for s, e, _ in lits:
             if first[0] <= s and e <= first[1]:
                 ok.add(s)
@@ -200,8 +187,8 @@ def check_file(path, rel):
             if src[max(0, m.start() - 8):m.start()].endswith("define "):
                 continue
             open_i = m.end() - 1
-            close = match_paren(src, open_i, lits)
-            spans = args_of(src, open_i, close, lits)
+            close = match_paren(src, open_i)
+            spans = args_of(src, open_i, close)
             if which == "last":
                 picked = spans[-1:]
             elif which == "all":
