@@ -45,7 +45,7 @@ void print_estimate(const char* what, const UNetConfig& config, int64_t patch, i
               what, e.total_bytes() / kMiB, static_cast<long long>(config.base), static_cast<long long>(patch),
               static_cast<long long>(batch), 4.0 * static_cast<double>(e.activation_floats) / kMiB,
               4.0 * static_cast<double>(e.parameter_floats) / kMiB, 4.0 * static_cast<double>(e.backward_floats) / kMiB,
-              e.total_bytes() <= kRtx3090Bytes ? "yes" : "NO");
+              (e.total_bytes() <= kRtx3090Bytes ? tr("yes") : tr("NO")).c_str());
 }
 
 }  // namespace
@@ -148,7 +148,7 @@ int run_bench_3d(const Bench3dOptions& o) {
     std::printf(tr("  device memory  %8.1f MB in training, %.1f MB in inference (allocator peak; the CUDA context adds "
                    "a few hundred MB) -> training fits in 24 GB (RTX 3090): %s\n")
                     .c_str(),
-                train_dev_mb, infer_dev_mb, train_mem.peak_in_use <= kRtx3090Bytes ? "PASS" : "FAIL");
+                train_dev_mb, infer_dev_mb, pass_fail(train_mem.peak_in_use <= kRtx3090Bytes));
   print_estimate("estimate", config, p, n);
   if (!(o.base == 32 && p == 128 && n == 1)) print_estimate("reference", UNetConfig::brats3d(), 128, 1);
   const double gemm = gemm_gflops(d);

@@ -92,6 +92,11 @@ std::vector<OpTiming> median_op_timings(const std::vector<std::vector<OpTiming>>
   return out;
 }
 
+const char* pass_fail(bool ok) {
+  static const std::string pass = tr("PASS"), fail = tr("FAIL");
+  return ok ? pass.c_str() : fail.c_str();
+}
+
 nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, double step_seconds) {
   nlohmann::json rows = nlohmann::json::array();
   if (layer_times.empty()) return rows;
@@ -106,8 +111,8 @@ nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, doubl
     else return std::string("-");
     return std::string(b);
   };
-  std::printf("\n  %-66s %9s %9s %6s %12s %12s\n", "op (one warm training step, median)", "fwd ms", "bwd ms", "share",
-              "fwd rate", "bwd rate");
+  std::printf("\n  %-66s %9s %9s %6s %12s %12s\n", tr("op (one warm training step, median)").c_str(), tr("fwd ms").c_str(),
+              tr("bwd ms").c_str(), tr("share").c_str(), tr("fwd rate").c_str(), tr("bwd rate").c_str());
   double tf = 0, tb = 0;
   for (const auto& lt : layer_times) {
     const double share = sum > 0 ? 100.0 * (lt.forward_seconds + lt.backward_seconds) / sum : 0.0;
@@ -124,7 +129,7 @@ nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, doubl
                     {"forward_bytes", lt.forward_bytes},
                     {"backward_bytes", lt.backward_bytes}});
   }
-  std::printf("  %-66s %9.2f %9.2f\n", "total", tf * 1e3, tb * 1e3);
+  std::printf("  %-66s %9.2f %9.2f\n", tr("total").c_str(), tf * 1e3, tb * 1e3);
   if (step_seconds > 0)
     std::printf(tr("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is "
                    "autograd, the loss's backward and the profiler's own cost\n")

@@ -225,7 +225,7 @@ Runner add_bench_command(CLI::App& app) {
                 ips_b16);
     std::printf(tr("  peak memory    %8.1f MB host RSS%s\n").c_str(), rss,
                 d == Device::CUDA
-                    ? (", " + std::to_string(static_cast<int>(dev_mb)) + " MB device (allocator peak)").c_str()
+                    ? trf(", {} MB device (allocator peak)", static_cast<int>(dev_mb)).c_str()
                     : "");
     std::printf(tr("                 %8.1f MB host RSS after training; tensors in use at the peak: %.1f MB in "
                    "training, %.1f MB in batch-16 inference\n")
@@ -247,11 +247,11 @@ Runner add_bench_command(CLI::App& app) {
       std::printf(
           tr("  verdict        training >= 8 samples/s: %s | inference <= 50 ms/image: %s | model file <= 200 MB: %s\n")
               .c_str(),
-          train_sps >= 8 ? "PASS" : "FAIL", ms_b1 <= 50 ? "PASS" : "FAIL", file_mb <= 200 ? "PASS" : "FAIL");
+          pass_fail(train_sps >= 8), pass_fail(ms_b1 <= 50), pass_fail(file_mb <= 200));
     } else {
       std::printf(
           tr("  verdict        model file <= 200 MB: %s (the speed thresholds of the spec apply to a GPU)\n").c_str(),
-          file_mb <= 200 ? "PASS" : "FAIL");
+          pass_fail(file_mb <= 200));
     }
     const nlohmann::json layers_json = print_layer_table(layer_times, step_median_s);
     if (o->check_layer_sum && !layer_times.empty()) {

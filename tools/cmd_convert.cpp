@@ -207,7 +207,7 @@ Runner add_convert_command(CLI::App& app) {
       slices += s.slice_count();
       std::printf(tr("%-24s %4lld slices of %lld x %lld%s\n").c_str(), id.c_str(),
                   static_cast<long long>(s.slice_count()), static_cast<long long>(s.rows),
-                  static_cast<long long>(s.cols), masks.empty() ? "" : " with masks");
+                  static_cast<long long>(s.cols), masks.empty() ? "" : tr(" with masks").c_str());
     }
     std::printf(tr("unet convert: %zu case(s), %lld slices -> %s\n").c_str(), cases.size(),
                 static_cast<long long>(slices), o->out.c_str());

@@ -99,7 +99,7 @@ Runner add_demo_command(CLI::App& app) {
                   static_cast<double>(step * o->batch) / secs);
       std::fflush(stdout);
     }
-    std::printf(tr("loss %.5f -> %.5f (%s)\n").c_str(), first, last, last < first ? "falling" : "NOT falling");
+    std::printf(tr("loss %.5f -> %.5f (%s)\n").c_str(), first, last, (last < first ? tr("falling") : tr("NOT falling")).c_str());
     return last < first ? 0 : 1;
   };
 }

@@ -80,7 +80,7 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
                 "in only one of prediction and truth)\n")
                  .c_str(),
              stdout);
-  std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", "case", "L1", "L2", "L4", "WT", "TC", "ET",
+  std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", tr("case").c_str(), "L1", "L2", "L4", "WT", "TC", "ET",
               "IoU WT", "IoU TC", "IoU ET", "HD95 WT", "HD95 TC", "HD95 ET");
   std::vector<BratsCaseResult> rows;
   nlohmann::json skipped = nlohmann::json::array();
@@ -129,7 +129,7 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
                   .c_str(),
               region_dice, rows.size(), static_cast<long long>(mean.hd95_wt.count),
               static_cast<long long>(mean.hd95_tc.count), static_cast<long long>(mean.hd95_et.count),
-              skipped.empty() ? "" : (", " + std::to_string(skipped.size()) + " cases skipped").c_str());
+              skipped.empty() ? "" : trf(", {} cases skipped", skipped.size()).c_str());
 
   std::string csv =
       "case,dice_label1,dice_label2,dice_label4,dice_wt,dice_tc,dice_et,hd95_wt_mm,hd95_tc_mm,hd95_et_mm,loss,iou_wt,"

@@ -275,7 +275,7 @@ Runner add_predict_command(CLI::App& app) {
     }
     std::printf(tr("unet predict: %lld images -> %s (*_pred_mask.tif, *_overlay.png, *_triptych.png)%s\n").c_str(),
                 static_cast<long long>(written), o->out.c_str(),
-                failed ? (", " + std::to_string(failed) + " skipped").c_str() : "");
+                failed ? trf(", {} skipped", failed).c_str() : "");
     if (!dscs.empty())
       std::printf(tr("ground truth found for %lld images: DSC per volume mean %.4f, median %.4f\n").c_str(),
                   static_cast<long long>(with_truth), mean_of(dscs), median_of(dscs));

@@ -102,7 +102,7 @@ int run_brats_predict(LoadedModel& loaded, const BratsPredictRequest& q) {
                  "red label 1, green 2, yellow 4)%s\n")
                   .c_str(),
               static_cast<long long>(written), q.out.c_str(),
-              failed ? (", " + std::to_string(failed) + " skipped").c_str() : "");
+              failed ? trf(", {} skipped", failed).c_str() : "");
   return written > 0 ? 0 : 1;
 }
 

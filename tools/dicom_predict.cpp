@@ -69,7 +69,7 @@ int run_dicom_predict(UNet& model, const DicomPredictRequest& request, const Sli
       tr("unet predict: %zu DICOM series, %lld slices -> %s (<id>/<id>_pred.nii.gz, <id>/<id>_<n>_overlay.png)%s\n")
           .c_str(),
       scan.series.size(), static_cast<long long>(slices_written), request.out.c_str(),
-      scan.problems.empty() ? "" : (", " + std::to_string(scan.problems.size()) + " problem(s) above").c_str());
+      scan.problems.empty() ? "" : trf(", {} problem(s) above", scan.problems.size()).c_str());
   return 0;
 }
 

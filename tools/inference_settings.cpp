@@ -29,8 +29,9 @@ InferenceSettings inference_settings(const LoadedModel& loaded, const std::strin
     const bool both_given = !preprocess_flag.empty() && size_flag > 0;
     std::printf(tr("%s: not trained here; preprocessing %s, size %lld (%s)\n").c_str(), ckpt.c_str(),
                 s.preprocess.c_str(), static_cast<long long>(s.size),
-                both_given ? "from --preprocess and --size"
-                           : "the reference program's values unless --preprocess and --size say otherwise");
+                (both_given ? tr("from --preprocess and --size")
+                            : tr("the reference program's values unless --preprocess and --size say otherwise"))
+                    .c_str());
   }
   return s;
 }

@@ -6,7 +6,7 @@ What it checks, in the product's sources (base engine kernels layers unet data t
   * the message of a CLI::ValidationError (a usage error of ours);
   * the description of CLI11 options, flags and subcommands (add_option, add_flag,
     add_subcommand, ->description, ->group);
-  * printf / fprintf / snprintf format strings and std::cout / std::cerr output;
+  * printf / fprintf / snprintf format strings and their values, std::cout / std::cerr output;
   * console lines: say(), progress.message(), problem(), *.push_back() into problems /
     defects / warnings lists;
   * the values inside trf(...) (a literal there is English glued into a translated sentence);
@@ -137,9 +137,9 @@ SINKS = [  # (regex of the call, which argument: an index, "last" or "all")
     (r"\badd_flag\s*\(", "flag"),
     (r"\badd_subcommand\s*\(", 1),
     (r"(?:->|\.)(?:description|group|footer)\s*\(", 0),
-    (r"\bfprintf\s*\(", 1),
-    (r"\bsnprintf\s*\(", 2),
-    (r"(?<![sf])\bprintf\s*\(", 0),
+    (r"\bfprintf\s*\(", "from1"),
+    (r"\bsnprintf\s*\(", "from2"),
+    (r"(?<![sf])\bprintf\s*\(", "all"),
     (r"\bf?puts\s*\(", 0),
     (r"\b(?:say|problem|progress\.message|message)\s*\(", "all"),
     (r"\b(?:problems|defects|warnings)\.push_back\s*\(", "all"),
@@ -195,6 +195,8 @@ def check_file(path, rel):
                 picked = spans
             elif which == "values":
                 picked = spans[1:]
+            elif which in ("from1", "from2"):
+                picked = spans[int(which[-1]):]
             elif which == "flag":
                 picked = spans[1:] if len(spans) == 2 else spans[2:]
             else:
