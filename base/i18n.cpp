@@ -3,6 +3,7 @@
 #include <libintl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <clocale>
 #include <cstdlib>
 #include <filesystem>
@@ -90,6 +91,25 @@ Language current_language() {
 std::string tr(const char* english) {
   if (current_language() == Language::English || !*english) return english;
   return dgettext(kDomain, english);
+}
+
+std::string pad_columns(const std::string& text, int columns, bool right) {
+  int used = 0;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    char32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
+    for (size_t k = 1; k < len && i + k < text.size(); ++k) cp = (cp << 6) | (text[i + k] & 0x3F);
+    // East Asian wide: Hangul Jamo, CJK radicals to Yi, Hangul syllables, compatibility
+    // ideographs, vertical and full-width forms.
+    const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+                      (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+                      (cp >= 0xFFE0 && cp <= 0xFFE6);
+    used += wide ? 2 : 1;
+    i += len;
+  }
+  const std::string fill(static_cast<size_t>(std::max(0, columns - used)), ' ');
+  return right ? fill + text : text + fill;
 }
 
 EnglishScope::EnglishScope() : before_(t_force_english) {

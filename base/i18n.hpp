@@ -36,6 +36,11 @@ inline const char* plural_s(long long count) {
   return current_language() == Language::English && count != 1 ? "s" : "";
 }
 
+// `text` padded with spaces to `columns` terminal columns, counting a CJK character as two
+// (printf's %-20s counts bytes, three per Chinese character); left-aligned, or right-aligned
+// with `right`. Console tables use it for headings that are translated.
+std::string pad_columns(const std::string& text, int columns, bool right = false);
+
 // For outputs that cannot show Chinese (the PNG charts: their bitmap font is ASCII only):
 // while one of these lives, tr() on this thread returns English.
 class EnglishScope {

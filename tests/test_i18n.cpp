@@ -63,3 +63,11 @@ TEST_CASE("tr() looks messages up in the Chinese catalogue; EnglishScope and unk
   select_language("en");
   CHECK(tr("Curves") == "Curves");
 }
+
+TEST_CASE("pad_columns counts a Chinese character as two terminal columns") {
+  CHECK(pad_columns("abc", 6) == "abc   ");
+  CHECK(pad_columns("abc", 6, true) == "   abc");
+  CHECK(pad_columns("病例", 6) == "病例  ");       // 2 characters, 4 columns, 6 bytes
+  CHECK(pad_columns("前向 ms", 9, true) == "  前向 ms");
+  CHECK(pad_columns("too long", 3) == "too long");  // never cut
+}

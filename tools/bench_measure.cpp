@@ -111,8 +111,11 @@ nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, doubl
     else return std::string("-");
     return std::string(b);
   };
-  std::printf("\n  %-66s %9s %9s %6s %12s %12s\n", tr("op (one warm training step, median)").c_str(), tr("fwd ms").c_str(),
-              tr("bwd ms").c_str(), tr("share").c_str(), tr("fwd rate").c_str(), tr("bwd rate").c_str());
+  // Headings padded by terminal columns: a translated heading may hold double-width characters.
+  std::printf("\n  %s %s %s %s %s %s\n", pad_columns(tr("op (one warm training step, median)"), 66).c_str(),
+              pad_columns(tr("fwd ms"), 9, true).c_str(), pad_columns(tr("bwd ms"), 9, true).c_str(),
+              pad_columns(tr("share"), 6, true).c_str(), pad_columns(tr("fwd rate"), 12, true).c_str(),
+              pad_columns(tr("bwd rate"), 12, true).c_str());
   double tf = 0, tb = 0;
   for (const auto& lt : layer_times) {
     const double share = sum > 0 ? 100.0 * (lt.forward_seconds + lt.backward_seconds) / sum : 0.0;
@@ -129,7 +132,7 @@ nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, doubl
                     {"forward_bytes", lt.forward_bytes},
                     {"backward_bytes", lt.backward_bytes}});
   }
-  std::printf("  %-66s %9.2f %9.2f\n", tr("total").c_str(), tf * 1e3, tb * 1e3);
+  std::printf("  %s %9.2f %9.2f\n", pad_columns(tr("total"), 66).c_str(), tf * 1e3, tb * 1e3);
   if (step_seconds > 0)
     std::printf(tr("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is "
                    "autograd, the loss's backward and the profiler's own cost\n")

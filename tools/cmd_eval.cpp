@@ -110,7 +110,8 @@ Runner add_eval_command(CLI::App& app) {
     eval_config.batch = o->batch;
     eval_config.largest_component = o->largest_component || tc.largest_component;
     const EvalResult r = evaluate(*lm.model, volumes, all, loss_config, eval_config);
-    std::printf("%-32s %7s %8s %8s %8s\n", tr("volume").c_str(), tr("slices").c_str(), tr("tumour").c_str(), "DSC", "IoU");
+    std::printf("%s %s %s %8s %8s\n", pad_columns(tr("volume"), 32).c_str(), pad_columns(tr("slices"), 7, true).c_str(),
+                pad_columns(tr("tumour"), 8, true).c_str(), "DSC", "IoU");
     std::vector<std::string> names;
     std::vector<double> dsc, iou;
     for (size_t i = 0; i < volumes.size(); ++i) {

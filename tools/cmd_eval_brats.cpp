@@ -80,7 +80,7 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
                 "in only one of prediction and truth)\n")
                  .c_str(),
              stdout);
-  std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", tr("case").c_str(), "L1", "L2", "L4", "WT", "TC", "ET",
+  std::printf("%s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", pad_columns(tr("case"), 28).c_str(), "L1", "L2", "L4", "WT", "TC", "ET",
               "IoU WT", "IoU TC", "IoU ET", "HD95 WT", "HD95 TC", "HD95 ET");
   std::vector<BratsCaseResult> rows;
   nlohmann::json skipped = nlohmann::json::array();
