@@ -306,7 +306,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   UNET_CHECK(file_size >= 8, path,
              trf("not a safetensors file: {} bytes, shorter than the 8-byte header length", std::to_string(file_size)));
   unsigned char len_bytes[8];
-  read_exactly(fd.get(), len_bytes, 8, 0, path, "the header length");
+  read_exactly(fd.get(), len_bytes, 8, 0, path, tr("the header length"));
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   UNET_CHECK(header_len <= file_size - 8, path,
@@ -317,7 +317,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
       trf("header length {} bytes is over the limit of {} bytes (16 MiB); the file is damaged or not a checkpoint",
           std::to_string(header_len), std::to_string(kSafetensorsMaxHeaderBytes)));
   std::string header(header_len, '\0');
-  read_exactly(fd.get(), header.data(), header_len, 8, path, "the header");
+  read_exactly(fd.get(), header.data(), header_len, 8, path, tr("the header"));
   const uint64_t data_size = file_size - 8 - header_len;
 
   HeaderReader reader;

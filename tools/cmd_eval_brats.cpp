@@ -91,8 +91,9 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   };
   for (const data::BratsCaseFiles& files : scan.cases) {
     if (!files.has_labels()) {
-      skip(files, "has no segmentation file (" + files.id + "_seg.nii[.gz]); eval needs the labels (unet predict "
-                  "works without them)");
+      skip(files, trf("has no segmentation file ({}_seg.nii[.gz]); eval needs the labels (unet predict works without "
+                      "them)",
+                      files.id));
       continue;
     }
     std::vector<data::BratsCase> one;

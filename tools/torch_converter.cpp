@@ -41,7 +41,7 @@ std::string converter_message(std::string text, const std::string& in) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   if (const size_t last = text.find_last_of('\n'); last != std::string::npos) {
     // More than one line: a Python traceback, not one of the converter's refusals.
-    text = "the converter failed: " + text.substr(last + 1);
+    text = trf("the converter failed: {}", text.substr(last + 1));
   }
   if (text.rfind(in + ": ", 0) == 0) text = text.substr(in.size() + 2);
   return text;

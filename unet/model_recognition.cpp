@@ -75,9 +75,9 @@ std::vector<ExpectedTensor> expected_state(const UNetConfig& config) {
 }
 
 std::string dtype_of_float_file(const std::string& dtype) {
-  return dtype == "F16" || dtype == "BF16" || dtype == "F64" ? " (unet import converts float16, bfloat16 and float64 "
-                                                               "files to float32)"
-                                                             : "";
+  return dtype == "F16" || dtype == "BF16" || dtype == "F64"
+             ? tr(" (unet import converts float16, bfloat16 and float64 files to float32)")
+             : std::string();
 }
 
 // What differs between a file and a candidate model, each list in the model's order.
@@ -100,11 +100,11 @@ Mismatch compare(const SafetensorsFile& file, const std::vector<ExpectedTensor>&
     const RawTensor& t = it->second;
     if (e.counter) {
       if (t.dtype != "I64" || t.bytes.size() != 8)
-        m.dtype.push_back(e.name + " is " + t.dtype + " " + shape_str(t.shape) + ", expected one I64");
+        m.dtype.push_back(trf("{} is {} {}, expected one I64", e.name, t.dtype, shape_str(t.shape)));
     } else if (t.shape != e.shape) {
-      m.shape.push_back(e.name + " is " + shape_str(t.shape) + ", expected " + shape_str(e.shape));
+      m.shape.push_back(trf("{} is {}, expected {}", e.name, shape_str(t.shape), shape_str(e.shape)));
     } else if (t.dtype != "F32") {
-      m.dtype.push_back(e.name + " is " + t.dtype + ", expected F32");
+      m.dtype.push_back(trf("{} is {}, expected F32", e.name, t.dtype));
       if (m.dtype_hint.empty()) m.dtype_hint = dtype_of_float_file(t.dtype);
     }
   }
@@ -115,15 +115,15 @@ Mismatch compare(const SafetensorsFile& file, const std::vector<ExpectedTensor>&
 
 // "2 tensors missing: a, b" / "5 tensors missing: a, b, c and 2 more"
 std::string listed(const std::vector<std::string>& items, const std::string& what) {
-  std::string s = std::to_string(items.size()) + (items.size() == 1 ? " tensor " : " tensors ") + what + ": ";
+  std::string s = items.size() == 1 ? trf("1 tensor {}: ", what) : trf("{} tensors {}: ", items.size(), what);
   for (size_t i = 0; i < items.size() && i < kShown; ++i) s += (i ? ", " : "") + items[i];
-  if (items.size() > kShown) s += " and " + std::to_string(items.size() - kShown) + " more";
+  if (items.size() > kShown) s += trf(" and {} more", items.size() - kShown);
   return s;
 }
 
 std::string describe_layout_config(const UNetConfig& c) {
-  return c.layout_name() + " layout, base " + std::to_string(c.base) + ", depth " + std::to_string(c.depth) + ", " +
-         std::to_string(c.in_channels) + " -> " + std::to_string(c.out_channels) + " channels";
+  return trf("{} layout, base {}, depth {}, {} -> {} channels", c.layout_name(), c.base, c.depth, c.in_channels,
+             c.out_channels);
 }
 
 // The config that a layout's names and its first and last convolutions suggest.
@@ -202,10 +202,10 @@ RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& 
   auto add = [&](const std::vector<std::string>& items, const std::string& what) {
     if (!items.empty()) problems += (problems.empty() ? "" : "; ") + listed(items, what);
   };
-  add(best_mismatch.missing, "missing");
-  add(best_mismatch.shape, "with another shape");
-  add(best_mismatch.dtype, "with another dtype");
-  add(best_mismatch.extra, "that the model does not have");
+  add(best_mismatch.missing, tr("missing"));
+  add(best_mismatch.shape, tr("with another shape"));
+  add(best_mismatch.dtype, tr("with another dtype"));
+  add(best_mismatch.extra, tr("that the model does not have"));
   UNET_THROW(where, trf("its names are those of a {}, but it does not match one: {}{}", describe_model(best), problems,
                         best_mismatch.dtype_hint));
 }
@@ -219,7 +219,7 @@ std::string describe_model(const RecognisedModel& model) {
     case ModelKind::UNet3D:
       return "3D U-Net, " + describe_layout_config(model.config);
   }
-  return "unknown model";
+  return tr("unknown model");
 }
 
 }  // namespace unet
