@@ -103,6 +103,15 @@ void run(Device d, int64_t n, int reps) {
       {"batchnorm_running_stats", 0, [&] {  // per channel: latency only
          kernels::batchnorm_running_stats(d, 1, scalar.data(), scalar.data() + 1, 0.1f, 4, c.data(), e.data());
        }},
+      // As a BatchNorm of [4, 64, n / 256]: sum (x - mean)^2 reads x twice (a and b).
+      {"channel_sums", 2, [&] {
+         kernels::channel_sums(d, 4, 64, n / 256, a.data(), scalar.data(), a.data(), scalar.data(), out.data(),
+                               c.data());
+       }},
+      {"sync_batchnorm_backward", 3, [&] {  // x and dy read, dx written
+         kernels::sync_batchnorm_backward(d, 4, 64, n / 256, n, 1e-5f, a.data(), b.data(), e.data(), e.data(), e.data(),
+                                          e.data(), e.data(), out.data(), c.data(), c.data() + 64);
+       }},
       {"resize_bilinear", 1.25, [&] { kernels::resize_bilinear(d, small, small, side, side, a.data(), out.data()); }},
       {"resize_nearest", 1.25 / 4, [&] { kernels::resize_nearest(d, small, small, side, side, u8_in, u8_out); }},
   };

@@ -188,7 +188,15 @@ pytorch_check() {  # UNET: the same model and step in PyTorch on the GPU
   THREADS=4 bench/compare_pytorch.sh --unet "$1" --device cuda --batch 16 || { echo "the comparison failed"; return 1; }
   echo "PyTorch comparison ran (ratios above)"
 }
-export -f sanitizer_check bench_check pytorch_check
+ddp_check() {  # BUILD: data-parallel on 2 GPUs over NCCL against one process of the global batch
+  [ -x "$1/tests/test_data_parallel" ] ||
+    { echo "the GPU build has no MPI, so no data-parallel test: install libopenmpi-dev (scripts/install_deps.sh)"; return 77; }
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 UNET_TEST_DEVICE=cuda mpirun -np 2 "$1/tests/test_data_parallel"
+  local rc=$?
+  [ $rc -eq 0 ] || { echo "test_data_parallel on 2 GPUs exited $rc (above)"; return $rc; }
+  echo "2 GPUs over NCCL: identical replicas, --sync-bn equal to one process of the global batch"
+}
+export -f sanitizer_check bench_check pytorch_check ddp_check
 export BUILD=$build_dir LOGS=$log CUDA_HOME=$cuda_home
 
 n=0

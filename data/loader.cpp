@@ -22,12 +22,18 @@ namespace {
 uint64_t stream(uint64_t seed, int64_t epoch, uint64_t purpose) {
   return seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch) * 0xBF58476D1CE4E5B9ull + purpose;
 }
-constexpr uint64_t kDrawsPerBatch = uint64_t{1} << 24;
+constexpr uint64_t kDrawsPerSample = uint64_t{1} << 16;
 }  // namespace
 
 Loader::Loader(const std::vector<Volume>& volumes, std::vector<SliceRef> items, LoaderConfig config)
     : volumes_(volumes), items_(std::move(items)), config_(config) {
   UNET_CHECK(config_.batch_size >= 1, "--batch", tr("batch size must be at least 1"));
+  UNET_CHECK(config_.ranks >= 1 && config_.rank >= 0 && config_.rank < config_.ranks, "loader",
+             trf("rank {} of {}", config_.rank, config_.ranks));
+  UNET_CHECK(config_.batch_size % config_.ranks == 0, "--batch",
+             trf("the global batch of {} does not divide among {} ranks; --batch is the global batch, so give a "
+                 "multiple of {}",
+                 config_.batch_size, config_.ranks, config_.ranks));
   UNET_CHECK(!items_.empty(), "loader", tr("no slices to load (after filtering)"));
   config_.workers = std::max(1, config_.workers);
   config_.prefetch = std::max(1, config_.prefetch);
@@ -37,7 +43,8 @@ Loader::~Loader() { stop(); }
 
 int64_t Loader::batches_per_epoch() const {
   const int64_t n = samples_per_epoch(), b = config_.batch_size;
-  return (n + b - 1) / b;  // the last batch may be smaller
+  const int64_t tail = n % b;
+  return n / b + (tail > 0 && tail >= config_.ranks ? 1 : 0);  // the last batch may be smaller
 }
 
 void Loader::stop() {
@@ -93,18 +100,22 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
 
 void Loader::build(int64_t b, Batch& out) const {
   const int64_t n_total = static_cast<int64_t>(order_.size());
-  const int64_t begin = b * config_.batch_size;
-  const int64_t n = std::min(config_.batch_size, n_total - begin);
+  const int64_t global_begin = b * config_.batch_size;
+  const int64_t global_n = std::min(config_.batch_size, n_total - global_begin);
+  // This rank's contiguous share: equal shares of a full batch, near-equal of the last one.
+  const int64_t begin = global_begin + global_n * config_.rank / config_.ranks;
+  const int64_t n = global_begin + global_n * (config_.rank + 1) / config_.ranks - begin;
   const int64_t s = volumes_[static_cast<size_t>(order_[0].volume)].size, plane = s * s;
   out.index = b;
   out.size = n;
+  out.global_size = global_n;
   out.image_size = s;
   if (out.images.size() != static_cast<size_t>(n * 3 * plane)) out.images = HostBuffer(static_cast<size_t>(n * 3 * plane));
   if (out.masks.size() != static_cast<size_t>(n * plane)) out.masks = HostBuffer(static_cast<size_t>(n * plane));
   out.refs.assign(order_.begin() + begin, order_.begin() + begin + n);
-  Rng rng(stream(config_.seed, epoch_, 2), static_cast<uint64_t>(b) * kDrawsPerBatch);
   for (int64_t i = 0; i < n; ++i) {
     const SliceRef r = out.refs[static_cast<size_t>(i)];
+    Rng rng(stream(config_.seed, epoch_, 2), static_cast<uint64_t>(begin + i) * kDrawsPerSample);
     const Affine a = config_.augment ? Affine::draw(rng, config_.augment_config) : Affine::identity();
     render_sample(volumes_[static_cast<size_t>(r.volume)], r.slice, a, out.images.data() + i * 3 * plane,
                   out.masks.data() + i * plane);

@@ -1,7 +1,9 @@
 // Batches from the in-memory dataset: worker threads render (and augment) samples into
 // host buffers ahead of the trainer, a bounded queue of `prefetch` batches, delivered in
 // order. What a batch holds depends only on (seed, epoch, batch index), never on the number
-// of workers or their timing.
+// of workers or their timing. In a data-parallel run each rank renders only its contiguous
+// share of every global batch, and a sample's augmentation depends only on its place in the
+// epoch, so the samples of a global batch are the same on any number of ranks.
 #pragma once
 
 #include <condition_variable>
@@ -35,11 +37,13 @@ struct LoaderConfig {
   bool shuffle = false;
   bool weighted_sampling = false;  // reference: volume uniform, slice ~ tumour area + 10% of mean
   uint64_t seed = 0;
+  int rank = 0, ranks = 1;  // this process's share of every global batch of batch_size samples
 };
 
 struct Batch {
   int64_t index = 0;
-  int64_t size = 0;        // N
+  int64_t size = 0;        // N: this rank's share
+  int64_t global_size = 0; // the global batch's samples, summed over the ranks
   int64_t image_size = 0;  // S
   HostBuffer images;       // [N, 3, S, S]
   HostBuffer masks;        // [N, 1, S, S]
@@ -56,6 +60,7 @@ class Loader {
   // Starts `epoch`; with first_batch > 0 the epoch resumes there (batches before it are not built).
   void start_epoch(int64_t epoch, int64_t first_batch = 0);
   bool next(Batch& out);  // false when the epoch is done
+  // With several ranks, a last batch smaller than the rank count is dropped (a rank would get none).
   int64_t batches_per_epoch() const;
   int64_t samples_per_epoch() const { return static_cast<int64_t>(items_.size()); }
 

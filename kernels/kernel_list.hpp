@@ -12,6 +12,7 @@
 #include "kernels/adam_step.hpp"
 #include "kernels/batchnorm_stats.hpp"
 #include "kernels/bce.hpp"
+#include "kernels/channel_sums.hpp"
 #include "kernels/class_index.hpp"
 #include "kernels/concat.hpp"
 #include "kernels/cross_entropy.hpp"
@@ -47,6 +48,10 @@
   X(adam_step, AdamStepOp)                           \
   X(uniform_init, UniformInitOp)                     \
   X(batchnorm_running_stats, RunningStatsOp)         \
+  X(channel_sums, ChannelPartialSumOp)               \
+  X(channel_sums, ChannelSumFinishOp)                \
+  X(sync_batchnorm_backward, SyncBatchNormBackwardOp) \
+  X(sync_batchnorm_backward, SyncBatchNormParamGradOp) \
   X(resize_bilinear, ResizeBilinearOp<float>)        \
   X(resize_nearest, ResizeNearestOp<uint8_t>)
 

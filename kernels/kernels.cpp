@@ -134,6 +134,22 @@ void uniform_init(Device d, int64_t n, float lo, float hi, uint64_t seed, uint64
   run(d, n, UniformInitOp{lo, hi, seed, offset, y});
 }
 
+void channel_sums(Device d, int64_t n, int64_t c, int64_t p, const float* a, const float* a_shift, const float* b,
+                  const float* b_shift, float* scratch, float* out) {
+  const int64_t chunks = channel_sum_chunks(n * p);
+  run(d, c * chunks, ChannelPartialSumOp{n, c, p, chunks, a, a_shift, b, b_shift, scratch});
+  run(d, c, ChannelSumFinishOp{chunks, scratch, out});
+}
+
+void sync_batchnorm_backward(Device d, int64_t n, int64_t c, int64_t p, int64_t count, float eps, const float* x,
+                             const float* dy, const float* mean, const float* var, const float* gamma, const float* sums,
+                             const float* local_sums, float* dx, float* dgamma, float* dbeta) {
+  run(d, n * c * p,
+      SyncBatchNormBackwardOp{c, p, static_cast<float>(1.0 / static_cast<double>(count)), eps, x, dy, mean, var, gamma,
+                              sums, dx});
+  run(d, c, SyncBatchNormParamGradOp{c, eps, var, local_sums, dgamma, dbeta});
+}
+
 void batchnorm_running_stats(Device d, int64_t channels, const float* batch_mean,
                              const float* batch_var, float momentum, int64_t count,
                              float* running_mean, float* running_var) {

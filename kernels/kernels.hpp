@@ -21,6 +21,7 @@
 
 #include "base/device.hpp"
 #include "kernels/adam_step.hpp"
+#include "kernels/channel_sums.hpp"  // channel_sum_chunks(), the scratch size of channel_sums()
 
 namespace unet::kernels {
 
@@ -87,6 +88,17 @@ void uniform_init(Device d, int64_t n, float lo, float hi, uint64_t seed, uint64
 void batchnorm_running_stats(Device d, int64_t channels, const float* batch_mean,
                              const float* batch_var, float momentum, int64_t count,
                              float* running_mean, float* running_var);
+
+// BatchNorm across ranks (kernels/channel_sums.hpp), x [N, C, P] with P the spatial size.
+// out[ch] = sum over n, p of (a - a_shift[ch]) (b - b_shift[ch]); b null: of (a - a_shift[ch]); a
+// null shift is 0. `scratch` holds channel_sum_chunks(n * p) * c floats.
+void channel_sums(Device d, int64_t n, int64_t c, int64_t p, const float* a, const float* a_shift, const float* b,
+                  const float* b_shift, float* scratch, float* out);
+// dx from the statistics' sums over every rank (sums [2, C], count M values per channel), and
+// dgamma, dbeta from this rank's own sums local_sums [2, C].
+void sync_batchnorm_backward(Device d, int64_t n, int64_t c, int64_t p, int64_t count, float eps, const float* x,
+                             const float* dy, const float* mean, const float* var, const float* gamma, const float* sums,
+                             const float* local_sums, float* dx, float* dgamma, float* dbeta);
 
 // y [oh, ow] from x [ih, iw]: bilinear for intensities, nearest for label masks (pixel
 // centres aligned as PyTorch's align_corners=False; see kernels/resize.hpp).

@@ -112,7 +112,7 @@ void BatchNorm::reset_parameters() {
 Tensor BatchNorm::forward(const Tensor& x) {
   if (!training) return ops::batch_norm_eval(x, weight, bias, running_mean, running_var, eps);
   ++num_batches_tracked;
-  return ops::batch_norm_train(x, weight, bias, running_mean, running_var, momentum, eps);
+  return ops::batch_norm_train(x, weight, bias, running_mean, running_var, momentum, eps, sync);
 }
 
 }  // namespace unet

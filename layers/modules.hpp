@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/tensor.hpp"
+#include "layers/ops.hpp"
 
 namespace unet {
 
@@ -76,6 +77,7 @@ class BatchNorm {
   void reset_parameters();
 
   bool training = true;
+  const ops::BatchNormSync* sync = nullptr;  // set: statistics over every rank's batch (--sync-bn)
   float momentum = 0.1f;
   float eps = 1e-5f;
   Tensor weight, bias, running_mean, running_var;  // each [C]

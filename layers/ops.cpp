@@ -200,9 +200,66 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& b, int64_t
   return conv_impl(nd_name(x, "conv_transpose2d", "conv_transpose3d"), x, w, b, stride, pad, true);
 }
 
+namespace {
+
+// Mean and biased variance over the global batch: each rank's sums, summed over the ranks, then
+// the backend's inference primitive normalises with them; backward in kernels/channel_sums.hpp.
+Tensor sync_batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                             const Tensor& running_var, float momentum, float eps, const BatchNormSync& sync) {
+  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
+  const int64_t n = spec.n, c = spec.c, p = shape_numel(spec.spatial);
+  UNET_CHECK(sync.global_batch >= n, "sync_batch_norm",
+             trf("the global batch ({}) is smaller than this rank's ({})", std::to_string(sync.global_batch),
+                 std::to_string(n)));
+  const int64_t count = sync.global_batch * p;  // values per channel on every rank together
+  UNET_CHECK(count > 1, "sync_batch_norm",
+             trf("training needs more than one value per channel, got input {}", shape_str(x.shape())));
+  const Device d = x.device();
+  dist::Communicator* comm = sync.comm;
+  ScopedOpTimer timer(d, [&] { return "sync_batch_norm " + shape_str(x.shape()); }, false, 0.0,
+                      16.0 * static_cast<double>(x.numel()));
+  Tensor scratch = Tensor::empty({c * kernels::channel_sum_chunks(n * p)}, d);
+  Tensor mean = Tensor::empty({c}, d), var = Tensor::empty({c}, d);  // [C] each
+  const float inv_count = static_cast<float>(1.0 / static_cast<double>(count));
+  kernels::channel_sums(d, n, c, p, x.data(), nullptr, nullptr, nullptr, scratch.data(), mean.data());
+  comm->allreduce_sum(mean.data(), c, d);
+  kernels::scale(d, c, inv_count, mean.data(), mean.data());
+  kernels::channel_sums(d, n, c, p, x.data(), mean.data(), x.data(), mean.data(), scratch.data(), var.data());
+  comm->allreduce_sum(var.data(), c, d);
+  kernels::scale(d, c, inv_count, var.data(), var.data());
+  Tensor y = Tensor::empty(x.shape(), d);
+  batchnorm_primitive(d, spec).forward_eval(x.data(), gamma.data(), beta.data(), mean.data(), var.data(), y.data());
+  kernels::batchnorm_running_stats(d, c, mean.data(), var.data(), momentum, count, running_mean.data(),
+                                   running_var.data());
+  const bool need_x = x.requires_grad();
+  record(y, "sync_batch_norm", {x, gamma, beta},
+         [n, c, p, count, eps, d, comm, need_x, xs = detached(x), gs = detached(gamma), mean, var](const Tensor& dy) {
+           ScopedOpTimer t(d, [&] { return "sync_batch_norm " + shape_str(xs.shape()); }, true, 0.0,
+                           20.0 * static_cast<double>(xs.numel()));
+           Tensor scratch = Tensor::empty({c * kernels::channel_sum_chunks(n * p)}, d);
+           Tensor local = Tensor::empty({2, c}, d), sums = Tensor::empty({2, c}, d);  // [sum dy; sum dy (x - mean)]
+           kernels::channel_sums(d, n, c, p, dy.data(), nullptr, nullptr, nullptr, scratch.data(), local.data());
+           kernels::channel_sums(d, n, c, p, dy.data(), nullptr, xs.data(), mean.data(), scratch.data(),
+                                 local.data() + c);
+           sums.copy_from(local);
+           comm->allreduce_sum(sums.data(), 2 * c, d);
+           Tensor dx = Tensor::empty(xs.shape(), d);
+           Tensor dgamma = Tensor::empty({c}, d), dbeta = Tensor::empty({c}, d);
+           kernels::sync_batchnorm_backward(d, n, c, p, count, eps, xs.data(), dy.data(), mean.data(), var.data(),
+                                            gs.data(), sums.data(), local.data(), dx.data(), dgamma.data(),
+                                            dbeta.data());
+           return std::vector<Tensor>{need_x ? dx : Tensor(), dgamma, dbeta};
+         });
+  return y;
+}
+
+}  // namespace
+
 Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                        const Tensor& running_var, float momentum, float eps) {
+                        const Tensor& running_var, float momentum, float eps, const BatchNormSync* sync) {
   check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
+  if (sync != nullptr && sync->comm != nullptr && sync->comm->size() > 1)
+    return sync_batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, eps, *sync);
   const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
   UNET_CHECK(spec.values_per_channel() > 1, "batch_norm",
              trf("training needs more than one value per channel, got input {}", shape_str(x.shape())));

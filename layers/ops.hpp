@@ -4,9 +4,18 @@
 // op is one N-d op, and the 2D U-Net is its N = 2 case.
 #pragma once
 
+#include "dist/communicator.hpp"
 #include "engine/tensor.hpp"
 
 namespace unet::ops {
+
+// BatchNorm whose batch statistics are those of the whole global batch of a data-parallel run
+// (--sync-bn): the per-channel sums go through `comm` in forward, and the sums the input's
+// gradient needs in backward, so N ranks of batch B/N compute what one process of batch B does.
+struct BatchNormSync {
+  dist::Communicator* comm = nullptr;
+  int64_t global_batch = 0;  // N summed over the ranks
+};
 
 // x [N, Cin, *S], w [Cout, Cin, k, ...], b [Cout] or undefined -> [N, Cout, (S + 2p - k)/s + 1]
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad);
@@ -15,8 +24,10 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& b, int64_t
 
 // Training mode: normalises with the batch's statistics and updates the running ones.
 // x [N, C, *S]; gamma, beta, running_mean, running_var [C].
+// With `sync`, the statistics are the global batch's (above).
 Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                        const Tensor& running_mean, const Tensor& running_var, float momentum, float eps);
+                        const Tensor& running_mean, const Tensor& running_var, float momentum, float eps,
+                        const BatchNormSync* sync = nullptr);
 // Evaluation mode: normalises with the running statistics.
 Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                        const Tensor& running_mean, const Tensor& running_var, float eps);

@@ -10,8 +10,15 @@ cd "$src"
 # --flag ...:no-c-format: trf() patterns take {} placeholders, never printf directives, so a
 # "%" in them is text; tr() patterns that are printf formats keep xgettext's c-format guess,
 # and msgfmt --check-format then holds their translations to the same directives.
-find base engine kernels layers unet data train tools -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.cu' \) \
-    ! -name 'i18n.*' | LC_ALL=C sort |
+# The product's sources: every top-level folder but tests, bench, scripts and po (the message
+# lint, tests/i18n/message_lint.py, reads the same ones), and no build tree.
+dirs=()
+for d in */; do
+  d=${d%/}
+  case "$d" in tests | bench | scripts | po | build) continue ;; esac
+  [ -e "$d/CMakeCache.txt" ] || dirs+=("$d")
+done
+find "${dirs[@]}" -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.cu' \) ! -name 'i18n.*' | LC_ALL=C sort |
   xgettext --files-from=- --language=C++ --from-code=UTF-8 --keyword= --keyword=tr --keyword=trf \
     --flag=trf:1:no-c-format --add-comments=TRANSLATORS: --sort-by-file --no-wrap \
     --package-name=unet-engine --msgid-bugs-address="the unet-engine issue tracker" --output="$out"

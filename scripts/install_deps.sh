@@ -20,6 +20,8 @@ packages=(
   libprotobuf-dev protobuf-compiler        # TensorBoard event files (the schema is compiled at build time)
   libboost-dev                             # Boost.CRC (header-only): CRC32C of TensorBoard's record framing
   libgif-dev                               # animated GIFs of predicted volumes
+  libopenmpi-dev openmpi-bin               # data-parallel training across processes (mpirun); optional at build time
+  pkgconf                                  # CMake's FindMPI asks pkg-config for the MPI flags
   python3-venv                             # the tests' venv for the one tool that Debian lacks (below)
   python3-torch python3-numpy              # golden values and the PyTorch side-by-side
   python3-tifffile python3-pil libtiff-tools  # TIFFs written by other tools, for tests

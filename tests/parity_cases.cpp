@@ -335,6 +335,75 @@ std::vector<ParityCase> kernel_cases() {
           y[static_cast<size_t>(i)] = -0.5 + bits_to_unit_float(philox_bits(1234, 77 + static_cast<uint64_t>(i)));
         return std::vector<std::vector<double>>{y};
       });
+  // BatchNorm across ranks on x [N, C, P]: the per-channel sums (with and without shifts and a
+  // second factor), then the backward from the summed statistics.
+  {
+    const int64_t n = 3, ch = 5, p = 2731;  // N P above the OpenMP threshold, odd, many chunks
+    const int64_t total = n * ch * p;
+    const auto at = [=](int64_t i, int64_t k, int64_t j) { return static_cast<size_t>((i * ch + k) * p + j); };
+    c.push_back({"channel_sums",
+                 [=](Device d) {
+                   ParityResult r;
+                   const Tensor x = input(random_vector(total, 31), d), y = input(random_vector(total, 32), d);
+                   const Tensor sx = input(random_vector(ch, 33), d), sy = input(random_vector(ch, 34), d);
+                   Tensor scratch = Tensor::empty({ch * kernels::channel_sum_chunks(n * p)}, d);
+                   Guarded plain(ch, d), product(ch, d);
+                   kernels::channel_sums(d, n, ch, p, x.data(), nullptr, nullptr, nullptr, scratch.data(), plain.ptr());
+                   kernels::channel_sums(d, n, ch, p, x.data(), sx.data(), y.data(), sy.data(), scratch.data(),
+                                         product.ptr());
+                   r.outputs = {plain.take(r.guards_intact), product.take(r.guards_intact)};
+                   return r;
+                 },
+                 [=] {
+                   const auto x = random_vector(total, 31), y = random_vector(total, 32);
+                   const auto sx = random_vector(ch, 33), sy = random_vector(ch, 34);
+                   std::vector<double> plain(static_cast<size_t>(ch), 0.0), product(static_cast<size_t>(ch), 0.0);
+                   for (int64_t i = 0; i < n; ++i)
+                     for (int64_t k = 0; k < ch; ++k)
+                       for (int64_t j = 0; j < p; ++j) {
+                         plain[static_cast<size_t>(k)] += x[at(i, k, j)];
+                         product[static_cast<size_t>(k)] += (static_cast<double>(x[at(i, k, j)]) - sx[static_cast<size_t>(k)]) *
+                                                            (static_cast<double>(y[at(i, k, j)]) - sy[static_cast<size_t>(k)]);
+                       }
+                   return std::vector<std::vector<double>>{plain, product};
+                 },
+                 1e-12});  // double sums of chunks, each rounded to float once: far below 1e-12 of sum b^2
+    c.push_back({"sync_batchnorm_backward",
+                 [=](Device d) {
+                   ParityResult r;
+                   const Tensor x = input(random_vector(total, 41), d), dy = input(random_vector(total, 42), d);
+                   const Tensor mean = input(random_vector(ch, 43), d), var = input(random_vector(ch, 44, 0.5f, 2), d);
+                   const Tensor gamma = input(random_vector(ch, 45), d);
+                   const Tensor sums = input(random_vector(2 * ch, 46), d), local = input(random_vector(2 * ch, 47), d);
+                   Guarded dx(total, d), dgamma(ch, d), dbeta(ch, d);
+                   kernels::sync_batchnorm_backward(d, n, ch, p, 2 * n * p, 1e-5f, x.data(), dy.data(), mean.data(),
+                                                    var.data(), gamma.data(), sums.data(), local.data(), dx.ptr(),
+                                                    dgamma.ptr(), dbeta.ptr());
+                   r.outputs = {dx.take(r.guards_intact), dgamma.take(r.guards_intact), dbeta.take(r.guards_intact)};
+                   return r;
+                 },
+                 [=] {
+                   const auto x = random_vector(total, 41), dy = random_vector(total, 42), mean = random_vector(ch, 43);
+                   const auto var = random_vector(ch, 44, 0.5f, 2), gamma = random_vector(ch, 45);
+                   const auto sums = random_vector(2 * ch, 46), local = random_vector(2 * ch, 47);
+                   const double m = static_cast<double>(2 * n * p), eps = static_cast<double>(1e-5f);
+                   std::vector<double> dx(static_cast<size_t>(total)), dgamma(static_cast<size_t>(ch)), dbeta(static_cast<size_t>(ch));
+                   for (int64_t k = 0; k < ch; ++k) {
+                     const size_t kk = static_cast<size_t>(k);
+                     const double r = 1.0 / std::sqrt(var[kk] + eps);
+                     dgamma[kk] = local[static_cast<size_t>(ch + k)] * r;
+                     dbeta[kk] = local[kk];
+                     for (int64_t i = 0; i < n; ++i)
+                       for (int64_t j = 0; j < p; ++j) {
+                         const size_t e = at(i, k, j);
+                         dx[e] = gamma[kk] * r *
+                                 (dy[e] - sums[kk] / m - (x[e] - mean[kk]) * r * r * sums[static_cast<size_t>(ch + k)] / m);
+                       }
+                   }
+                   return std::vector<std::vector<double>>{dx, dgamma, dbeta};
+                 },
+                 kTranscendental});  // float sqrt and products against double: ~1e-14 nmse
+  }
   c.push_back({"batchnorm_running_stats",
                [](Device d) {
                  ParityResult r;

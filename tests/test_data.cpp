@@ -363,3 +363,49 @@ TEST_CASE("synthetic generator: layout, determinism, about a third positive") {
   CHECK(read_bytes(a / rel) == read_bytes(b / rel));  // same seed, same bytes
   CHECK(scan_kaggle(c.string()).patients[0].id != scan.patients[0].id);
 }
+
+TEST_CASE("loader: the ranks' shares of a global batch are, together, the batch of one process") {
+  std::vector<Volume> vols{synthetic_volume(32, 6), synthetic_volume(32, 5)};
+  const auto items = select_slices(vols, {0, 1}, false);  // 11 samples: batches of 4, 4 and 3
+  // Images and masks of every batch of epoch 2, for `rank` of `ranks`.
+  auto batches = [&](int rank, int ranks) {
+    LoaderConfig cfg;
+    cfg.batch_size = 4;
+    cfg.augment = true;
+    cfg.shuffle = true;
+    cfg.seed = 5;
+    cfg.rank = rank;
+    cfg.ranks = ranks;
+    Loader loader(vols, items, cfg);
+    loader.start_epoch(2);
+    std::vector<std::vector<float>> out;
+    Batch b;
+    while (loader.next(b)) {
+      CHECK(b.global_size == (b.index < 2 ? 4 : 3));
+      std::vector<float> v(b.images.data(), b.images.data() + b.size * 3 * 32 * 32);
+      v.insert(v.end(), b.masks.data(), b.masks.data() + b.size * 32 * 32);
+      out.push_back(v);
+    }
+    return out;
+  };
+  const auto one = batches(0, 1), r0 = batches(0, 2), r1 = batches(1, 2);
+  REQUIRE(one.size() == 3);
+  REQUIRE(r0.size() == 3);
+  REQUIRE(r1.size() == 3);
+  for (size_t b = 0; b < 3; ++b) {
+    // Rank 0 holds the first half of the batch (samples [0, n/2)), rank 1 the rest; images then masks.
+    const size_t n = b < 2 ? 4 : 3, n0 = n / 2, plane = 32 * 32;
+    std::vector<float> joined(r0[b].begin(), r0[b].begin() + static_cast<long>(n0 * 3 * plane));
+    joined.insert(joined.end(), r1[b].begin(), r1[b].begin() + static_cast<long>((n - n0) * 3 * plane));
+    joined.insert(joined.end(), r0[b].begin() + static_cast<long>(n0 * 3 * plane), r0[b].end());
+    joined.insert(joined.end(), r1[b].begin() + static_cast<long>((n - n0) * 3 * plane), r1[b].end());
+    CHECK(joined == one[b]);
+  }
+  // A last batch smaller than the rank count is dropped: 11 samples on 4 ranks give 2 batches of 4.
+  LoaderConfig four;
+  four.batch_size = 4;
+  four.ranks = 4;
+  CHECK(Loader(vols, items, four).batches_per_epoch() == 2);
+  four.batch_size = 6;  // 6 does not divide among 4 ranks
+  CHECK_THROWS_WITH_AS(Loader(vols, items, four), doctest::Contains("--batch"), unet::Error);
+}

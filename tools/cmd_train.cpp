@@ -14,6 +14,7 @@
 #include "tools/brats_report.hpp"
 #include "tools/report.hpp"
 #include "data/dataset_kind.hpp"
+#include "dist/communicator.hpp"
 #include "train/brats_trainer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/trainer.hpp"
@@ -24,12 +25,13 @@ namespace {
 std::atomic<Trainer*> g_trainer{nullptr};
 std::atomic<BratsTrainer*> g_brats_trainer{nullptr};
 
-void on_sigint(int) {
+void on_sigint(int sig) {
   // First Ctrl-C: finish the current step, save last.safetensors, exit cleanly.
-  // Second Ctrl-C: the default action (immediate exit).
+  // Second Ctrl-C: the default action (immediate exit). SIGTERM is the same request: mpirun
+  // sends it to every rank when it gets a Ctrl-C.
   if (Trainer* t = g_trainer.load()) t->request_stop();
   if (BratsTrainer* t = g_brats_trainer.load()) t->request_stop();
-  std::signal(SIGINT, SIG_DFL);
+  std::signal(sig, SIG_DFL);
 }
 
 // Runs `train` with Ctrl-C asking `trainer` to stop; the handler is removed however it ends.
@@ -37,11 +39,13 @@ template <class T>
 bool run_stoppable(T& trainer, std::atomic<T*>& slot) {
   slot = &trainer;
   std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
   struct Restore {
     std::atomic<T*>& slot;
     ~Restore() {
       slot = nullptr;
       std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
     }
   } restore{slot};
   return trainer.run();
@@ -81,6 +85,9 @@ std::string final_line(bool done, double secs, const std::string& best_what, dou
 }
 
 int train_brats(const TrainConfig& c, bool resuming, Progress& progress, std::chrono::steady_clock::time_point t0) {
+  UNET_CHECK(dist::world().size() == 1, "mpirun",
+             tr("data-parallel training of the 3D BraTS model is not built yet (the 2D trainer has it); "
+                "train it as one process"));
   BratsTrainer trainer(c, resuming, [&](const std::string& l) { progress.message(l); });
   TensorBoardWriter tb(trainer.config().out);
   int64_t global_step = 0;
@@ -228,6 +235,9 @@ Runner add_train_command(CLI::App& app) {
   sub->add_flag("--weighted-sampling", c->weighted_sampling, tr("reference's tumour-weighted slice sampling"));
   sub->add_flag("--largest-component", c->largest_component, tr("keep the largest 3D component before DSC per volume"));
   sub->add_flag("--strict", c->strict, tr("stop at the first unreadable data file instead of skipping it"));
+  sub->add_flag("--sync-bn", c->sync_bn,
+                tr("data-parallel (mpirun): BatchNorm statistics over the global batch instead of each process's "
+                   "share"));
   sub->add_flag("!--no-data-cache", c->data_cache,
                 tr("2D: load and preprocess the data set anew, without reading or writing the cache of preprocessed "
                    "volumes ($UNET_CACHE_DIR, else $XDG_CACHE_HOME/unet-engine or ~/.cache/unet-engine)"));
@@ -271,6 +281,11 @@ Runner add_train_command(CLI::App& app) {
     }
     if (!resuming) c->dataset = "kaggle";
     Trainer trainer(*c, resuming, [&](const std::string& l) { progress.message(l); });
+    if (!dist::world().is_root()) {
+      const bool done = run_stoppable(trainer, g_trainer);
+      dist::world().barrier();  // while rank 0 writes the report: mpirun ends every rank when one exits non-zero
+      return done ? 0 : 130;
+    }
     TensorBoardWriter tb(trainer.config().out);
     int64_t global_step = 0;
     trainer.on_step = [&](const StepInfo& s) {
@@ -288,6 +303,7 @@ Runner add_train_command(CLI::App& app) {
     const bool done = run_stoppable(trainer, g_trainer);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_report(trainer.config().out, make_run_report(trainer, secs));
+    dist::world().barrier();  // the other ranks wait for the report (above)
     const std::string dir = trainer.config().out;
     const auto& st = trainer.state();
     progress.message(final_line(done, secs, tr("validation DSC per volume"), st.best_dsc, st.best_epoch, dir));

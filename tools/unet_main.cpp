@@ -5,14 +5,24 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
 #include "base/i18n.hpp"
+#include "dist/communicator.hpp"
 #include "tools/commands.hpp"
 
 namespace {
+
+// An error on one rank of several: the ranks that agreed on it end together; any other error
+// would leave the others waiting in a collective, so it ends the whole launch.
+int fail(const std::exception& e) {
+  std::fprintf(stderr, "%s\n", unet::trf("unet: error: {}{}", unet::dist::rank_prefix(), e.what()).c_str());
+  if (dynamic_cast<const unet::dist::AllRanksStopped*>(&e) == nullptr) unet::dist::Session::abort_all(1);
+  return 1;
+}
 
 // `--lang en|zh` (or --lang=zh), anywhere before a "--": taken out of the arguments, because
 // the language must be chosen before the options' help texts are written (CLI11 keeps them as
@@ -54,6 +64,7 @@ void translate_help_labels(CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The language first, so that every message after it (MPI's start included) is in it.
   std::vector<char*> args;
   const std::string lang = take_lang_option(argc, argv, args);
   try {
@@ -64,6 +75,16 @@ int main(int argc, char** argv) {
     unet::select_language("");
     std::fprintf(stderr, "%s\n", unet::trf("unet: usage error: {}", e.what()).c_str());
     return 2;
+  }
+  int n_args = static_cast<int>(args.size());
+  args.push_back(nullptr);  // argv's terminator, for MPI_Init
+  char** arg_values = args.data();
+  std::unique_ptr<unet::dist::Session> mpi;  // MPI_Init when mpirun started this process
+  try {
+    mpi = std::make_unique<unet::dist::Session>(n_args, arg_values);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", unet::trf("unet: error: {}", e.what()).c_str());
+    return 1;
   }
   CLI::App app{unet::tr("unet-engine: U-Net training and inference for brain-MRI segmentation")};
   translate_help_labels(app);
@@ -103,7 +124,7 @@ int main(int argc, char** argv) {
     return 2;
   };
   try {
-    app.parse(static_cast<int>(args.size()), args.data());
+    app.parse(n_args, arg_values);
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help
   } catch (const CLI::ParseError& e) {
@@ -115,8 +136,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage_error(e);  // an option combination the runner refused before any work
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s\n", unet::trf("unet: error: {}", e.what()).c_str());
-    return 1;
+    return fail(e);
   }
   return 0;
 }

@@ -104,7 +104,7 @@ TrainConfig resumed_config(const TrainConfig& given, const SafetensorsFile& chec
   return stored;
 }
 
-data::Split split_run(const std::vector<std::string>& ids, const TrainConfig& config, bool resume) {
+data::Split split_run(const std::vector<std::string>& ids, const TrainConfig& config, bool resume, bool write) {
   const data::Split split = config.val_list.empty() ? data::split_patients(ids, config.val_fraction, config.seed)
                                                     : data::split_from_file(ids, config.val_list);
   std::string val_text;
@@ -114,7 +114,7 @@ data::Split split_run(const std::vector<std::string>& ids, const TrainConfig& co
     UNET_CHECK(data::read_id_list(val_file) == split.validation, "--data",
                trf("the validation patients differ from those in {}; resume with the run's own data", val_file));
   }
-  write_file_atomic(val_file, val_text);
+  if (write) write_file_atomic(val_file, val_text);
   return split;
 }
 

@@ -42,7 +42,8 @@ TrainConfig resumed_config(const TrainConfig& given, const SafetensorsFile& chec
 
 // The patient split of a run, from the seed or the --val-list file; writes
 // <out>/validation_patients.txt, and on resume first checks that the stored list is the same.
-data::Split split_run(const std::vector<std::string>& ids, const TrainConfig& config, bool resume);
+// `write`: writes validation_patients.txt (rank 0 of a data-parallel run; every rank splits).
+data::Split split_run(const std::vector<std::string>& ids, const TrainConfig& config, bool resume, bool write = true);
 
 // Puts weights, state and optimizer moments of the checkpoint into a new run's objects and
 // says where it resumes (`best_what` names the metric the best checkpoint is chosen by).

@@ -43,6 +43,9 @@ struct TrainConfig {
   bool data_cache = true;            // 2D: keep the preprocessed data set in the user's cache (data/volume_cache.hpp)
   int64_t max_steps_per_epoch = 0;   // 0 = whole epoch (for quick runs)
   int64_t depth = 0;                 // poolings; 0 = the model's own (4 for the 2D U-Nets, 2 for UNet3D)
+  // Data-parallel (mpirun -np N): `batch` is the global batch, split among the ranks.
+  bool sync_bn = false;              // BatchNorm statistics over the global batch, not each rank's share
+  int64_t ranks = 1;                 // the processes the run trained on (stored; set from the launch)
   // BraTS (3D) only:
   int64_t patch = 128;               // training patches and sliding-window tiles, patch^3 voxels
   int64_t sample_num = 4;            // patches per case per epoch
@@ -65,6 +68,6 @@ struct TrainConfig {
   static TrainConfig from_json(const std::string& json, const std::string& where);
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, epochs, batch, lr, weight_decay, loss, bce_weight, dice_weight, base, size, seed, device, workers, preprocess, lr_schedule, plateau_patience, plateau_factor, min_lr, augment, drop_empty, weighted_sampling, val_fraction, val_list, largest_component, strict, max_steps_per_epoch, dataset, depth, patch, sample_num, min_tumor_voxels, max_data, overlap, log_every, cache_gb, data_cache)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, out, epochs, batch, lr, weight_decay, loss, bce_weight, dice_weight, base, size, seed, device, workers, preprocess, lr_schedule, plateau_patience, plateau_factor, min_lr, augment, drop_empty, weighted_sampling, val_fraction, val_list, largest_component, strict, max_steps_per_epoch, dataset, depth, patch, sample_num, min_tumor_voxels, max_data, overlap, log_every, cache_gb, data_cache, sync_bn, ranks)
 
 }  // namespace unet

@@ -21,6 +21,7 @@
 #include "train/run_folder.hpp"
 #include "train/metrics.hpp"
 #include "unet/state_dict.hpp"
+#include "base/fnv_hash.hpp"
 #include "data/volume_cache.hpp"
 #include "unet/train_step.hpp"
 
@@ -39,11 +40,6 @@ using nlohmann::json;
 
 // ---- the trainer ----
 
-namespace {
-
-
-}  // namespace
-
 Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::string&)> message)
     : on_message(std::move(message)), config_(std::move(config)) {
   const std::string last = (fs::path(config_.out) / "last.safetensors").string();
@@ -52,14 +48,31 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
     checkpoint = read_resume_checkpoint(last);
     config_ = resumed_config(config_, checkpoint, last);
     UNET_CHECK(!config_.is_brats(), last, tr("is a checkpoint of a BraTS (3D) run, not of a 2D (kaggle) run"));
+    if (config_.ranks != comm_->size()) {
+      const std::string bn = config_.sync_bn
+                                 ? std::string()
+                                 : trf("; BatchNorm's statistics now come from {} samples per process instead of {}",
+                                       config_.batch / comm_->size(), config_.batch / config_.ranks);
+      say(
+          trf("the run trained on {} process(es) and continues on {}: the global batch stays {}, so the samples and "
+              "their order are the same{}",
+              config_.ranks, comm_->size(), config_.batch, bn));
+    }
   }
+  config_.ranks = comm_->size();
   UNET_CHECK(!config_.is_brats(), "Trainer", tr("a BraTS run is trained by BratsTrainer (train/brats_trainer.hpp)"));
   config_.validate();
   // Absolute, so that a resume from another working folder finds them.
   config_.data = fs::absolute(config_.data).lexically_normal().string();
   if (!config_.val_list.empty()) config_.val_list = fs::absolute(config_.val_list).lexically_normal().string();
-  check_writable(config_.out);
+  if (config_.batch % comm_->size() != 0)  // the same on every rank, so they all end here
+    throw dist::AllRanksStopped(__FILE__, __LINE__, "--batch",
+                                trf("the global batch of {} does not divide among {} processes; --batch is the global "
+                                    "batch, so give a multiple of {}",
+                                    config_.batch, comm_->size(), comm_->size()));
+  if (root()) check_writable(config_.out);
   device_ = resolve_device(config_.device);
+  if (device_ == Device::CUDA) dist::use_nccl_for_device_data();
   loss_.kind = LossConfig::parse(config_.loss);
   loss_.bce_weight = static_cast<float>(config_.bce_weight);
   loss_.dice_weight = static_cast<float>(config_.dice_weight);
@@ -92,9 +105,11 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   std::vector<std::string> ids;
   for (const auto& v : volumes_) ids.push_back(v.patient);
   if (resume) check_same_patients(checkpoint, ids, last);
-  const data::Split split = split_run(ids, config_, resume);
+  const data::Split split = split_run(ids, config_, resume, root());
   const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
   for (size_t i = 0; i < volumes_.size(); ++i) (val_ids.count(volumes_[i].patient) ? val_ : train_).push_back(i);
+  for (size_t i = 0; i < val_.size(); ++i)
+    if (static_cast<int>(i % static_cast<size_t>(comm_->size())) == comm_->rank()) val_mine_.push_back(val_[i]);
   UNET_CHECK(!train_.empty(), "split", tr("no training patients"));
   patients_ = ids;
   auto items = data::select_slices(volumes_, train_, config_.drop_empty);
@@ -109,6 +124,10 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
 
   // Model and optimizer.
   model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
+  if (config_.sync_bn && comm_->size() > 1) {
+    bn_sync_ = ops::BatchNormSync{comm_, config_.batch};
+    model_->set_batch_norm_sync(&bn_sync_);
+  }
   AdamConfig adam_config;
   adam_config.lr = config_.lr;
   adam_config.weight_decay = config_.weight_decay;
@@ -122,19 +141,50 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   loader_config.shuffle = true;
   loader_config.weighted_sampling = config_.weighted_sampling;
   loader_config.seed = config_.seed;
+  loader_config.rank = comm_->rank();
+  loader_config.ranks = comm_->size();
   loader_ = std::make_unique<data::Loader>(volumes_, std::move(items), loader_config);
 
   if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, "DSC", on_message);
-  write_run_config(config_, *model_, device_);
+  if (root()) write_run_config(config_, *model_, device_);
+  if (comm_->size() > 1) {
+    check_replicas_identical(tr("at the start"));
+    const std::string bn = config_.sync_bn ? tr(", BatchNorm statistics over the global batch (--sync-bn)")
+                                           : tr(", BatchNorm statistics per process (as PyTorch DDP)");
+    say(trf("data-parallel: {} processes over {}, {} samples each of every global batch of {}{}", comm_->size(),
+            comm_->backend(), config_.batch / comm_->size(), config_.batch, bn));
+  }
 }
 
 Trainer::~Trainer() = default;
 
 void Trainer::say(const std::string& line) const {
-  if (on_message) on_message(line);
+  if (on_message && root()) on_message(line);
+}
+
+void Trainer::check_replicas_identical(const std::string& when) const {
+  // FNV-1a of the bytes of every parameter, buffer and moment; rank 0's is the reference.
+  Fnv1a64 hash;
+  const Tensor* state[] = {&model_->parameters().flat(), &model_->buffers().flat(), &adam_->exp_avg(), &adam_->exp_avg_sq()};
+  for (const Tensor* t : state) {
+    if (!t->defined() || t->numel() == 0) continue;
+    const Tensor host = t->to(Device::CPU);
+    hash.add(std::string_view(reinterpret_cast<const char*>(host.data()), static_cast<size_t>(host.numel()) * sizeof(float)));
+  }
+  const uint64_t h = hash.value();
+  uint64_t reference = h;
+  comm_->broadcast_host(&reference, sizeof reference, 0);
+  int64_t differs = reference != h ? 1 : 0;
+  comm_->allreduce_max_host(&differs, 1);
+  if (differs)
+    throw dist::AllRanksStopped(__FILE__, __LINE__, "data-parallel",
+                                trf("the processes hold different weights {} (checksums differ from rank 0's); every "
+                                    "process must start from the same seed and checkpoint",
+                                    when));
 }
 
 void Trainer::save_checkpoint(const std::string& path, bool with_optimizer) const {
+  if (!root()) return;
   write_safetensors(path, training_checkpoint(*model_, with_optimizer ? adam_.get() : nullptr, config_, state_, patients_));
 }
 
@@ -148,7 +198,53 @@ std::string Trainer::metrics_csv() const {
 }
 
 void Trainer::write_metrics() const {
+  if (!root()) return;
   write_file_atomic((fs::path(config_.out) / "metrics.csv").string(), metrics_csv());
+}
+
+bool Trainer::stop_requested_anywhere() const {
+  int64_t stop = stop_ ? 1 : 0;
+  comm_->allreduce_max_host(&stop, 1);
+  return stop != 0;
+}
+
+EvalResult Trainer::validate() {
+  EvalConfig eval_config;
+  eval_config.batch = config_.batch;
+  eval_config.largest_component = config_.largest_component;
+  EvalResult mine = val_mine_.empty() ? EvalResult{} : evaluate(*model_, volumes_, val_mine_, loss_, eval_config);
+  if (comm_->size() == 1) return mine;
+  // Sums over the ranks: [loss, Dice, IoU per slice, each times the slices; slices; then DSC and
+  // IoU of every validation volume, in val_'s order, from the rank that evaluated it].
+  std::vector<double> v(4 + 2 * val_.size(), 0.0);
+  double slices = 0;
+  for (size_t k = 0; k < val_mine_.size(); ++k) slices += static_cast<double>(volumes_[val_mine_[k]].depth());
+  v[0] = mine.loss * slices;
+  v[1] = mine.dice_per_slice * slices;
+  v[2] = mine.iou_per_slice * slices;
+  v[3] = slices;
+  for (size_t k = 0; k < val_mine_.size(); ++k) {
+    const size_t i = k * static_cast<size_t>(comm_->size()) + static_cast<size_t>(comm_->rank());  // its place in val_
+    v[4 + 2 * i] = mine.volumes[k].dsc;
+    v[5 + 2 * i] = mine.volumes[k].iou;
+  }
+  comm_->allreduce_sum_host(v.data(), static_cast<int64_t>(v.size()));
+  EvalResult all;
+  if (v[3] > 0) {
+    all.loss = v[0] / v[3];
+    all.dice_per_slice = v[1] / v[3];
+    all.iou_per_slice = v[2] / v[3];
+  }
+  for (size_t i = 0; i < val_.size(); ++i) {
+    VolumeResult r;
+    r.patient = volumes_[val_[i]].patient;
+    r.dsc = v[4 + 2 * i];
+    r.iou = v[5 + 2 * i];
+    all.dsc_per_volume += r.dsc / static_cast<double>(val_.size());
+    all.iou_per_volume += r.iou / static_cast<double>(val_.size());
+    all.volumes.push_back(std::move(r));
+  }
+  return all;
 }
 
 bool Trainer::run() {
@@ -163,6 +259,13 @@ bool Trainer::run() {
     loader_->start_epoch(state_.epoch, state_.next_batch);
     const auto t0 = std::chrono::steady_clock::now();
     int64_t samples_this_run = 0;
+    // Each rank's Dice of its own samples, summed over the ranks into the state at the epoch's end.
+    double local_dice = 0.0;
+    const auto add_local_dice = [&] {
+      comm_->allreduce_sum_host(&local_dice, 1);
+      state_.partial_dice += local_dice;
+      local_dice = 0.0;
+    };
     data::Batch b;
     while (state_.next_batch < steps && loader_->next(b)) {
       const int64_t n = b.size, s = b.image_size;
@@ -172,51 +275,62 @@ bool Trainer::run() {
       const Tensor t = Tensor::from_host_async({n, 1, s, s}, b.masks, device_);   // [N, 1, S, S]
       HostBuffer logits(static_cast<size_t>(n * s * s));                         // [N, 1, S, S]
       const StepReadout readout{nullptr, &logits};
-      const StepResult step = train_step(*model_, *adam_, x, t, loss_, &readout);
+      const DataParallel parallel{comm_, static_cast<double>(n) / static_cast<double>(b.global_size), stop_.load()};
+      StepResult step;
+      try {
+        step = train_step(*model_, *adam_, x, t, loss_, &readout, &parallel);
+      } catch (const dist::AllRanksStopped&) {
+        // Every rank stops here, before this step changed anything: the state is worth keeping.
+        save_checkpoint(last, true);
+        say(trf("saved {} before this step (continue with --resume {})", last, config_.out));
+        throw;
+      }
       const float loss_value = step.loss;
-      UNET_CHECK(step.applied, "train",
-                 trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}",
-                     std::to_string(loss_value), std::to_string(state_.epoch + 1),
-                     std::to_string(state_.next_batch + 1), (fs::exists(last) ? last : tr("(none yet)"))));
-      // Hard Dice of the batch, for the console and metrics (while backward and Adam run on a GPU).
+      if (!step.applied)
+        throw dist::AllRanksStopped(
+            __FILE__, __LINE__, "train",
+            trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}",
+                std::to_string(loss_value), std::to_string(state_.epoch + 1), std::to_string(state_.next_batch + 1),
+                (fs::exists(last) ? last : tr("(none yet)"))));
+      // Hard Dice of this rank's samples, for the console and metrics (while backward and Adam run on a GPU).
       const size_t count = static_cast<size_t>(n * s * s);
       std::vector<uint8_t> p(count), m(count);
       for (size_t i = 0; i < count; ++i) {
         p[i] = logits.data()[i] > 0.0f;
         m[i] = b.masks.data()[i] > 0.5f;
       }
-      state_.partial_loss += static_cast<double>(loss_value) * static_cast<double>(n);
-      state_.partial_dice += dice(p.data(), m.data(), static_cast<int64_t>(p.size())) * static_cast<double>(n);
-      state_.partial_samples += n;
+      const int64_t global_n = b.global_size;
+      state_.partial_loss += static_cast<double>(loss_value) * static_cast<double>(global_n);
+      local_dice += dice(p.data(), m.data(), static_cast<int64_t>(p.size())) * static_cast<double>(n);
+      state_.partial_samples += global_n;
       ++state_.next_batch;
-      samples_this_run += n;
-      if (on_step) {
+      samples_this_run += global_n;
+      if (on_step && root()) {
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const double rate = secs > 0 ? static_cast<double>(samples_this_run) / secs : 0.0;
         on_step(StepInfo{state_.epoch + 1, state_.next_batch, steps, state_.partial_samples, samples_in_epoch,
                          static_cast<double>(loss_value), rate,
                          rate > 0 ? static_cast<double>(samples_in_epoch - state_.partial_samples) / rate : 0.0});
       }
-      if (stop_) {
+      if (step.stop) {
+        add_local_dice();
         save_checkpoint(last, true);
         say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1),
                 std::to_string(state_.next_batch), last, config_.out));
         return false;
       }
     }
+    add_local_dice();
     EpochMetrics em;
     em.epoch = state_.epoch + 1;
     em.train_loss = state_.partial_samples ? state_.partial_loss / static_cast<double>(state_.partial_samples) : 0.0;
     em.train_dice = state_.partial_samples ? state_.partial_dice / static_cast<double>(state_.partial_samples) : 0.0;
     em.lr = state_.lr;
-    EvalConfig eval_config;
-    eval_config.batch = config_.batch;
-    eval_config.largest_component = config_.largest_component;
     // Validation allocates other shapes than training; releasing the cache around it keeps
     // the peak memory that of the larger phase, not the sum (one epoch's first step then
     // refills the cache, a few dozen allocations per epoch).
     allocator_for(device_).empty_cache();
-    const EvalResult ev = val_.empty() ? EvalResult{} : evaluate(*model_, volumes_, val_, loss_, eval_config);
+    const EvalResult ev = validate();
     allocator_for(device_).empty_cache();
     em.val_loss = ev.loss;
     em.val_dice_slice = ev.dice_per_slice;
@@ -228,8 +342,8 @@ bool Trainer::run() {
     if (improved) save_checkpoint(best, false);
     save_checkpoint(last, true);
     write_metrics();
-    if (on_epoch) on_epoch(em, ev);
-    if (stop_) {
+    if (on_epoch && root()) on_epoch(em, ev);
+    if (stop_requested_anywhere()) {
       say(trf("stopped after epoch {}; saved {}", std::to_string(em.epoch), last));
       return false;
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "dist/communicator.hpp"
 #include "data/loader.hpp"
 #include "unet/adam.hpp"
 #include "train/evaluate.hpp"
@@ -36,6 +37,8 @@ class Trainer {
   ~Trainer();
 
   // Runs until the last epoch or a stop request. Returns true when all epochs are done.
+  // Data-parallel (launched by mpirun): every rank runs this; only rank 0 writes the run folder
+  // and calls on_step / on_epoch, and a stop requested on any rank stops all of them.
   bool run();
   void request_stop() { stop_ = true; }
 
@@ -56,6 +59,13 @@ class Trainer {
   void say(const std::string& line) const;
   void save_checkpoint(const std::string& path, bool with_optimizer) const;
   void write_metrics() const;
+  bool root() const { return comm_->is_root(); }
+  // Every rank validates its share of the validation patients; the results are summed over the ranks.
+  EvalResult validate();
+  // Whether any rank was asked to stop (every rank calls it at the same point).
+  bool stop_requested_anywhere() const;
+  // The ranks hold the same weights, buffers and optimizer state (a checksum, compared with rank 0's).
+  void check_replicas_identical(const std::string& when) const;
 
   TrainConfig config_;
   TrainState state_;
@@ -69,6 +79,9 @@ class Trainer {
   std::unique_ptr<Adam> adam_;
   std::unique_ptr<data::Loader> loader_;
   std::atomic<bool> stop_{false};
+  dist::Communicator* comm_ = &dist::world();  // the ranks of a data-parallel run; a world of one otherwise
+  ops::BatchNormSync bn_sync_;
+  std::vector<size_t> val_mine_;  // this rank's share of val_
 };
 
 }  // namespace unet

@@ -257,6 +257,10 @@ void UNet::train(bool on) {
   for (BatchNorm* n : norms_) n->training = on;
 }
 
+void UNet::set_batch_norm_sync(const ops::BatchNormSync* sync) {
+  for (BatchNorm* n : norms_) n->sync = sync;
+}
+
 void UNet::to(Device device) {
   if (device == device_) return;
   reg_.parameters.materialize(device, true);

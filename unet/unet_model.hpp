@@ -77,6 +77,9 @@ class UNet {
 
   void train(bool on = true);
   bool training() const { return training_; }
+  // Every BatchNorm takes its training statistics over all ranks' batches (--sync-bn); null:
+  // each rank's own, as PyTorch DDP by default. `sync` must outlive its use.
+  void set_batch_norm_sync(const ops::BatchNormSync* sync);
   // Re-draws every parameter from `seed` (PyTorch's default init) and resets BN state.
   void reset_parameters(uint64_t seed);
   void to(Device device);  // moves parameters, buffers and gradients

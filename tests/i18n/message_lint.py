@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Finds user-facing English string literals that bypass tr()/trf() (base/i18n.hpp).
 
-What it checks, in the product's sources (base engine kernels layers unet data train tools):
+What it checks, in the product's sources (every top-level folder but tests, bench, scripts, po):
   * the message (last) argument of UNET_CHECK / UNET_THROW;
   * the message of a CLI::ValidationError (a usage error of ours);
   * the description of CLI11 options, flags and subcommands (add_option, add_flag,
@@ -25,7 +25,15 @@ import re
 import sys
 from pathlib import Path
 
-SOURCE_DIRS = ["base", "engine", "kernels", "layers", "unet", "data", "train", "tools"]
+# The product's sources: every top-level folder except these (so a new folder is checked
+# without being added here); build trees are skipped by their CMakeCache.txt.
+NOT_PRODUCT = {"tests", "bench", "scripts", "po", "build"}
+
+
+def source_dirs(root):
+    return sorted(d.name for d in root.iterdir()
+                  if d.is_dir() and not d.name.startswith(".") and d.name not in NOT_PRODUCT
+                  and not (d / "CMakeCache.txt").exists())
 REPORT_FILES = {"tools/report.cpp", "tools/brats_report.cpp", "tools/charts.cpp", "tools/visuals.cpp", "tools/brats_visuals.cpp"}
 
 # Literals that are not messages, each with the reason.
@@ -144,6 +152,7 @@ SINKS = [  # (regex of the call, which argument: an index, "last" or "all")
     (r"\b(?:say|problem|progress\.message|message)\s*\(", "all"),
     (r"\b(?:problems|defects|warnings)\.push_back\s*\(", "all"),
     (r"\bCLI::ValidationError\s*\(", "last"),
+    (r"\bAllRanksStopped\s*\(", "last"),
     (r"\btrf\s*\(", "values"),
 ]
 REPORT_SINKS = [
@@ -226,7 +235,7 @@ def main():
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2]
     problems = []
     files = 0
-    for d in SOURCE_DIRS:
+    for d in source_dirs(root):
         for p in sorted((root / d).rglob("*")):
             if p.suffix in (".cpp", ".hpp", ".cu", ".cuh") and p.name not in ("i18n.hpp", "i18n.cpp"):
                 files += 1

@@ -3,7 +3,8 @@
 and each library target of CMakeLists.txt builds the sources of exactly one folder.
 
     base -> kernels -> engine -> layers -> unet -> train -> tools -> (bench, tests)
-                   \\-> data ---------------------/
+      \\            \\-> data ---------------------/
+       \\-> dist -------------/
 
 A folder's subfolders (kernels/cuda, layers/cpu...) belong to it. Folders on the same floor
 (engine and data) may not include each other. Usage: check_layering.py SOURCE_DIR
@@ -15,6 +16,7 @@ from pathlib import Path
 FLOORS = {
     "base": 0,
     "kernels": 1,
+    "dist": 1,
     "engine": 2,
     "data": 2,
     "layers": 3,
@@ -28,6 +30,7 @@ FLOORS = {
 TARGETS = {
     "unet_base": "base",
     "unet_kernels": "kernels",
+    "unet_dist": "dist",
     "unet_engine": "engine",
     "unet_layers": "layers",
     "unet_model": "unet",
