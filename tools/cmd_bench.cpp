@@ -19,6 +19,8 @@
 #include "base/i18n.hpp"
 #include "layers/profiler.hpp"
 #include "tools/bench_3d.hpp"
+#include "tools/bench_scaling.hpp"
+#include "dist/communicator.hpp"
 #include "tools/bench_measure.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
@@ -50,8 +52,9 @@ struct BenchConfig {
 
 Runner add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchConfig>();
-  CLI::App* sub =
-      app.add_subcommand("bench", tr("Benchmark training and inference of the U-Net (table, JSON, verdicts)"));
+  CLI::App* sub = app.add_subcommand(
+      "bench", tr("Benchmark training and inference of the U-Net (table, JSON, verdicts); under mpirun -np N, the\n"
+                  "data-parallel scaling of training on 1..N processes with --batch per process"));
   sub->add_option("--model", o->model, tr("2d (the U-Net of --base) or brats3d (the 3D U-Net of the BraTS system)"))
       ->check(checks::one_of({"2d", "brats3d"}))
       ->capture_default_str();
@@ -101,6 +104,8 @@ Runner add_bench_command(CLI::App& app) {
     set_gpu_allow_tf32(o->tf32);
     const Device d = resolve_device(o->device);
     if (o->model == "brats3d") {
+      UNET_CHECK(dist::world().size() == 1, "mpirun",
+                 tr("the data-parallel scaling bench is the 2D U-Net's; run --model brats3d as one process"));
       UNET_CHECK(size_opt->count() == 0, "--size", tr("this is the 2D image size; with --model brats3d, use --patch"));
       Bench3dOptions b;
       b.base = o->base, b.patch = o->patch, b.volume = o->volume, b.device = d, b.layers = o->layers;
@@ -115,6 +120,12 @@ Runner add_bench_command(CLI::App& app) {
                tr("this applies to --model brats3d only; the 2D bench uses --size"));
     const int steps = o->steps > 0 ? o->steps : (d == Device::CPU ? 5 : 30);
     const int iters = o->infer_iters > 0 ? o->infer_iters : (d == Device::CPU ? 5 : 50);
+    if (dist::world().size() > 1) {  // under mpirun: data-parallel scaling (tools/bench_scaling.hpp)
+      ScalingOptions so;
+      so.base = o->base, so.size = o->size, so.batch = o->batch, so.device = d;
+      so.warmup = o->warmup, so.steps = steps, so.json_path = o->json_path;
+      return run_bench_scaling(so);
+    }
     UNet model(UNetConfig::for_base(o->base), d, 0);
     Adam adam(model.parameters(), AdamConfig{});
     LossConfig bce;  // the spec's BCE-with-logits
@@ -224,9 +235,7 @@ Runner add_bench_command(CLI::App& app) {
     std::printf(tr("  inference      %8.1f ms/image    (batch 1)   %8.2f images/s (batch 16)\n").c_str(), ms_b1,
                 ips_b16);
     std::printf(tr("  peak memory    %8.1f MB host RSS%s\n").c_str(), rss,
-                d == Device::CUDA
-                    ? trf(", {} MB device (allocator peak)", static_cast<int>(dev_mb)).c_str()
-                    : "");
+                d == Device::CUDA ? trf(", {} MB device (allocator peak)", static_cast<int>(dev_mb)).c_str() : "");
     std::printf(tr("                 %8.1f MB host RSS after training; tensors in use at the peak: %.1f MB in "
                    "training, %.1f MB in batch-16 inference\n")
                     .c_str(),

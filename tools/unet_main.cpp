@@ -131,8 +131,17 @@ int main(int argc, char** argv) {
     return usage_error(e);
   }
   try {
-    for (auto& [sub, run] : runners)
-      if (sub->parsed()) return run();
+    for (auto& [sub, run] : runners) {
+      if (!sub->parsed()) continue;
+      // The same refusal on every rank, so they end together.
+      if (unet::dist::world().size() > 1 && sub->get_name() != "train" && sub->get_name() != "bench")
+        throw unet::dist::AllRanksStopped(
+            __FILE__, __LINE__, "mpirun",
+            unet::trf("only 'unet train' and 'unet bench' run on several processes; run 'unet {}' as one process "
+                      "(without mpirun)",
+                      sub->get_name()));
+      return run();
+    }
   } catch (const CLI::ParseError& e) {
     return usage_error(e);  // an option combination the runner refused before any work
   } catch (const std::exception& e) {

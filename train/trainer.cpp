@@ -145,7 +145,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   loader_config.ranks = comm_->size();
   loader_ = std::make_unique<data::Loader>(volumes_, std::move(items), loader_config);
 
-  if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, "DSC", on_message);
+  if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, "DSC", root() ? on_message : Say());
   if (root()) write_run_config(config_, *model_, device_);
   if (comm_->size() > 1) {
     check_replicas_identical(tr("at the start"));
@@ -229,6 +229,9 @@ EvalResult Trainer::validate() {
     v[5 + 2 * i] = mine.volumes[k].iou;
   }
   comm_->allreduce_sum_host(v.data(), static_cast<int64_t>(v.size()));
+  // Rank 0's sums on every rank, to the last bit: the best checkpoint and the learning-rate schedule
+  // decide on them, and an MPI sum in another order on another rank must not change a decision.
+  comm_->broadcast_host(v.data(), static_cast<int64_t>(v.size() * sizeof(double)), 0);
   EvalResult all;
   if (v[3] > 0) {
     all.loss = v[0] / v[3];
@@ -338,7 +341,8 @@ bool Trainer::run() {
     em.val_iou_slice = ev.iou_per_slice;
     em.val_iou_volume = ev.iou_per_volume;
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const bool improved = finish_epoch(state_, config_, em, on_message);
+    const bool improved = finish_epoch(state_, config_, em, root() ? on_message : Say());
+    if (comm_->size() > 1) check_replicas_identical("after epoch " + std::to_string(em.epoch));
     if (improved) save_checkpoint(best, false);
     save_checkpoint(last, true);
     write_metrics();

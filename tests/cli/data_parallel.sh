@@ -46,6 +46,10 @@ expect_status 1 odd.log mpi2 "$unet" train --data data --out odd --epochs 1 --si
 grep -q "global batch of 5 does not divide among 2 processes" odd.log || fail "batch 5 on 2 processes: $(tail -3 odd.log)"
 grep -q "MPI_ABORT" odd.log && fail "a refusal on every rank should end them together, not through MPI_Abort"
 
+# Commands other than train and bench refuse to run as several copies (they would write the same files).
+expect_status 1 predict.log mpi2 "$unet" predict --ckpt two/best.safetensors --input data --out pred
+grep -q "only 'unet train' and 'unet bench' run on several processes" predict.log || fail "predict under mpirun: $(tail -3 predict.log)"
+
 # A stop asked on one rank (SIGINT to rank 1) stops both after the same step; rank 0 saves and reports.
 mpi2 "$unet" train --data data --out stop --epochs 200 --size 32 --base 4 --batch 4 --device cpu > stop.log 2>&1 &
 launcher=$!
