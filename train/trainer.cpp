@@ -342,7 +342,7 @@ bool Trainer::run() {
     em.val_iou_volume = ev.iou_per_volume;
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool improved = finish_epoch(state_, config_, em, root() ? on_message : Say());
-    if (comm_->size() > 1) check_replicas_identical("after epoch " + std::to_string(em.epoch));
+    if (comm_->size() > 1) check_replicas_identical(trf("after epoch {}", em.epoch));
     if (improved) save_checkpoint(best, false);
     save_checkpoint(last, true);
     write_metrics();
