@@ -80,6 +80,9 @@ std::string select_language(const std::string& choice) {
   setenv("LANGUAGE", "zh_CN", 1);
   bindtextdomain(kDomain, dir.c_str());
   bind_textdomain_codeset(kDomain, "UTF-8");
+  // The C library's own messages (strerror, quoted in ours) are translated too, in its "libc"
+  // domain; without this they come in LC_CTYPE's charset, ASCII under "C", as "?????".
+  bind_textdomain_codeset("libc", "UTF-8");
   g_language = Language::Chinese;
   return "";
 }

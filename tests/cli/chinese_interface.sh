@@ -60,4 +60,10 @@ has "--lang" nolang.txt
 "$unet" --lang zh synth --out "$work/data" --patients 2 --seed 1 > synth_zh.txt
 has "unet synth：2 名患者" synth_zh.txt
 grep -Eq "（[0-9]+\.[0-9] 秒）" synth_zh.txt || fail "synth's seconds are not written with a '.': $(cat synth_zh.txt)"
+# The C library's messages quoted in ours (strerror) come in UTF-8, Chinese where glibc has a
+# translation (libc-l10n), never as '?' for each character it could not show in ASCII.
+expect_status 1 err_errno.txt "$unet" --lang zh train --data "$work/data" --out /proc/no-such-dir/run
+has "无法创建输出文件夹：" err_errno.txt
+lacks "??" err_errno.txt
+
 echo "the console speaks Chinese with --lang zh and zh_* locales, English otherwise"
