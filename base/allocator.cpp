@@ -9,6 +9,7 @@
 #include "base/error.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_check.hpp"
+#include "base/i18n.hpp"
 #endif
 
 namespace unet {
@@ -69,9 +70,9 @@ void* CachingAllocator::allocate(std::size_t bytes) {
     release_cached_locked();
     p = raw_alloc_(size);
   }
-  UNET_CHECK(p != nullptr, name_ + " allocate",
-             "out of memory allocating " + std::to_string(size) + " bytes (" +
-                 std::to_string(stats_.in_use) + " bytes in use)");
+  UNET_CHECK(
+      p != nullptr, name_ + " allocate",
+      trf("out of memory allocating {} bytes ({} bytes in use)", std::to_string(size), std::to_string(stats_.in_use)));
   ++stats_.raw_allocs;
   used_[p] = size;
   stats_.in_use += size;
@@ -83,7 +84,7 @@ void CachingAllocator::release(void* p) {
   if (p == nullptr) return;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = used_.find(p);
-  UNET_CHECK(it != used_.end(), name_ + " release", "pointer was not allocated here");
+  UNET_CHECK(it != used_.end(), name_ + " release", tr("pointer was not allocated here"));
   const std::size_t size = it->second;
   used_.erase(it);
   stats_.in_use -= size;
@@ -136,7 +137,7 @@ void* device_alloc(std::size_t bytes) {
 void device_free(void* p) {
   // Runs from destructors, so it reports instead of throwing.
   const cudaError_t err = cudaFree(p);
-  if (err != cudaSuccess) std::fprintf(stderr, "unet: cudaFree failed: %s\n", cudaGetErrorString(err));
+  if (err != cudaSuccess) std::fprintf(stderr, tr("unet: cudaFree failed: %s\n").c_str(), cudaGetErrorString(err));
 }
 #endif
 }  // namespace
@@ -148,7 +149,7 @@ CachingAllocator& allocator_for(Device d) {
   static CachingAllocator device("cuda allocator", device_alloc, device_free, caching_from_environment());
   return device;
 #else
-  UNET_THROW("allocator_for(cuda)", "this binary was built without CUDA");
+  UNET_THROW("allocator_for(cuda)", tr("this binary was built without CUDA"));
 #endif
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/allocator.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -68,10 +69,11 @@ void CudaContext::synchronize() {
 CudaContext::~CudaContext() {
   // Destructors report instead of throwing; at process exit the driver may be gone already.
   if (cublas_ != nullptr && cublasDestroy(cublas_) != CUBLAS_STATUS_SUCCESS)
-    std::fprintf(stderr, "unet: cublasDestroy failed\n");
+    std::fputs(tr("unet: cublasDestroy failed\n").c_str(), stderr);
   if (cudnn_ != nullptr && cudnnDestroy(cudnn_) != CUDNN_STATUS_SUCCESS)
-    std::fprintf(stderr, "unet: cudnnDestroy failed\n");
-  if (stream_ != nullptr && cudaStreamDestroy(stream_) != cudaSuccess) std::fprintf(stderr, "unet: cudaStreamDestroy failed\n");
+    std::fputs(tr("unet: cudnnDestroy failed\n").c_str(), stderr);
+  if (stream_ != nullptr && cudaStreamDestroy(stream_) != cudaSuccess)
+    std::fputs(tr("unet: cudaStreamDestroy failed\n").c_str(), stderr);
 }
 
 }  // namespace unet

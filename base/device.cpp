@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 
 #include "base/cuda_context.hpp"
+#include "base/i18n.hpp"
 #endif
 
 namespace unet {
@@ -47,7 +48,7 @@ const Probe& probe() {
     }
     r.available = r.reason.empty();
 #else
-    r.reason = "this binary was built without CUDA (UNET_CUDA=OFF)";
+    r.reason = tr("this binary was built without CUDA (UNET_CUDA=OFF)");
 #endif
     return r;
   }();
@@ -81,20 +82,20 @@ std::string hardware_description(Device d) {
     int dev = 0;
     cudaDeviceProp prop{};
     if (cudaGetDevice(&dev) == cudaSuccess && cudaGetDeviceProperties(&prop, dev) == cudaSuccess)
-      return std::string(prop.name) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB, compute capability " +
-             std::to_string(prop.major) + "." + std::to_string(prop.minor);
-    return "CUDA device (properties unavailable)";
+      return trf("{}, {} MiB, compute capability {}.{}", std::string(prop.name),
+                 std::to_string(prop.totalGlobalMem >> 20), std::to_string(prop.major), std::to_string(prop.minor));
+    return tr("CUDA device (properties unavailable)");
   }
 #endif
   (void)d;
-  std::string model = "unknown CPU";
+  std::string model = tr("unknown CPU");
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);)
     if (line.rfind("model name", 0) == 0) {
       model = line.substr(line.find(':') + 2);
       break;
     }
-  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " threads";
+  return trf("{}, {} threads", model, std::to_string(std::thread::hardware_concurrency()));
 }
 
 Device resolve_device(const std::string& choice) {
@@ -103,14 +104,12 @@ Device resolve_device(const std::string& choice) {
     UNET_CHECK(cuda_available(), "--device cuda", cuda_unavailable_reason());
     return Device::CUDA;
   }
-  UNET_CHECK(choice == "auto", "--device",
-             "'" + choice + "' is not a device; use auto, cpu or cuda");
+  UNET_CHECK(choice == "auto", "--device", trf("'{}' is not a device; use auto, cpu or cuda", choice));
   if (cuda_available()) return Device::CUDA;
 #ifdef UNET_HAS_CUDA
   static std::once_flag once;
-  std::call_once(once, [] {
-    std::fprintf(stderr, "unet: %s; using the CPU.\n", cuda_unavailable_reason().c_str());
-  });
+  std::call_once(
+      once, [] { std::fprintf(stderr, tr("unet: %s; using the CPU.\n").c_str(), cuda_unavailable_reason().c_str()); });
 #endif
   return Device::CPU;
 }

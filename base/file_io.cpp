@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -21,7 +22,7 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 void write_file_atomic(const std::string& path, const std::vector<std::string_view>& parts) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  UNET_CHECK(fd >= 0, path, "cannot create " + tmp + ": " + sys_error());
+  UNET_CHECK(fd >= 0, path, trf("cannot create {}: {}", tmp, sys_error()));
   for (const std::string_view bytes : parts) {
     std::size_t done = 0;
     while (done < bytes.size()) {
@@ -31,7 +32,7 @@ void write_file_atomic(const std::string& path, const std::vector<std::string_vi
         const std::string why = sys_error();
         ::close(fd);
         ::unlink(tmp.c_str());
-        UNET_THROW(path, "write failed (" + why + "); the previous file is untouched");
+        UNET_THROW(path, trf("write failed ({}); the previous file is untouched", why));
       }
       done += static_cast<std::size_t>(n);
     }
@@ -39,12 +40,12 @@ void write_file_atomic(const std::string& path, const std::vector<std::string_vi
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const std::string why = sys_error();
     ::unlink(tmp.c_str());
-    UNET_THROW(path, "fsync/close failed (" + why + "); the previous file is untouched");
+    UNET_THROW(path, trf("fsync/close failed ({}); the previous file is untouched", why));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = sys_error();
     ::unlink(tmp.c_str());
-    UNET_THROW(path, "rename from " + tmp + " failed: " + why);
+    UNET_THROW(path, trf("rename from {} failed: {}", tmp, why));
   }
   // Make the rename itself durable.
   const auto slash = path.find_last_of('/');

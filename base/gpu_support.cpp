@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -16,8 +17,7 @@ std::string cuda_version_text(int version) {
 
 std::string driver_advice(int runtime_version) {
   const std::string branch = minimum_driver_branch(runtime_version / 1000);
-  return branch.empty() ? "a driver for CUDA " + std::to_string(runtime_version / 1000) + ".x"
-                        : branch + " or newer";
+  return branch.empty() ? trf("a driver for CUDA {}.x", runtime_version / 1000) : trf("{} or newer", branch);
 }
 
 std::string compute_capability_text(int cc) { return std::to_string(cc / 10) + "." + std::to_string(cc % 10); }
@@ -31,19 +31,20 @@ std::string minimum_driver_branch(int cuda_major) {
 }
 
 std::string gpu_unavailable_reason(const CudaProbeResult& p) {
-  const std::string build = "this CUDA " + cuda_version_text(p.runtime_version) + " build";
+  const std::string build = trf("this CUDA {} build", cuda_version_text(p.runtime_version));
   if (p.driver_version == 0)
-    return "no NVIDIA driver (cudaDriverGetVersion gives 0); " + build + " needs " + driver_advice(p.runtime_version);
+    return trf("no NVIDIA driver (cudaDriverGetVersion gives 0); {} needs {}", build, driver_advice(p.runtime_version));
   // Within one CUDA major version a newer runtime runs on an older driver of the same major
   // (minor version compatibility), so only the major decides "too old".
   if (p.driver_version / 1000 < p.runtime_version / 1000)
-    return "driver too old for " + build + " (needs CUDA >= " + std::to_string(p.runtime_version / 1000) + ".0, " +
-           driver_advice(p.runtime_version) + "; found a driver for CUDA " + cuda_version_text(p.driver_version) + ")";
+    return trf("driver too old for {} (needs CUDA >= {}.0, {}; found a driver for CUDA {})", build,
+               std::to_string(p.runtime_version / 1000), driver_advice(p.runtime_version),
+               cuda_version_text(p.driver_version));
   if (p.count_error == kCudaErrorNoDevice || (p.count_error == 0 && p.device_count == 0))
-    return "no CUDA device (the NVIDIA driver for CUDA " + cuda_version_text(p.driver_version) + " sees no GPU)";
+    return trf("no CUDA device (the NVIDIA driver for CUDA {} sees no GPU)", cuda_version_text(p.driver_version));
   if (p.count_error != 0)
-    return "no usable GPU (cudaGetDeviceCount: " + p.count_error_name + ", error " + std::to_string(p.count_error) +
-           ", with a driver for CUDA " + cuda_version_text(p.driver_version) + ")";
+    return trf("no usable GPU (cudaGetDeviceCount: {}, error {}, with a driver for CUDA {})", p.count_error_name,
+               std::to_string(p.count_error), cuda_version_text(p.driver_version));
   return "";
 }
 
@@ -60,12 +61,12 @@ std::vector<CompiledArchitecture> parse_cuda_architectures(const std::string& li
     while (digits < entry.size() && std::isdigit(static_cast<unsigned char>(entry[digits]))) ++digits;
     const std::string suffix = entry.substr(digits);
     UNET_CHECK(digits > 0 && (suffix.empty() || suffix == "-real" || suffix == "-virtual"), "CUDA architectures",
-               "'" + entry + "' in '" + list + "' is not of the form 86, 86-real or 86-virtual");
+               trf("'{}' in '{}' is not of the form 86, 86-real or 86-virtual", entry, list));
     const int cc = std::stoi(entry.substr(0, digits));
     if (suffix != "-virtual") out.push_back({cc, false});
     if (suffix != "-real") out.push_back({cc, true});
   }
-  UNET_CHECK(!out.empty(), "CUDA architectures", "the list '" + list + "' names no architecture");
+  UNET_CHECK(!out.empty(), "CUDA architectures", trf("the list '{}' names no architecture", list));
   return out;
 }
 
@@ -79,9 +80,10 @@ std::string architecture_mismatch(int major, int minor, const std::vector<Compil
     names += (names.empty() ? "" : ", ") + std::string(a.is_ptx ? "PTX " : "sm_") +
              std::to_string(a.compute_capability);
   }
-  return "the GPU has compute capability " + compute_capability_text(device) +
-         ", but this binary holds code only for " + names +
-         "; rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + std::to_string(device);
+  return trf(
+      "the GPU has compute capability {}, but this binary holds code only for {}; rebuild with "
+      "-DCMAKE_CUDA_ARCHITECTURES={}",
+      compute_capability_text(device), names, std::to_string(device));
 }
 
 }  // namespace unet

@@ -7,6 +7,7 @@
 #include "base/allocator.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_check.hpp"
+#include "base/i18n.hpp"
 #endif
 
 namespace unet {
@@ -25,7 +26,7 @@ void* pinned_alloc(std::size_t bytes) {
 }
 void pinned_free(void* p) {
   const cudaError_t err = cudaFreeHost(p);
-  if (err != cudaSuccess) std::fprintf(stderr, "unet: cudaFreeHost failed: %s\n", cudaGetErrorString(err));
+  if (err != cudaSuccess) std::fprintf(stderr, tr("unet: cudaFreeHost failed: %s\n").c_str(), cudaGetErrorString(err));
 }
 CachingAllocator& pinned_allocator() {
   static CachingAllocator a("pinned host allocator", pinned_alloc, pinned_free);

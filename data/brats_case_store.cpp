@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "data/nifti_io.hpp"
 
 namespace unet::data {
@@ -16,12 +17,12 @@ std::array<int64_t, 3> checked_dims(const BratsCaseFiles& f) {
     for (const auto& d : f.defects) all += (all.empty() ? "" : "; ") + d;
     UNET_THROW(f.folder, all);
   }
-  UNET_CHECK(f.has_labels(), f.folder, "has no seg file; training needs the labels");
+  UNET_CHECK(f.has_labels(), f.folder, tr("has no seg file; training needs the labels"));
   const std::array<int64_t, 3> dims = read_nifti_header(f.images[0]).dims();
   for (size_t m = 1; m < f.images.size(); ++m)
     UNET_CHECK(read_nifti_header(f.images[m]).dims() == dims, f.images[m],
-               "has another shape than " + f.images[0] + "; all modalities of a case must have the same shape");
-  UNET_CHECK(read_nifti_header(f.seg).dims() == dims, f.seg, "has another shape than the images of its case");
+               trf("has another shape than {}; all modalities of a case must have the same shape", f.images[0]));
+  UNET_CHECK(read_nifti_header(f.seg).dims() == dims, f.seg, tr("has another shape than the images of its case"));
   return dims;
 }
 }  // namespace
@@ -39,7 +40,7 @@ int64_t default_case_memory_budget() {
 BratsCaseStore::BratsCaseStore(const BratsScan& scan, const BratsLoadConfig& config, int64_t memory_budget,
                                BratsLoadReport& report)
     : budget_(memory_budget) {
-  UNET_CHECK(config.max_data >= 0, "--max-data", "must be 0 (all cases) or positive");
+  UNET_CHECK(config.max_data >= 0, "--max-data", tr("must be 0 (all cases) or positive"));
   size_t n = scan.cases.size();
   if (config.max_data > 0) n = std::min(n, static_cast<size_t>(config.max_data));
   // The headers first: they give every case's size, and whether all fit.
@@ -53,11 +54,11 @@ BratsCaseStore::BratsCaseStore(const BratsScan& scan, const BratsLoadConfig& con
       bytes_of_all_ += b;
     } catch (const Error& e) {
       if (config.strict) throw;
-      report.problems.push_back("skipped case " + f.id + ": " + e.what());
+      report.problems.push_back(trf("skipped case {}: {}", f.id, e.what()));
       ++report.skipped;
     }
   }
-  UNET_CHECK(!usable.empty(), scan.root, "no usable BraTS case (every case was skipped; see the problems above)");
+  UNET_CHECK(!usable.empty(), scan.root, tr("no usable BraTS case (every case was skipped; see the problems above)"));
   held_ = bytes_of_all_ <= budget_;
   if (held_) {
     // Everything in memory, every voxel checked now (labels too), loaded by several threads.
@@ -87,14 +88,14 @@ BratsCaseStore::BratsCaseStore(const BratsScan& scan, const BratsLoadConfig& con
 }
 
 std::shared_ptr<const BratsCase> BratsCaseStore::get(size_t i) {
-  UNET_CHECK(i < files_.size(), "BratsCaseStore", "no case " + std::to_string(i));
+  UNET_CHECK(i < files_.size(), "BratsCaseStore", trf("no case {}", std::to_string(i)));
   std::lock_guard<std::mutex> lock(mu_);
   if (held_) return cached_[i];
   recent_.remove(i);
   recent_.push_front(i);
   if (cached_[i]) return cached_[i];
   auto c = std::make_shared<const BratsCase>(load_brats_case(files_[i]));  // throws naming the file
-  UNET_CHECK(c->has_labels, files_[i].folder, "has no seg file; training needs the labels");
+  UNET_CHECK(c->has_labels, files_[i].folder, tr("has no seg file; training needs the labels"));
   cached_[i] = c;
   bytes_cached_ += bytes_[i];
   // Keep the most recent cases up to the budget (at least the one just read).

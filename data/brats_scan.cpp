@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "data/nifti_io.hpp"
 
 namespace unet::data {
@@ -55,13 +56,13 @@ std::vector<fs::path> find_case_folders(const fs::path& root) {
 
 BratsScan scan_brats(const std::string& folder) {
   std::error_code ec;
-  UNET_CHECK(fs::is_directory(folder, ec), folder, "data folder does not exist or is not a folder");
+  UNET_CHECK(fs::is_directory(folder, ec), folder, tr("data folder does not exist or is not a folder"));
   BratsScan scan;
   scan.root = folder;
   std::vector<fs::path> dirs = find_case_folders(folder);
   UNET_CHECK(!dirs.empty(), folder,
-             "no BraTS case folder found (expected <case>/<case>_flair.nii[.gz], _t1, _t1ce, _t2 and _seg, in this "
-             "folder or up to three levels below it)");
+             tr("no BraTS case folder found (expected <case>/<case>_flair.nii[.gz], _t1, _t1ce, _t2 and _seg, in this "
+                "folder or up to three levels below it)"));
   std::sort(dirs.begin(), dirs.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
   for (const auto& dir : dirs) {
@@ -77,22 +78,23 @@ BratsScan scan_brats(const std::string& folder) {
       const std::string role = brats_file_role(name);
       if (role.empty()) {
         if (is_nifti_path(name))
-          scan.warnings.push_back(c.id + ": " + name + " is not named <case>_{flair,t1,t1ce,t2,seg}.nii[.gz]; ignored");
+          scan.warnings.push_back(
+              trf("{}: {} is not named <case>_{flair,t1,t1ce,t2,seg}.nii[.gz]; ignored", c.id, name));
         continue;
       }
       std::string* slot = &c.seg;
       for (size_t m = 0; m < kBratsModalities.size(); ++m)
         if (role == kBratsModalities[m]) slot = &c.images[m];
       if (!slot->empty()) {
-        c.defects.push_back("two files for " + role + ": " + fs::path(*slot).filename().string() + " and " + name);
+        c.defects.push_back(trf("two files for {}: {} and {}", role, fs::path(*slot).filename().string(), name));
         continue;
       }
       *slot = f.string();
     }
     for (size_t m = 0; m < kBratsModalities.size(); ++m)
       if (c.images[m].empty())
-        c.defects.push_back(std::string("modality ") + kBratsModalities[m] + " is missing (no " + c.id + "_" +
-                            kBratsModalities[m] + ".nii or .nii.gz in " + c.folder + ")");
+        c.defects.push_back(trf("modality {} is missing (no {}_{}.nii or .nii.gz in {})", kBratsModalities[m], c.id,
+                                kBratsModalities[m], c.folder));
     scan.cases.push_back(std::move(c));
   }
   return scan;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "data/brats_labels.hpp"
 
 namespace unet::data {
@@ -57,8 +58,8 @@ BratsCase load_brats_case(const BratsCaseFiles& files) {
       c.image.resize(static_cast<size_t>(4 * c.voxel_count()));
     } else {
       UNET_CHECK(v.dims == c.dims, files.images[m],
-                 "is " + dims_text(v.dims) + " but " + files.images[0] + " is " + dims_text(c.dims) +
-                     "; all modalities of a case must have the same shape");
+                 trf("is {} but {} is {}; all modalities of a case must have the same shape", dims_text(v.dims),
+                     files.images[0], dims_text(c.dims)));
     }
     normalize_nonzero(v.voxels.data(), v.voxel_count());
     std::copy(v.voxels.begin(), v.voxels.end(), c.image.begin() + static_cast<std::ptrdiff_t>(m) * c.voxel_count());
@@ -66,8 +67,8 @@ BratsCase load_brats_case(const BratsCaseFiles& files) {
   if (files.has_labels()) {
     NiftiVolume seg = read_nifti(files.seg);
     UNET_CHECK(seg.dims == c.dims, files.seg,
-               "is " + dims_text(seg.dims) + " but the images (" + files.images[0] + ") are " + dims_text(c.dims) +
-                   "; the segmentation must have the images' shape");
+               trf("is {} but the images ({}) are {}; the segmentation must have the images' shape",
+                   dims_text(seg.dims), files.images[0], dims_text(c.dims)));
     c.classes = brats_labels_to_classes(seg.voxels, seg.dims, files.seg);
     c.has_labels = true;
   }
@@ -76,7 +77,7 @@ BratsCase load_brats_case(const BratsCaseFiles& files) {
 
 std::vector<BratsCase> load_brats_dataset(const BratsScan& scan, const BratsLoadConfig& config,
                                           BratsLoadReport& report) {
-  UNET_CHECK(config.max_data >= 0, "--max-data", "must be 0 (all cases) or positive");
+  UNET_CHECK(config.max_data >= 0, "--max-data", tr("must be 0 (all cases) or positive"));
   size_t n = scan.cases.size();
   if (config.max_data > 0) n = std::min(n, static_cast<size_t>(config.max_data));
   std::vector<BratsCase> cases(n);
@@ -88,11 +89,11 @@ std::vector<BratsCase> load_brats_dataset(const BratsScan& scan, const BratsLoad
       const BratsCaseFiles& files = scan.cases[i];
       try {
         if (config.require_labels && !files.has_labels())
-          UNET_THROW(files.folder, "has no segmentation (" + files.id + "_seg.nii[.gz]), needed for training");
+          UNET_THROW(files.folder, trf("has no segmentation ({}_seg.nii[.gz]), needed for training", files.id));
         cases[i] = load_brats_case(files);
       } catch (const Error& e) {
         if (!config.strict) {
-          problem[i] = "skipped case " + files.id + ": " + e.what();
+          problem[i] = trf("skipped case {}: {}", files.id, e.what());
           continue;
         }
         fatal[i] = std::current_exception();
@@ -122,7 +123,7 @@ std::vector<BratsCase> load_brats_dataset(const BratsScan& scan, const BratsLoad
     out.push_back(std::move(cases[i]));
   }
   report.cases = static_cast<int64_t>(out.size());
-  UNET_CHECK(!out.empty(), scan.root, "no usable BraTS case (every case was skipped; see the problems above)");
+  UNET_CHECK(!out.empty(), scan.root, tr("no usable BraTS case (every case was skipped; see the problems above)"));
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "data/tiff_io.hpp"
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "kernels/kernels.hpp"
 
 namespace unet::data {
@@ -15,7 +16,7 @@ namespace unet::data {
 Preprocess parse_preprocess(const std::string& name) {
   if (name == "reference") return Preprocess::Reference;
   if (name == "simple") return Preprocess::Simple;
-  UNET_THROW("--preprocess", "'" + name + "' is not a preprocessing mode; use reference or simple");
+  UNET_THROW("--preprocess", trf("'{}' is not a preprocessing mode; use reference or simple", name));
 }
 
 std::string preprocess_name(Preprocess p) { return p == Preprocess::Reference ? "reference" : "simple"; }
@@ -60,7 +61,7 @@ Volume preprocess_volume(const std::string& patient, const std::vector<int>& num
                          const std::vector<std::vector<uint8_t>>& masks, Preprocess mode, int64_t size,
                          VolumeGeometry* geometry) {
   UNET_CHECK(!images.empty() && images.size() == masks.size() && images.size() == numbers.size(), patient,
-             "volume without slices");
+             tr("volume without slices"));
   const int64_t h = images[0].height, w = images[0].width;
   int64_t depth = static_cast<int64_t>(images.size());
   // The volume as float [D, H, W, 3] in its original units (grayscale replicated to 3).
@@ -172,7 +173,7 @@ Volume preprocess_volume(const std::string& patient, const std::vector<int>& num
 }
 
 std::vector<Volume> load_dataset(const ScanResult& scan, const LoadConfig& options, LoadReport& report) {
-  UNET_CHECK(options.size >= 16, "--size", "image size must be at least 16, got " + std::to_string(options.size));
+  UNET_CHECK(options.size >= 16, "--size", trf("image size must be at least 16, got {}", std::to_string(options.size)));
   std::vector<Volume> volumes(scan.patients.size());
   std::vector<bool> ok(scan.patients.size(), false);
   std::mutex mu;
@@ -195,23 +196,23 @@ std::vector<Volume> load_dataset(const ScanResult& scan, const LoadConfig& optio
             Image im = read_tiff(s.image);
             Image mk = read_tiff(s.mask);
             UNET_CHECK(im.height == mk.height && im.width == mk.width, s.mask,
-                       "mask is " + std::to_string(mk.width) + "x" + std::to_string(mk.height) + " but its image " +
-                           s.image + " is " + std::to_string(im.width) + "x" + std::to_string(im.height));
-            UNET_CHECK(im.channels == 1 || im.channels == 3, s.image, "expected 1 or 3 channels");
+                       trf("mask is {}x{} but its image {} is {}x{}", std::to_string(mk.width),
+                           std::to_string(mk.height), s.image, std::to_string(im.width), std::to_string(im.height)));
+            UNET_CHECK(im.channels == 1 || im.channels == 3, s.image, tr("expected 1 or 3 channels"));
             if (!images.empty())
               UNET_CHECK(im.height == images[0].height && im.width == images[0].width && im.bits == images[0].bits,
-                         s.image, "slice size or bit depth differs from the rest of the volume");
+                         s.image, tr("slice size or bit depth differs from the rest of the volume"));
             masks.push_back(mask_to_binary(mk, s.mask));
             images.push_back(std::move(im));
             numbers.push_back(s.number);
           } catch (const Error& e) {
             if (options.strict) throw;
-            problem(std::string("skipped slice: ") + e.what());
+            problem(trf("skipped slice: {}", e.what()));
           }
         }
         if (images.empty()) {
-          if (options.strict) UNET_THROW(patient.id, "no readable slices");
-          problem("skipped patient " + patient.id + ": no readable slices");
+          if (options.strict) UNET_THROW(patient.id, tr("no readable slices"));
+          problem(trf("skipped patient {}: no readable slices", patient.id));
           continue;
         }
         volumes[p] = preprocess_volume(patient.id, numbers, images, masks, options.mode, options.size);
@@ -237,7 +238,7 @@ std::vector<Volume> load_dataset(const ScanResult& scan, const LoadConfig& optio
     out.push_back(std::move(volumes[p]));
   }
   report.patients = static_cast<int64_t>(out.size());
-  UNET_CHECK(!out.empty(), scan.root, "no usable volume (every patient was skipped; see the problems above)");
+  UNET_CHECK(!out.empty(), scan.root, tr("no usable volume (every patient was skipped; see the problems above)"));
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -51,8 +52,8 @@ bool has_decoder(E_TransferSyntax x) {
 DcmDataset& load(const std::string& path, DcmFileFormat& format) {
   register_decoders();
   const OFCondition c = format.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
-  UNET_CHECK(c.good(), path, std::string("is not a readable DICOM file (DCMTK: ") + c.text() + ")");
-  UNET_CHECK(format.getDataset() != nullptr, path, "is not a readable DICOM file (no data set)");
+  UNET_CHECK(c.good(), path, trf("is not a readable DICOM file (DCMTK: {})", c.text()));
+  UNET_CHECK(format.getDataset() != nullptr, path, tr("is not a readable DICOM file (no data set)"));
   return *format.getDataset();
 }
 
@@ -118,7 +119,7 @@ bool frame_geometry(DcmDataset& ds, DcmItem* per_frame, DcmItem* shared, DicomFr
 
 std::string transfer_syntax_name(const std::string& uid) {
   const DcmXfer x(uid.c_str());
-  const std::string name = x.getXfer() == EXS_Unknown ? std::string("unknown transfer syntax") : x.getXferName();
+  const std::string name = x.getXfer() == EXS_Unknown ? tr("unknown transfer syntax") : x.getXferName();
   return name + " (" + uid + ")";
 }
 
@@ -135,13 +136,15 @@ DicomFileInfo read_dicom_info(const std::string& path) {
   info.file = path;
   const DcmXfer xfer(ds.getOriginalXfer());
   info.transfer_syntax = xfer.getXferID();
-  UNET_CHECK(ds.tagExists(DCM_PixelData), path, "holds no image (no PixelData; a DICOMDIR, report or other object)");
+  UNET_CHECK(ds.tagExists(DCM_PixelData), path,
+             tr("holds no image (no PixelData; a DICOMDIR, report or other object)"));
   info.series_uid = get_string(ds, DCM_SeriesInstanceUID);
-  UNET_CHECK(!info.series_uid.empty(), path, "has no SeriesInstanceUID, so its series cannot be told");
-  UNET_CHECK(xfer.isNotEncapsulated() || has_decoder(xfer.getXfer()), path,
-             "uses the transfer syntax " + transfer_syntax_name(info.transfer_syntax) +
-                 ", which this build cannot decode (DCMTK decodes uncompressed, JPEG, JPEG-LS and RLE; JPEG 2000 "
-                 "needs a commercial DCMTK add-on). Convert it first, e.g. with gdcmconv --raw");
+  UNET_CHECK(!info.series_uid.empty(), path, tr("has no SeriesInstanceUID, so its series cannot be told"));
+  UNET_CHECK(
+      xfer.isNotEncapsulated() || has_decoder(xfer.getXfer()), path,
+      trf("uses the transfer syntax {}, which this build cannot decode (DCMTK decodes uncompressed, JPEG, JPEG-LS and "
+          "RLE; JPEG 2000 needs a commercial DCMTK add-on). Convert it first, e.g. with gdcmconv --raw",
+          transfer_syntax_name(info.transfer_syntax)));
   info.modality = get_string(ds, DCM_Modality);
   info.rows = get_int(ds, DCM_Rows, 0);
   info.cols = get_int(ds, DCM_Columns, 0);
@@ -153,18 +156,19 @@ DicomFileInfo read_dicom_info(const std::string& path) {
   const int64_t samples = get_int(ds, DCM_SamplesPerPixel, 1);
   const std::string photometric = get_string(ds, DCM_PhotometricInterpretation);
   info.monochrome1 = photometric == "MONOCHROME1";
-  UNET_CHECK(info.rows > 0 && info.cols > 0, path, "has no Rows / Columns");
-  UNET_CHECK(info.frames >= 1, path, "has NumberOfFrames " + std::to_string(info.frames));
+  UNET_CHECK(info.rows > 0 && info.cols > 0, path, tr("has no Rows / Columns"));
+  UNET_CHECK(info.frames >= 1, path, trf("has NumberOfFrames {}", std::to_string(info.frames)));
   UNET_CHECK(samples == 1 && (info.monochrome1 || photometric == "MONOCHROME2" || photometric.empty()), path,
-             "is a colour image (SamplesPerPixel " + std::to_string(samples) + ", PhotometricInterpretation '" +
-                 photometric + "'); only greyscale (MONOCHROME1/2) MR and CT images are read");
+             trf("is a colour image (SamplesPerPixel {}, PhotometricInterpretation '{}'); only greyscale "
+                 "(MONOCHROME1/2) MR and CT images are read",
+                 std::to_string(samples), photometric));
   UNET_CHECK(info.bits_allocated == 8 || info.bits_allocated == 16, path,
-             "has BitsAllocated " + std::to_string(info.bits_allocated) + "; only 8 and 16 are read");
-  UNET_CHECK(info.bits_stored >= 1 && info.bits_stored <= info.bits_allocated && info.high_bit >= info.bits_stored - 1 &&
-                 info.high_bit < info.bits_allocated,
+             trf("has BitsAllocated {}; only 8 and 16 are read", std::to_string(info.bits_allocated)));
+  UNET_CHECK(info.bits_stored >= 1 && info.bits_stored <= info.bits_allocated &&
+                 info.high_bit >= info.bits_stored - 1 && info.high_bit < info.bits_allocated,
              path,
-             "has inconsistent BitsStored " + std::to_string(info.bits_stored) + " / HighBit " +
-                 std::to_string(info.high_bit) + " for BitsAllocated " + std::to_string(info.bits_allocated));
+             trf("has inconsistent BitsStored {} / HighBit {} for BitsAllocated {}", std::to_string(info.bits_stored),
+                 std::to_string(info.high_bit), std::to_string(info.bits_allocated)));
   double between = 0.0;
   if (get_doubles(&ds, DCM_SpacingBetweenSlices, &between, 1) && between > 0) info.slice_spacing = between;
   else if (get_doubles(&ds, DCM_SliceThickness, &between, 1) && between > 0) info.slice_spacing = between;
@@ -177,12 +181,13 @@ DicomFileInfo read_dicom_info(const std::string& path) {
       per_frame = nullptr;
     DicomFrameGeometry& g = info.frame_geometry[static_cast<size_t>(f)];
     UNET_CHECK(frame_geometry(ds, per_frame, shared, g), path,
-               "has no complete geometry for frame " + std::to_string(f + 1) +
-                   " (ImagePositionPatient, ImageOrientationPatient and PixelSpacing are needed to order slices)");
+               trf("has no complete geometry for frame {} (ImagePositionPatient, ImageOrientationPatient and "
+                   "PixelSpacing are needed to order slices)",
+                   std::to_string(f + 1)));
     // A classic multi-frame file gives one position: the frames follow along the normal.
     if (per_frame == nullptr && f > 0) {
       UNET_CHECK(info.slice_spacing > 0, path,
-                 "is a multi-frame file without per-frame positions and without SpacingBetweenSlices");
+                 tr("is a multi-frame file without per-frame positions and without SpacingBetweenSlices"));
       const auto& o = g.orientation;
       const double n[3] = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
       for (int k = 0; k < 3; ++k)
@@ -196,36 +201,37 @@ std::vector<float> read_dicom_pixels(const DicomFileInfo& info) {
   DcmFileFormat format;
   DcmDataset& ds = load(info.file, format);
   const OFCondition c = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
-  UNET_CHECK(c.good() && ds.canWriteXfer(EXS_LittleEndianExplicit), info.file,
-             "pixel data could not be decoded from " + transfer_syntax_name(info.transfer_syntax) + " (DCMTK: " +
-                 c.text() + ")");
+  UNET_CHECK(
+      c.good() && ds.canWriteXfer(EXS_LittleEndianExplicit), info.file,
+      trf("pixel data could not be decoded from {} (DCMTK: {})", transfer_syntax_name(info.transfer_syntax), c.text()));
   DcmElement* element = nullptr;
-  UNET_CHECK(ds.findAndGetElement(DCM_PixelData, element).good() && element != nullptr, info.file, "has no PixelData");
+  UNET_CHECK(ds.findAndGetElement(DCM_PixelData, element).good() && element != nullptr, info.file,
+             tr("has no PixelData"));
   const int64_t count = info.rows * info.cols * info.frames;
   const size_t bytes_needed = static_cast<size_t>(count) * static_cast<size_t>(info.bits_allocated / 8);
   const size_t length = element->getLength();
   UNET_CHECK(length >= bytes_needed, info.file,
-             "PixelData holds " + std::to_string(length) + " bytes; " + std::to_string(info.frames) + " frame(s) of " +
-                 std::to_string(info.rows) + " x " + std::to_string(info.cols) + " at " +
-                 std::to_string(info.bits_allocated) + " bits need " + std::to_string(bytes_needed));
+             trf("PixelData holds {} bytes; {} frame(s) of {} x {} at {} bits need {}", std::to_string(length),
+                 std::to_string(info.frames), std::to_string(info.rows), std::to_string(info.cols),
+                 std::to_string(info.bits_allocated), std::to_string(bytes_needed)));
   // The raw samples as unsigned words: OB holds bytes, OW holds 16-bit words in host order.
   std::vector<uint32_t> raw(static_cast<size_t>(count));
   if (element->getVR() == EVR_OB || info.bits_allocated == 8) {
     Uint8* bytes = nullptr;
     if (element->getVR() == EVR_OB) {
-      UNET_CHECK(element->getUint8Array(bytes).good() && bytes != nullptr, info.file, "PixelData cannot be read");
+      UNET_CHECK(element->getUint8Array(bytes).good() && bytes != nullptr, info.file, tr("PixelData cannot be read"));
       for (int64_t i = 0; i < count; ++i)
         raw[static_cast<size_t>(i)] = info.bits_allocated == 8
                                           ? bytes[i]
                                           : static_cast<uint32_t>(bytes[2 * i] | (bytes[2 * i + 1] << 8));
     } else {  // 8-bit samples in an OW element (implicit VR files): two samples per little-endian word
       Uint16* words = nullptr;
-      UNET_CHECK(element->getUint16Array(words).good() && words != nullptr, info.file, "PixelData cannot be read");
+      UNET_CHECK(element->getUint16Array(words).good() && words != nullptr, info.file, tr("PixelData cannot be read"));
       for (int64_t i = 0; i < count; ++i) raw[static_cast<size_t>(i)] = (words[i / 2] >> (8 * (i % 2))) & 0xFFu;
     }
   } else {
     Uint16* words = nullptr;
-    UNET_CHECK(element->getUint16Array(words).good() && words != nullptr, info.file, "PixelData cannot be read");
+    UNET_CHECK(element->getUint16Array(words).good() && words != nullptr, info.file, tr("PixelData cannot be read"));
     for (int64_t i = 0; i < count; ++i) raw[static_cast<size_t>(i)] = words[i];
   }
   // Stored bits sit at HighBit - BitsStored + 1 .. HighBit; the rest of the word is other data.

@@ -8,6 +8,7 @@
 
 #include "base/error.hpp"
 #include "base/fnv_hash.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -35,7 +36,7 @@ std::string mm(double v) {
 }
 
 std::string frame_name(const DicomFileInfo& f, int64_t frame) {
-  return f.frames > 1 ? f.file + " (frame " + std::to_string(frame + 1) + ")" : f.file;
+  return f.frames > 1 ? trf("{} (frame {})", f.file, frame + 1) : f.file;
 }
 
 // Tolerances: direction cosines are written with ~6 digits; pixel spacings with ~4.
@@ -71,7 +72,7 @@ std::array<double, 16> DicomSeries::affine_ras() const {
 }
 
 DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
-  UNET_CHECK(!files.empty(), "assemble_series", "no files");
+  UNET_CHECK(!files.empty(), "assemble_series", tr("no files"));
   DicomSeries s;
   s.uid = files[0].series_uid;
   s.id = series_output_id(s.uid);
@@ -82,12 +83,12 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
   s.cols = first.cols;
   s.orientation = g0.orientation;
   s.spacing = g0.spacing;
-  const std::string name = "series " + s.id;
-  UNET_CHECK(s.spacing[0] > 0 && s.spacing[1] > 0, first.file, "has PixelSpacing <= 0");
+  const std::string name = trf("series {}", s.id);
+  UNET_CHECK(s.spacing[0] > 0 && s.spacing[1] > 0, first.file, tr("has PixelSpacing <= 0"));
   const Vec3 r = row_direction(s.orientation), c = column_direction(s.orientation);
   const Vec3 normal = cross(r, c);
   UNET_CHECK(std::abs(dot(normal, normal) - 1.0) < 1e-3 && std::abs(dot(r, c)) < 1e-3, first.file,
-             "has an ImageOrientationPatient whose row and column directions are not perpendicular");
+             tr("has an ImageOrientationPatient whose row and column directions are not perpendicular"));
 
   struct Entry {
     double along;
@@ -98,18 +99,19 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
   for (size_t fi = 0; fi < files.size(); ++fi) {
     const DicomFileInfo& f = files[fi];
     UNET_CHECK(f.rows == s.rows && f.cols == s.cols, f.file,
-               "has " + std::to_string(f.rows) + " x " + std::to_string(f.cols) + " pixels, but " + first.file +
-                   " of the same " + name + " has " + std::to_string(s.rows) + " x " + std::to_string(s.cols));
+               trf("has {} x {} pixels, but {} of the same {} has {} x {}", std::to_string(f.rows),
+                   std::to_string(f.cols), first.file, name, std::to_string(s.rows), std::to_string(s.cols)));
     for (int64_t fr = 0; fr < f.frames; ++fr) {
       const DicomFrameGeometry& g = f.frame_geometry[static_cast<size_t>(fr)];
       for (size_t k = 0; k < 6; ++k)
-        UNET_CHECK(std::abs(g.orientation[k] - s.orientation[k]) < kDirectionTolerance, frame_name(f, fr),
-                   "has another ImageOrientationPatient than " + first.file + " of the same " + name +
-                       " (slices of one volume must share it)");
+        UNET_CHECK(
+            std::abs(g.orientation[k] - s.orientation[k]) < kDirectionTolerance, frame_name(f, fr),
+            trf("has another ImageOrientationPatient than {} of the same {} (slices of one volume must share it)",
+                first.file, name));
       for (size_t k = 0; k < 2; ++k)
         UNET_CHECK(std::abs(g.spacing[k] - s.spacing[k]) <= kSpacingTolerance * s.spacing[k], frame_name(f, fr),
-                   "has PixelSpacing " + mm(g.spacing[0]) + " x " + mm(g.spacing[1]) + ", but " + first.file +
-                       " of the same " + name + " has " + mm(s.spacing[0]) + " x " + mm(s.spacing[1]));
+                   trf("has PixelSpacing {} x {}, but {} of the same {} has {} x {}", mm(g.spacing[0]),
+                       mm(g.spacing[1]), first.file, name, mm(s.spacing[0]), mm(s.spacing[1])));
       entries.push_back({dot(g.position, normal), g.position, DicomSlice{fi, fr}});
     }
   }
@@ -125,8 +127,9 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
       off2 += d * d;
     }
     UNET_CHECK(std::sqrt(off2) <= in_plane_tolerance, where(e),
-               "is shifted by " + mm(std::sqrt(off2)) + " within the image plane against " + where(entries[0]) +
-                   " of the same " + name + " (a tilted gantry or another field of view); the slices do not form one volume");
+               trf("is shifted by {} within the image plane against {} of the same {} (a tilted gantry or another "
+                   "field of view); the slices do not form one volume",
+                   mm(std::sqrt(off2)), where(entries[0]), name));
   }
   // Duplicates, gaps and uneven steps. The smallest step is the spacing: a missing slice
   // only ever makes a step larger.
@@ -135,18 +138,19 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
   for (size_t i = 1; i < entries.size(); ++i) {
     const double d = entries[i].along - entries[i - 1].along;
     UNET_CHECK(d > kSamePosition, where(entries[i]),
-               "lies at the same position as " + where(entries[i - 1]) + " (" + mm(entries[i].along) +
-                   " along the normal) in " + name + ": a duplicated slice, or two acquisitions in one series");
+               trf("lies at the same position as {} ({} along the normal) in {}: a duplicated slice, or two "
+                   "acquisitions in one series",
+                   where(entries[i - 1]), mm(entries[i].along), name));
     step = i == 1 ? d : std::min(step, d);
   }
   for (size_t i = 1; i < entries.size(); ++i) {
     const double d = entries[i].along - entries[i - 1].along;
     UNET_CHECK(d <= 1.5 * step, where(entries[i]),
-               "follows " + where(entries[i - 1]) + " after " + mm(d) + " where the slices of " + name + " are " +
-                   mm(step) + " apart: about " + std::to_string(std::lround(d / step) - 1) + " slice(s) are missing");
+               trf("follows {} after {} where the slices of {} are {} apart: about {} slice(s) are missing",
+                   where(entries[i - 1]), mm(d), name, mm(step), std::to_string(std::lround(d / step) - 1)));
     UNET_CHECK(d <= 1.1 * step, where(entries[i]),
-               "follows " + where(entries[i - 1]) + " after " + mm(d) + " where the slices of " + name + " are " +
-                   mm(step) + " apart: the spacing is not regular");
+               trf("follows {} after {} where the slices of {} are {} apart: the spacing is not regular",
+                   where(entries[i - 1]), mm(d), name, mm(step)));
   }
   s.slice_spacing = entries.size() > 1 ? step : (first.slice_spacing > 0 ? first.slice_spacing : 1.0);
   s.origin = entries[0].position;
@@ -157,13 +161,13 @@ DicomSeries assemble_series(std::vector<DicomFileInfo> files) {
 
 DicomScan scan_dicom_folder(const std::string& folder, bool strict) {
   std::error_code ec;
-  UNET_CHECK(fs::is_directory(folder, ec), folder, "is not a folder (a DICOM series folder was expected)");
+  UNET_CHECK(fs::is_directory(folder, ec), folder, tr("is not a folder (a DICOM series folder was expected)"));
   DicomScan scan;
   std::vector<fs::path> paths;
   for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
        !ec && it != end; it.increment(ec))
     if (it->is_regular_file(ec)) paths.push_back(it->path());
-  UNET_CHECK(!ec, folder, "cannot be read: " + ec.message());
+  UNET_CHECK(!ec, folder, trf("cannot be read: {}", ec.message()));
   std::sort(paths.begin(), paths.end());  // the order of messages only; slices are ordered by position
   std::map<std::string, std::vector<DicomFileInfo>> by_series;
   for (const fs::path& p : paths) {
@@ -173,7 +177,7 @@ DicomScan scan_dicom_folder(const std::string& folder, bool strict) {
       by_series[info.series_uid].push_back(std::move(info));
     } catch (const Error& e) {
       if (strict) throw;
-      scan.problems.push_back(std::string(e.what()) + " (skipped)");
+      scan.problems.push_back(trf("{} (skipped)", std::string(e.what())));
     }
   }
   for (auto& [uid, files] : by_series) {
@@ -181,13 +185,15 @@ DicomScan scan_dicom_folder(const std::string& folder, bool strict) {
       scan.series.push_back(assemble_series(std::move(files)));
     } catch (const Error& e) {
       if (strict) throw;
-      scan.problems.push_back(std::string(e.what()) + " (series " + series_output_id(uid) + " skipped)");
+      scan.problems.push_back(trf("{} (series {} skipped)", std::string(e.what()), series_output_id(uid)));
     }
   }
   std::sort(scan.series.begin(), scan.series.end(), [](const DicomSeries& a, const DicomSeries& b) { return a.id < b.id; });
   UNET_CHECK(!scan.series.empty(), folder,
-             "holds no usable DICOM series (" + std::to_string(scan.files_seen) + " files looked at" +
-                 (scan.problems.empty() ? std::string(")") : "; first problem: " + scan.problems.front() + ")"));
+             scan.problems.empty()
+                 ? trf("holds no usable DICOM series ({} files looked at)", std::to_string(scan.files_seen))
+                 : trf("holds no usable DICOM series ({} files looked at; first problem: {})",
+                       std::to_string(scan.files_seen), scan.problems.front()));
   return scan;
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -54,11 +55,12 @@ bool has_case_folders(const fs::path& dir) {
 
 ScanResult scan_kaggle(const std::string& folder) {
   std::error_code ec;
-  UNET_CHECK(fs::is_directory(folder, ec), folder, "data folder does not exist or is not a folder");
+  UNET_CHECK(fs::is_directory(folder, ec), folder, tr("data folder does not exist or is not a folder"));
   fs::path root = folder;
   if (fs::is_directory(root / "kaggle_3m", ec)) root = root / "kaggle_3m";
-  UNET_CHECK(has_case_folders(root), folder,
-             "no case folders with TIFF files found (expected kaggle_3m/<case>/<case>_<n>.tif and <case>_<n>_mask.tif)");
+  UNET_CHECK(
+      has_case_folders(root), folder,
+      tr("no case folders with TIFF files found (expected kaggle_3m/<case>/<case>_<n>.tif and <case>_<n>_mask.tif)"));
 
   ScanResult result;
   result.root = root.string();
@@ -89,25 +91,26 @@ ScanResult scan_kaggle(const std::string& folder) {
     std::vector<std::string> unpaired;
     for (auto& [n, s] : by_number) {
       if (s.image.empty() || s.mask.empty()) {
-        unpaired.push_back(fs::path(s.image.empty() ? s.mask : s.image).filename().string() +
-                           (s.image.empty() ? " (mask without image)" : " (image without mask)"));
+        const std::string file = fs::path(s.image.empty() ? s.mask : s.image).filename().string();
+        unpaired.push_back(s.image.empty() ? trf("{} (mask without image)", file)
+                                           : trf("{} (image without mask)", file));
         continue;
       }
       patient.slices.push_back(s);
     }
     if (!unpaired.empty()) {
-      std::string w = patient.id + ": " + std::to_string(unpaired.size()) + " unpaired file(s): ";
+      std::string w = trf("{}: {} unpaired file(s): ", patient.id, unpaired.size());
       for (size_t i = 0; i < unpaired.size(); ++i) w += (i ? ", " : "") + unpaired[i];
       result.warnings.push_back(w);
     }
     if (!odd.empty()) {
-      std::string w = patient.id + ": " + std::to_string(odd.size()) + " TIFF file(s) not named <case>_<n>[_mask].tif, ignored: ";
+      std::string w = trf("{}: {} TIFF file(s) not named <case>_<n>[_mask].tif, ignored: ", patient.id, odd.size());
       for (size_t i = 0; i < odd.size(); ++i) w += (i ? ", " : "") + odd[i];
       result.warnings.push_back(w);
     }
     if (!patient.slices.empty()) result.patients.push_back(std::move(patient));
   }
-  UNET_CHECK(!result.patients.empty(), folder, "no image/mask pairs found in any case folder");
+  UNET_CHECK(!result.patients.empty(), folder, tr("no image/mask pairs found in any case folder"));
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -26,14 +27,14 @@ constexpr uint64_t kDrawsPerSample = uint64_t{1} << 16;
 
 Loader::Loader(const std::vector<Volume>& volumes, std::vector<SliceRef> items, LoaderConfig config)
     : volumes_(volumes), items_(std::move(items)), config_(config) {
-  UNET_CHECK(config_.batch_size >= 1, "--batch", "batch size must be at least 1");
+  UNET_CHECK(config_.batch_size >= 1, "--batch", tr("batch size must be at least 1"));
   UNET_CHECK(config_.ranks >= 1 && config_.rank >= 0 && config_.rank < config_.ranks, "loader",
-             "rank " + std::to_string(config_.rank) + " of " + std::to_string(config_.ranks));
+             trf("rank {} of {}", config_.rank, config_.ranks));
   UNET_CHECK(config_.batch_size % config_.ranks == 0, "--batch",
-             "the global batch of " + std::to_string(config_.batch_size) + " does not divide among " +
-                 std::to_string(config_.ranks) + " ranks; --batch is the global batch, so give a multiple of " +
-                 std::to_string(config_.ranks));
-  UNET_CHECK(!items_.empty(), "loader", "no slices to load (after filtering)");
+             trf("the global batch of {} does not divide among {} ranks; --batch is the global batch, so give a "
+                 "multiple of {}",
+                 config_.batch_size, config_.ranks, config_.ranks));
+  UNET_CHECK(!items_.empty(), "loader", tr("no slices to load (after filtering)"));
   config_.workers = std::max(1, config_.workers);
   config_.prefetch = std::max(1, config_.prefetch);
 }

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -60,21 +61,21 @@ bool ends_with_ci(const std::string& s, const std::string& tail) {
 NimPtr read_checked_header(const std::string& path) {
   quiet_nifticlib();
   std::error_code ec;
-  UNET_CHECK(fs::is_regular_file(path, ec), path, "NIfTI file does not exist or is not a regular file");
+  UNET_CHECK(fs::is_regular_file(path, ec), path, tr("NIfTI file does not exist or is not a regular file"));
   NimPtr nim(nifti_image_read(path.c_str(), 0));
   UNET_CHECK(nim != nullptr, path,
-             "is not a readable NIfTI file (the header is missing, damaged or cut short, or the name does not end in "
-             ".nii or .nii.gz)");
+             tr("is not a readable NIfTI file (the header is missing, damaged or cut short, or the name does not end "
+                "in .nii or .nii.gz)"));
   const int64_t ndim = nim->dim[0];
   UNET_CHECK(ndim >= 3, path,
-             "is a " + std::to_string(ndim) + "D image (dim[0] = " + std::to_string(ndim) +
-                 "); a 3D volume is needed");
+             trf("is a {}D image (dim[0] = {}); a 3D volume is needed", std::to_string(ndim), std::to_string(ndim)));
   for (int d = 4; d <= ndim && d <= 7; ++d)
     UNET_CHECK(nim->dim[d] == 1, path,
-               "has more than 3 dimensions (dim[" + std::to_string(d) + "] = " + std::to_string(nim->dim[d]) +
-                   "); a single 3D volume is needed, not a 4D series");
+               trf("has more than 3 dimensions (dim[{}] = {}); a single 3D volume is needed, not a 4D series",
+                   std::to_string(d), std::to_string(nim->dim[d])));
   for (int d = 1; d <= 3; ++d)
-    UNET_CHECK(nim->dim[d] >= 1, path, "has dimension " + std::to_string(d) + " of size " + std::to_string(nim->dim[d]));
+    UNET_CHECK(nim->dim[d] >= 1, path,
+               trf("has dimension {} of size {}", std::to_string(d), std::to_string(nim->dim[d])));
   switch (nim->datatype) {
     case NIFTI_TYPE_UINT8:
     case NIFTI_TYPE_INT8:
@@ -88,8 +89,8 @@ NimPtr read_checked_header(const std::string& path) {
     case NIFTI_TYPE_FLOAT64:
       break;
     default:
-      UNET_THROW(path, std::string("has voxel type ") + nifti_datatype_string(nim->datatype) +
-                           "; only real numbers (integers or floats) can be read as an MRI volume");
+      UNET_THROW(path, trf("has voxel type {}; only real numbers (integers or floats) can be read as an MRI volume",
+                           nifti_datatype_string(nim->datatype)));
   }
   return nim;
 }
@@ -112,13 +113,13 @@ std::string system_error() { return std::strerror(errno); }
 void fsync_path(const std::string& path, bool directory, const std::string& what) {
   const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
   if (fd < 0) {
-    UNET_CHECK(directory, what, "cannot reopen " + path + " to flush it: " + system_error());
+    UNET_CHECK(directory, what, trf("cannot reopen {} to flush it: {}", path, system_error()));
     return;  // a folder that cannot be opened only loses the durability of the rename
   }
   const bool ok = ::fsync(fd) == 0;
   const std::string why = ok ? "" : system_error();
   ::close(fd);
-  UNET_CHECK(ok || directory, what, "fsync of " + path + " failed: " + why);
+  UNET_CHECK(ok || directory, what, trf("fsync of {} failed: {}", path, why));
 }
 
 }  // namespace
@@ -129,12 +130,12 @@ NiftiHeader NiftiHeader::make(const std::array<int64_t, 3>& dims, const std::arr
                               const std::array<double, 16>& affine) {
   quiet_nifticlib();
   for (int a = 0; a < 3; ++a) {
-    UNET_CHECK(dims[static_cast<size_t>(a)] >= 1, "NiftiHeader::make", "every dimension must be at least 1");
-    UNET_CHECK(spacing_mm[static_cast<size_t>(a)] > 0, "NiftiHeader::make", "every voxel spacing must be positive");
+    UNET_CHECK(dims[static_cast<size_t>(a)] >= 1, "NiftiHeader::make", tr("every dimension must be at least 1"));
+    UNET_CHECK(spacing_mm[static_cast<size_t>(a)] > 0, "NiftiHeader::make", tr("every voxel spacing must be positive"));
   }
   const int64_t d[8] = {3, dims[0], dims[1], dims[2], 1, 1, 1, 1};
   NimPtr nim(nifti_make_new_nim(d, NIFTI_TYPE_INT16, 0));
-  UNET_CHECK(nim != nullptr, "NiftiHeader::make", "nifticlib could not create a header");
+  UNET_CHECK(nim != nullptr, "NiftiHeader::make", tr("nifticlib could not create a header"));
   for (int a = 0; a < 3; ++a) nim->pixdim[a + 1] = spacing_mm[static_cast<size_t>(a)];
   nim->dx = nim->pixdim[1], nim->dy = nim->pixdim[2], nim->dz = nim->pixdim[3];
   nim->xyz_units = NIFTI_UNITS_MM;
@@ -159,12 +160,12 @@ NiftiHeader NiftiHeader::make(const std::array<int64_t, 3>& dims, const std::arr
 }
 
 std::array<int64_t, 3> NiftiHeader::dims() const {
-  UNET_CHECK(impl_ != nullptr, "NiftiHeader", "empty header");
+  UNET_CHECK(impl_ != nullptr, "NiftiHeader", tr("empty header"));
   return {impl_->nim->nx, impl_->nim->ny, impl_->nim->nz};
 }
 
 std::array<double, 3> NiftiHeader::spacing() const {
-  UNET_CHECK(impl_ != nullptr, "NiftiHeader", "empty header");
+  UNET_CHECK(impl_ != nullptr, "NiftiHeader", tr("empty header"));
   double to_mm = 1.0;  // NIFTI_UNITS_MM, or unknown (0): BraTS and most tools mean mm
   if (impl_->nim->xyz_units == NIFTI_UNITS_METER) to_mm = 1000.0;
   if (impl_->nim->xyz_units == NIFTI_UNITS_MICRON) to_mm = 0.001;
@@ -196,13 +197,15 @@ NiftiVolume read_nifti(const std::string& path) {
   if (!ends_with_ci(path, ".gz")) {
     // An uncompressed file must hold every voxel after the header; say how much is missing.
     const int64_t size = nifti_get_filesize(path.c_str());
-    UNET_CHECK(size >= nim->iname_offset + bytes, path,
-               "is truncated: the header promises " + std::to_string(bytes) + " bytes of voxel data from offset " +
-                   std::to_string(nim->iname_offset) + " but the file has only " + std::to_string(size) + " bytes");
+    UNET_CHECK(
+        size >= nim->iname_offset + bytes, path,
+        trf("is truncated: the header promises {} bytes of voxel data from offset {} but the file has only {} bytes",
+            std::to_string(bytes), std::to_string(nim->iname_offset), std::to_string(size)));
   }
   UNET_CHECK(nifti_image_load(nim.get()) == 0 && nim->data != nullptr, path,
-             "voxel data could not be read: the file is truncated or its gzip stream is damaged (expected " +
-                 std::to_string(bytes) + " bytes of voxel data)");
+             trf("voxel data could not be read: the file is truncated or its gzip stream is damaged (expected {} bytes "
+                 "of voxel data)",
+                 std::to_string(bytes)));
   NiftiVolume v;
   v.dims = {nim->nx, nim->ny, nim->nz};
   v.voxels.resize(static_cast<size_t>(v.voxel_count()));
@@ -223,7 +226,8 @@ NiftiVolume read_nifti(const std::string& path) {
     case NIFTI_TYPE_UINT64: transpose_to_float<uint64_t>(raw, v.dims, slope, inter, out); break;
     case NIFTI_TYPE_FLOAT32: transpose_to_float<float>(raw, v.dims, slope, inter, out); break;
     case NIFTI_TYPE_FLOAT64: transpose_to_float<double>(raw, v.dims, slope, inter, out); break;
-    default: UNET_THROW(path, "unexpected voxel type");  // read_checked_header refused the others
+    default:
+      UNET_THROW(path, tr("unexpected voxel type"));  // read_checked_header refused the others
   }
   nifti_image_unload(nim.get());
   auto impl = std::make_shared<NiftiHeader::Impl>();
@@ -252,8 +256,8 @@ std::vector<char> transpose_to_disk(const std::vector<float>& voxels, const std:
           UNET_CHECK(std::isfinite(v) && r >= static_cast<float>(std::numeric_limits<T>::min()) &&
                          r <= static_cast<float>(std::numeric_limits<T>::max()),
                      path,
-                     "voxel (" + std::to_string(x) + ", " + std::to_string(y) + ", " + std::to_string(z) + ") = " +
-                         std::to_string(v) + " does not fit the file's integer type");
+                     trf("voxel ({}, {}, {}) = {} does not fit the file's integer type", std::to_string(x),
+                         std::to_string(y), std::to_string(z), std::to_string(v)));
           dst[(z * ny + y) * nx + x] = static_cast<T>(r);
         } else {
           dst[(z * ny + y) * nx + x] = static_cast<T>(v);
@@ -276,13 +280,12 @@ std::string temporary_name(const fs::path& target) {
 void write_nifti(const std::string& path, const NiftiHeader& like, const std::vector<float>& voxels,
                  NiftiDatatype type) {
   quiet_nifticlib();
-  UNET_CHECK(is_nifti_path(path), path, "output name must end in .nii or .nii.gz");
-  UNET_CHECK(!like.empty(), path, "no reference header to write with");
+  UNET_CHECK(is_nifti_path(path), path, tr("output name must end in .nii or .nii.gz"));
+  UNET_CHECK(!like.empty(), path, tr("no reference header to write with"));
   const auto dims = like.dims();
   UNET_CHECK(static_cast<int64_t>(voxels.size()) == dims[0] * dims[1] * dims[2], path,
-             "volume has " + std::to_string(voxels.size()) + " voxels but the reference header " + like.source() +
-                 " describes " + std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + "x" +
-                 std::to_string(dims[2]));
+             trf("volume has {} voxels but the reference header {} describes {}x{}x{}", std::to_string(voxels.size()),
+                 like.source(), std::to_string(dims[0]), std::to_string(dims[1]), std::to_string(dims[2])));
   std::vector<char> bytes;
   int datatype = 0;
   switch (type) {
@@ -294,11 +297,11 @@ void write_nifti(const std::string& path, const NiftiHeader& like, const std::ve
   const fs::path target = fs::absolute(path);
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
-  UNET_CHECK(fs::is_directory(target.parent_path(), ec), path, "cannot create its folder");
+  UNET_CHECK(fs::is_directory(target.parent_path(), ec), path, tr("cannot create its folder"));
   const std::string tmp = temporary_name(target);
 
   NimPtr nim(nifti_copy_nim_info(like.impl().nim));
-  UNET_CHECK(nim != nullptr, path, "nifticlib could not copy the reference header");
+  UNET_CHECK(nim != nullptr, path, tr("nifticlib could not copy the reference header"));
   nim->datatype = datatype;
   int swapsize = 0, nbyper = 0;
   nifti_datatype_sizes(datatype, &nbyper, &swapsize);
@@ -310,7 +313,8 @@ void write_nifti(const std::string& path, const NiftiHeader& like, const std::ve
   nim->cal_max = 0.0;
   // One file (.nii); NIfTI-2 stays NIfTI-2, everything else (NIfTI-1, Analyze) becomes NIfTI-1.
   nim->nifti_type = nim->nifti_type >= NIFTI_FTYPE_NIFTI2_1 ? NIFTI_FTYPE_NIFTI2_1 : NIFTI_FTYPE_NIFTI1_1;
-  UNET_CHECK(nifti_set_filenames(nim.get(), tmp.c_str(), 0, 1) == 0, path, "nifticlib refused the file name " + tmp);
+  UNET_CHECK(nifti_set_filenames(nim.get(), tmp.c_str(), 0, 1) == 0, path,
+             trf("nifticlib refused the file name {}", tmp));
   nim->data = bytes.data();
   znzFile file = nifti_image_write_hdr_img2(nim.get(), 3 /* write the data, leave open */, "wb", nullptr, nullptr);
   nim->data = nullptr;  // ours, not nifticlib's to free
@@ -318,20 +322,22 @@ void write_nifti(const std::string& path, const NiftiHeader& like, const std::ve
   const bool closed = opened && Xznzclose(&file) == 0;
   auto fail = [&](const std::string& why) {
     fs::remove(tmp, ec);
-    UNET_THROW(path, why + "; no file was written under this name");
+    UNET_THROW(path, trf("{}; no file was written under this name", why));
   };
-  if (!closed) fail(std::string("could not be written (") + (opened ? "closing " : "creating ") + tmp + " failed)");
+  if (!closed)
+    fail(opened ? trf("could not be written (closing {} failed)", tmp)
+                : trf("could not be written (creating {} failed)", tmp));
   try {
     fsync_path(tmp, false, path);
   } catch (const Error&) {
-    fail("could not be flushed to disk");
+    fail(tr("could not be flushed to disk"));
   }
   // Read it back: a full disk can let every call above succeed and still cut the file short.
   NimPtr back(nifti_image_read(tmp.c_str(), 1));
   if (back == nullptr || back->nvox != nim->nvox || back->data == nullptr ||
       std::memcmp(back->data, bytes.data(), bytes.size()) != 0)
-    fail("reading back the temporary file " + tmp + " did not give the written voxels (disk full?)");
-  if (::rename(tmp.c_str(), target.c_str()) != 0) fail("renaming " + tmp + " failed: " + system_error());
+    fail(trf("reading back the temporary file {} did not give the written voxels (disk full?)", tmp));
+  if (::rename(tmp.c_str(), target.c_str()) != 0) fail(trf("renaming {} failed: {}", tmp, system_error()));
   fsync_path(target.parent_path().string(), true, path);
 }
 

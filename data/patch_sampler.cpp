@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "base/rng.hpp"
 
 namespace unet::data {
@@ -55,9 +56,9 @@ int64_t count_tumour(const BratsCase& c, const std::array<int64_t, 3>& origin, c
 PatchInfo sample_patch(const BratsCase& c, const PatchConfig& config, uint64_t seed, int64_t epoch,
                        int64_t case_index, int sample, float* image_out, float* label_out) {
   UNET_CHECK(c.has_labels && static_cast<int64_t>(c.classes.size()) == c.voxel_count(), c.id,
-             "case has no segmentation; patches for training need labels");
-  for (int64_t s : config.size) UNET_CHECK(s >= 1, "--patch-size", "every patch side must be at least 1");
-  UNET_CHECK(config.max_tries >= 1, "max_tries", "must be at least 1");
+             tr("case has no segmentation; patches for training need labels"));
+  for (int64_t s : config.size) UNET_CHECK(s >= 1, "--patch-size", tr("every patch side must be at least 1"));
+  UNET_CHECK(config.max_tries >= 1, "max_tries", tr("must be at least 1"));
   const auto& d = c.dims;
   const auto& p = config.size;
   Rng rng = patch_stream(seed, epoch, case_index, sample);
@@ -112,7 +113,7 @@ PatchInfo sample_patch(const BratsCase& c, const PatchConfig& config, uint64_t s
 
 std::vector<PatchRef> epoch_patch_order(int64_t cases, const PatchConfig& config, uint64_t seed, int64_t epoch,
                                         bool shuffle) {
-  UNET_CHECK(config.sample_num >= 1, "--sample-num", "must be at least 1");
+  UNET_CHECK(config.sample_num >= 1, "--sample-num", tr("must be at least 1"));
   std::vector<PatchRef> order;
   order.reserve(static_cast<size_t>(cases * config.sample_num));
   for (int64_t c = 0; c < cases; ++c)
@@ -136,8 +137,8 @@ PatchBatch make_patch_batch(const std::vector<BratsCase>& cases, const std::vect
   for (size_t n = 0; n < refs.size(); ++n) {
     const PatchRef& r = refs[n];
     UNET_CHECK(r.case_index >= 0 && r.case_index < static_cast<int64_t>(cases.size()), "make_patch_batch",
-               "case index " + std::to_string(r.case_index) + " is outside the " + std::to_string(cases.size()) +
-                   " loaded cases");
+               trf("case index {} is outside the {} loaded cases", std::to_string(r.case_index),
+                   std::to_string(cases.size())));
     const PatchInfo info = sample_patch(cases[static_cast<size_t>(r.case_index)], config, seed, epoch, r.case_index,
                                         r.sample, b.images.data() + n * 4 * pv, b.labels.data() + n * pv);
     if (infos != nullptr) (*infos)[n] = info;

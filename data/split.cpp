@@ -6,13 +6,14 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "base/rng.hpp"
 
 namespace unet::data {
 
 Split split_patients(std::vector<std::string> ids, double validation_fraction, uint64_t seed) {
   UNET_CHECK(validation_fraction >= 0.0 && validation_fraction < 1.0, "--val-fraction",
-             "must be in [0, 1), got " + std::to_string(validation_fraction));
+             trf("must be in [0, 1), got {}", std::to_string(validation_fraction)));
   std::sort(ids.begin(), ids.end());
   Rng rng(seed);
   for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[rng.below(static_cast<uint32_t>(i))]);
@@ -28,7 +29,7 @@ Split split_patients(std::vector<std::string> ids, double validation_fraction, u
 
 std::vector<std::string> read_id_list(const std::string& path) {
   std::ifstream in(path);
-  UNET_CHECK(in.good(), path, "cannot read the patient list");
+  UNET_CHECK(in.good(), path, tr("cannot read the patient list"));
   std::vector<std::string> out;
   for (std::string line; std::getline(in, line);) {
     const auto hash = line.find('#');
@@ -44,15 +45,15 @@ Split split_from_file(const std::vector<std::string>& ids, const std::string& pa
   const std::set<std::string> known(ids.begin(), ids.end());
   std::set<std::string> val;
   for (const std::string& id : read_id_list(path)) {
-    UNET_CHECK(known.count(id), path, "patient '" + id + "' is not in the dataset");
+    UNET_CHECK(known.count(id), path, trf("patient '{}' is not in the dataset", id));
     val.insert(id);
   }
-  UNET_CHECK(!val.empty(), path, "the validation list is empty");
+  UNET_CHECK(!val.empty(), path, tr("the validation list is empty"));
   Split s;
   for (const auto& id : ids) (val.count(id) ? s.validation : s.train).push_back(id);
   std::sort(s.validation.begin(), s.validation.end());
   std::sort(s.train.begin(), s.train.end());
-  UNET_CHECK(!s.train.empty(), path, "every patient is in the validation list; nothing is left to train on");
+  UNET_CHECK(!s.train.empty(), path, tr("every patient is in the validation list; nothing is left to train on"));
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "data/image_noise.hpp"
 #include "base/rng.hpp"
 
@@ -181,13 +182,13 @@ SynthReport write_patient(const SynthConfig& cfg, int index, const fs::path& roo
 }  // namespace
 
 SynthReport generate_synthetic(const SynthConfig& cfg) {
-  UNET_CHECK(cfg.patients >= 1, "--patients", "must be at least 1");
-  UNET_CHECK(cfg.size >= 32, "--size", "must be at least 32");
-  UNET_CHECK(cfg.min_slices >= 1 && cfg.max_slices >= cfg.min_slices, "synth", "invalid slice range");
+  UNET_CHECK(cfg.patients >= 1, "--patients", tr("must be at least 1"));
+  UNET_CHECK(cfg.size >= 32, "--size", tr("must be at least 32"));
+  UNET_CHECK(cfg.min_slices >= 1 && cfg.max_slices >= cfg.min_slices, "synth", tr("invalid slice range"));
   const fs::path root = fs::path(cfg.out) / "kaggle_3m";
   std::error_code ec;
   fs::create_directories(root, ec);
-  UNET_CHECK(!ec, cfg.out, "cannot create the output folder: " + ec.message());
+  UNET_CHECK(!ec, cfg.out, trf("cannot create the output folder: {}", ec.message()));
   SynthReport total;
   std::mutex mu;
   std::atomic<int> next{0};

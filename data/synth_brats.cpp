@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "base/rng.hpp"
 #include "data/brats_scan.hpp"
 #include "data/image_noise.hpp"
@@ -197,15 +198,15 @@ SynthBratsReport write_case(const SynthBratsConfig& cfg, int index, const fs::pa
 }  // namespace
 
 SynthBratsReport synth_brats(const SynthBratsConfig& config) {
-  UNET_CHECK(!config.out.empty(), "--out", "an output folder is needed");
+  UNET_CHECK(!config.out.empty(), "--out", tr("an output folder is needed"));
   UNET_CHECK(config.cases >= 1 && config.cases <= 999, "--cases",
-             "must be 1..999 (BraTS20_Training_NNN has three digits), got " + std::to_string(config.cases));
+             trf("must be 1..999 (BraTS20_Training_NNN has three digits), got {}", std::to_string(config.cases)));
   for (int64_t s : config.size)
-    UNET_CHECK(s >= 16 && s <= 1024, "--size", "every side must be 16..1024 voxels, got " + std::to_string(s));
+    UNET_CHECK(s >= 16 && s <= 1024, "--size", trf("every side must be 16..1024 voxels, got {}", std::to_string(s)));
   const fs::path root = fs::path(config.out) / "MICCAI_BraTS2020_TrainingData";
   std::error_code ec;
   fs::create_directories(root, ec);
-  UNET_CHECK(fs::is_directory(root, ec), root.string(), "cannot create the output folder");
+  UNET_CHECK(fs::is_directory(root, ec), root.string(), tr("cannot create the output folder"));
 
   SynthBratsReport total;
   total.root = root.string();

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -50,7 +51,7 @@ struct TiffCloser {
 using TiffHandle = std::unique_ptr<TIFF, TiffCloser>;
 
 [[noreturn]] void fail(const std::string& name, const std::string& what, const ErrorSink& sink) {
-  UNET_THROW(name, what + (sink.message.empty() ? "" : " (libtiff: " + sink.message + ")"));
+  UNET_THROW(name, sink.message.empty() ? what : trf("{} (libtiff: {})", what, sink.message));
 }
 
 constexpr uint32_t kMaxSide = 16384;  // far above any MRI slice; guards against corrupt sizes
@@ -58,9 +59,9 @@ constexpr uint32_t kMaxSide = 16384;  // far above any MRI slice; guards against
 Image decode(TIFF* tif, const std::string& name, const ErrorSink& sink) {
   uint32_t w = 0, h = 0;
   if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h))
-    fail(name, "TIFF without image width or height", sink);
+    fail(name, tr("TIFF without image width or height"), sink);
   if (w == 0 || h == 0 || w > kMaxSide || h > kMaxSide)
-    fail(name, "unsupported image size " + std::to_string(w) + "x" + std::to_string(h), sink);
+    fail(name, trf("unsupported image size {}x{}", std::to_string(w), std::to_string(h)), sink);
   uint16_t spp = 1, bps = 1, planar = PLANARCONFIG_CONTIG, sample_format = SAMPLEFORMAT_UINT, photometric = 0;
   uint16_t compression = COMPRESSION_NONE;
   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
@@ -72,15 +73,17 @@ Image decode(TIFF* tif, const std::string& name, const ErrorSink& sink) {
     photometric = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
 
   if (bps != 8 && bps != 16)
-    fail(name, std::to_string(bps) + "-bit samples are not supported (8- or 16-bit only)", sink);
+    fail(name, trf("{}-bit samples are not supported (8- or 16-bit only)", std::to_string(bps)), sink);
   if (sample_format != SAMPLEFORMAT_UINT)
-    fail(name, "sample format " + std::to_string(sample_format) + " is not supported (unsigned integers only)", sink);
+    fail(name, trf("sample format {} is not supported (unsigned integers only)", std::to_string(sample_format)), sink);
   const bool gray = photometric == PHOTOMETRIC_MINISBLACK || photometric == PHOTOMETRIC_MINISWHITE;
   if (!((gray && spp == 1) || (photometric == PHOTOMETRIC_RGB && (spp == 3 || spp == 4))))
-    fail(name, "photometric interpretation " + std::to_string(photometric) + " with " + std::to_string(spp) +
-                   " samples per pixel is not supported (grayscale or RGB only)", sink);
+    fail(name,
+         trf("photometric interpretation {} with {} samples per pixel is not supported (grayscale or RGB only)",
+             std::to_string(photometric), std::to_string(spp)),
+         sink);
   if (!TIFFIsCODECConfigured(compression))
-    fail(name, "compression scheme " + std::to_string(compression) + " is not available in this libtiff", sink);
+    fail(name, trf("compression scheme {} is not available in this libtiff", std::to_string(compression)), sink);
 
   Image img;
   img.height = h;
@@ -116,17 +119,17 @@ Image decode(TIFF* tif, const std::string& name, const ErrorSink& sink) {
     uint32_t tw = 0, th = 0;
     if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &th) || tw == 0 || th == 0 ||
         tw > kMaxSide || th > kMaxSide)
-      fail(name, "tiled TIFF with invalid tile size", sink);
+      fail(name, tr("tiled TIFF with invalid tile size"), sink);
     const tmsize_t tile_bytes = TIFFTileSize(tif);
     const size_t need = static_cast<size_t>(tw) * th * chunk_spp * bytes;
-    if (tile_bytes <= 0 || static_cast<size_t>(tile_bytes) < need) fail(name, "inconsistent tile size", sink);
+    if (tile_bytes <= 0 || static_cast<size_t>(tile_bytes) < need) fail(name, tr("inconsistent tile size"), sink);
     std::vector<unsigned char> buf(static_cast<size_t>(tile_bytes));
     for (uint16_t p = 0; p < planes; ++p)
       for (uint32_t y = 0; y < h; y += th)
         for (uint32_t x = 0; x < w; x += tw) {
           const uint32_t tile = TIFFComputeTile(tif, x, y, 0, p);
           if (TIFFReadEncodedTile(tif, tile, buf.data(), tile_bytes) < static_cast<tmsize_t>(need))
-            fail(name, "cannot decode tile " + std::to_string(tile) + " (truncated or corrupt file)", sink);
+            fail(name, trf("cannot decode tile {} (truncated or corrupt file)", std::to_string(tile)), sink);
           place(buf.data(), x, y, tw, th, p);
         }
   } else {
@@ -134,16 +137,16 @@ Image decode(TIFF* tif, const std::string& name, const ErrorSink& sink) {
     TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rows_per_strip);
     if (rows_per_strip == 0 || rows_per_strip > h) rows_per_strip = h;
     const tmsize_t strip_bytes = TIFFStripSize(tif);
-    if (strip_bytes <= 0) fail(name, "invalid strip size", sink);
+    if (strip_bytes <= 0) fail(name, tr("invalid strip size"), sink);
     std::vector<unsigned char> buf(static_cast<size_t>(strip_bytes));
     for (uint16_t p = 0; p < planes; ++p)
       for (uint32_t y = 0; y < h; y += rows_per_strip) {
         const uint32_t rows = std::min(rows_per_strip, h - y);
         const size_t need = static_cast<size_t>(rows) * w * chunk_spp * bytes;
-        if (need > buf.size()) fail(name, "inconsistent strip size", sink);
+        if (need > buf.size()) fail(name, tr("inconsistent strip size"), sink);
         const uint32_t strip = TIFFComputeStrip(tif, y, p);
         if (TIFFReadEncodedStrip(tif, strip, buf.data(), static_cast<tmsize_t>(need)) < static_cast<tmsize_t>(need))
-          fail(name, "cannot decode strip " + std::to_string(strip) + " (truncated or corrupt file)", sink);
+          fail(name, trf("cannot decode strip {} (truncated or corrupt file)", std::to_string(strip)), sink);
         place(buf.data(), 0, y, w, rows, p);
       }
   }
@@ -184,11 +187,11 @@ void mem_unmap(thandle_t, void*, toff_t) {}
 
 Image read_tiff(const std::string& path) {
   std::error_code ec;
-  UNET_CHECK(std::filesystem::is_regular_file(path, ec), path, "no such file (or not a regular file)");
+  UNET_CHECK(std::filesystem::is_regular_file(path, ec), path, tr("no such file (or not a regular file)"));
   ErrorSink sink;
   auto opts = make_options(sink);
   TiffHandle tif(TIFFOpenExt(path.c_str(), "rm", opts.get()));  // "m": no memory mapping, plain reads
-  if (!tif) fail(path, "cannot open as TIFF", sink);
+  if (!tif) fail(path, tr("cannot open as TIFF"), sink);
   return decode(tif.get(), path, sink);
 }
 
@@ -198,7 +201,7 @@ Image read_tiff_memory(const std::string& bytes, const std::string& name) {
   MemoryFile file{&bytes};
   TiffHandle tif(TIFFClientOpenExt(name.c_str(), "rm", &file, mem_read, mem_write, mem_seek, mem_close, mem_size,
                                    mem_map, mem_unmap, opts.get()));
-  if (!tif) fail(name, "cannot open as TIFF", sink);
+  if (!tif) fail(name, tr("cannot open as TIFF"), sink);
   return decode(tif.get(), name, sink);
 }
 
@@ -207,20 +210,20 @@ TiffCompression parse_tiff_compression(const std::string& name) {
   if (name == "lzw") return TiffCompression::Lzw;
   if (name == "deflate") return TiffCompression::Deflate;
   if (name == "packbits") return TiffCompression::PackBits;
-  UNET_THROW("compression", "'" + name + "' is not a TIFF compression; use none, lzw, deflate or packbits");
+  UNET_THROW("compression", trf("'{}' is not a TIFF compression; use none, lzw, deflate or packbits", name));
 }
 
 void write_tiff(const std::string& path, const Image8& image, TiffCompression compression) {
-  UNET_CHECK(image.channels == 1 || image.channels == 3, path, "only 1- or 3-channel images are written");
+  UNET_CHECK(image.channels == 1 || image.channels == 3, path, tr("only 1- or 3-channel images are written"));
   UNET_CHECK(image.height > 0 && image.width > 0 &&
                  image.pixels.size() == static_cast<size_t>(image.height * image.width * image.channels),
-             path, "image buffer does not match its size");
+             path, tr("image buffer does not match its size"));
   const std::string tmp = path + ".tmp";
   ErrorSink sink;
   auto opts = make_options(sink);
   {
     TiffHandle tif(TIFFOpenExt(tmp.c_str(), "w", opts.get()));
-    if (!tif) fail(path, "cannot create " + tmp, sink);
+    if (!tif) fail(path, trf("cannot create {}", tmp), sink);
     TIFF* t = tif.get();
     const uint16_t codec = compression == TiffCompression::Lzw        ? COMPRESSION_LZW
                            : compression == TiffCompression::Deflate  ? COMPRESSION_ADOBE_DEFLATE
@@ -242,18 +245,18 @@ void write_tiff(const std::string& path, const Image8& image, TiffCompression co
       if (TIFFWriteScanline(t, row.data(), static_cast<uint32_t>(y), 0) < 0) {
         tif.reset();
         std::remove(tmp.c_str());
-        fail(path, "write failed (disk full?)", sink);
+        fail(path, tr("write failed (disk full?)"), sink);
       }
     }
     if (!TIFFFlush(t)) {
       tif.reset();
       std::remove(tmp.c_str());
-      fail(path, "write failed (disk full?)", sink);
+      fail(path, tr("write failed (disk full?)"), sink);
     }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  UNET_CHECK(!ec, path, "rename from " + tmp + " failed: " + ec.message());
+  UNET_CHECK(!ec, path, trf("rename from {} failed: {}", tmp, ec.message()));
 }
 
 std::vector<uint8_t> mask_to_binary(const Image& mask, const std::string& path) {
@@ -265,14 +268,15 @@ std::vector<uint8_t> mask_to_binary(const Image& mask, const std::string& path) 
     const uint16_t v = mask.pixels[i * static_cast<size_t>(mask.channels)];
     for (int64_t c = 1; c < mask.channels; ++c)
       UNET_CHECK(mask.pixels[i * static_cast<size_t>(mask.channels) + static_cast<size_t>(c)] == v, path,
-                 "mask has " + std::to_string(mask.channels) + " channels that differ; expected one channel");
+                 trf("mask has {} channels that differ; expected one channel", std::to_string(mask.channels)));
     UNET_CHECK(v == 0 || v == 1 || v == full, path,
-               "mask has value " + std::to_string(v) + "; expected only 0/" + std::to_string(full) + " or 0/1");
+               trf("mask has value {}; expected only 0/{} or 0/1", std::to_string(v), std::to_string(full)));
     any_full |= v == full;
     any_one |= v == 1;
     out[i] = v != 0 ? 1 : 0;
   }
-  UNET_CHECK(!(any_full && any_one), path, "mask mixes the values 1 and " + std::to_string(full) + "; expected 0/" + std::to_string(full) + " or 0/1");
+  UNET_CHECK(!(any_full && any_one), path,
+             trf("mask mixes the values 1 and {}; expected 0/{} or 0/1", std::to_string(full), std::to_string(full)));
   return out;
 }
 

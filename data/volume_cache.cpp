@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "base/file_io.hpp"
 #include "base/fnv_hash.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -92,12 +93,13 @@ std::string volume_cache_path(const std::string& dir, const ScanResult& scan, co
 bool read_volume_cache(const std::string& path, std::vector<Volume>& volumes, LoadReport& report, std::string& why) {
   std::error_code ec;
   const uint64_t size = fs::file_size(path, ec);
-  if (ec) return why = "no cache file", false;
+  if (ec) return why = tr("no cache file"), false;
   std::ifstream in(path, std::ios::binary);
   Reader r(in, size);
   char magic[8] = {};
   r.bytes(magic, sizeof magic);
-  if (!r.ok() || std::memcmp(magic, kMagic, sizeof magic) != 0) return why = "not a cache file of this version", false;
+  if (!r.ok() || std::memcmp(magic, kMagic, sizeof magic) != 0)
+    return why = tr("not a cache file of this version"), false;
   LoadReport rep;
   rep.patients = static_cast<int64_t>(r.u64());
   rep.slices = static_cast<int64_t>(r.u64());
@@ -113,7 +115,7 @@ bool read_volume_cache(const std::string& path, std::vector<Volume>& volumes, Lo
     const uint64_t depth = r.u64(), s = r.u64();
     // Each slice needs at least 4 S^2 bytes: a depth or size that the rest of the file cannot
     // hold is damage, refused before anything is allocated.
-    if (!r.ok() || s == 0 || s > 65536 || depth > r.left() / (4 * s * s)) return why = "damaged (sizes)", false;
+    if (!r.ok() || s == 0 || s > 65536 || depth > r.left() / (4 * s * s)) return why = tr("damaged (sizes)"), false;
     v.size = static_cast<int64_t>(s);
     v.slice_numbers.resize(depth);
     r.bytes(v.slice_numbers.data(), depth * sizeof(int));
@@ -125,7 +127,7 @@ bool read_volume_cache(const std::string& path, std::vector<Volume>& volumes, Lo
     r.bytes(v.masks.data(), v.masks.size());
     out.push_back(std::move(v));
   }
-  if (!r.ok() || r.left() != 0) return why = "damaged (truncated or trailing bytes)", false;
+  if (!r.ok() || r.left() != 0) return why = tr("damaged (truncated or trailing bytes)"), false;
   volumes = std::move(out);
   report = std::move(rep);
   return true;
@@ -157,7 +159,7 @@ void write_volume_cache(const std::string& path, const std::vector<Volume>& volu
   }
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
-  UNET_CHECK(!ec, fs::path(path).parent_path().string(), "cannot create the cache folder: " + ec.message());
+  UNET_CHECK(!ec, fs::path(path).parent_path().string(), trf("cannot create the cache folder: {}", ec.message()));
   write_file_atomic(path, parts);
   // Bound the folder: the newest `keep` caches stay.
   std::vector<std::pair<fs::file_time_type, fs::path>> files;
@@ -183,8 +185,8 @@ std::vector<Volume> load_dataset_cached(const ScanResult& scan, const LoadConfig
   try {
     write_volume_cache(path, volumes, report);
   } catch (const Error& e) {
-    report.problems.push_back(std::string("the preprocessed data could not be cached (the next run loads it again): ") +
-                              e.what());
+    report.problems.push_back(
+        trf("the preprocessed data could not be cached (the next run loads it again): {}", e.what()));
   }
   return volumes;
 }

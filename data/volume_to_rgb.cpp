@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::data {
 
@@ -30,11 +31,11 @@ std::pair<float, float> window(const std::vector<float>& v) {
 std::vector<Image> volume_to_rgb_slices(const std::vector<std::vector<float>>& channels, int64_t slices, int64_t rows,
                                         int64_t cols) {
   UNET_CHECK(channels.size() == 1 || channels.size() == 3, "volume_to_rgb_slices",
-             "needs 1 series (grey, replicated to 3 channels) or 3 series (one per channel); got " +
-                 std::to_string(channels.size()));
+             trf("needs 1 series (grey, replicated to 3 channels) or 3 series (one per channel); got {}",
+                 std::to_string(channels.size())));
   const int64_t plane = rows * cols;
   for (const auto& c : channels)
-    UNET_CHECK(static_cast<int64_t>(c.size()) == slices * plane, "volume_to_rgb_slices", "channel size mismatch");
+    UNET_CHECK(static_cast<int64_t>(c.size()) == slices * plane, "volume_to_rgb_slices", tr("channel size mismatch"));
   std::vector<Image> out(static_cast<size_t>(slices));
   for (auto& im : out) {
     im.height = rows;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "dist/mpi_world.hpp"
 
 namespace unet::dist {
@@ -21,7 +22,7 @@ int env_int(const char* name) {
 }  // namespace
 
 std::unique_ptr<Communicator> LocalCommunicator::first(int ranks) {
-  UNET_CHECK(ranks == 1, "Communicator::first", "a world of one process has no " + std::to_string(ranks) + " ranks");
+  UNET_CHECK(ranks == 1, "Communicator::first", trf("a world of one process has no {} ranks", std::to_string(ranks)));
   return std::make_unique<LocalCommunicator>();
 }
 
@@ -36,7 +37,7 @@ int launcher_world_size() {
 
 std::string rank_prefix() {
   const Communicator& w = world();
-  return w.size() > 1 ? "rank " + std::to_string(w.rank()) + " of " + std::to_string(w.size()) + ": " : std::string();
+  return w.size() > 1 ? trf("rank {} of {}: ", w.rank(), w.size()) : std::string();
 }
 
 Session::Session(int& argc, char**& argv) {
@@ -48,10 +49,11 @@ Session::Session(int& argc, char**& argv) {
 #else
   (void)argc;
   (void)argv;
-  UNET_CHECK(launched == 1, "mpirun",
-             "this unet was built without MPI, so the " + std::to_string(launched) +
-                 " processes the launcher started would each train alone and write the same run folder; "
-                 "install libopenmpi-dev (scripts/install_deps.sh) and rebuild (UNET_MPI=AUTO or ON)");
+  UNET_CHECK(
+      launched == 1, "mpirun",
+      trf("this unet was built without MPI, so the {} processes the launcher started would each train alone and write "
+          "the same run folder; install libopenmpi-dev (scripts/install_deps.sh) and rebuild (UNET_MPI=AUTO or ON)",
+          std::to_string(launched)));
 #endif
 }
 

@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_context.hpp"
+#include "base/i18n.hpp"
 #endif
 #ifdef UNET_HAS_NCCL
 #include "dist/nccl_device_comm.hpp"
@@ -104,7 +105,7 @@ class MpiCommunicator final : public Communicator {
 
   std::unique_ptr<Communicator> first(int ranks) override {
     UNET_CHECK(ranks >= 1 && ranks <= size_, "Communicator::first",
-               "asked for " + std::to_string(ranks) + " ranks of " + std::to_string(size_));
+               trf("asked for {} ranks of {}", std::to_string(ranks), std::to_string(size_)));
     MPI_Comm sub = MPI_COMM_NULL;
     UNET_MPI_CHECK(MPI_Comm_split(comm_, rank_ < ranks ? 0 : MPI_UNDEFINED, rank_, &sub));
     if (sub == MPI_COMM_NULL) return nullptr;
@@ -141,7 +142,7 @@ class MpiCommunicator final : public Communicator {
     UNET_CUDA_CHECK(cudaMemcpyAsync(data, host.data(), bytes, cudaMemcpyHostToDevice, ctx.stream()));
     ctx.synchronize();  // `host` is freed on return
 #else
-    UNET_THROW("allreduce", "CUDA data in a build without CUDA");
+    UNET_THROW("allreduce", tr("CUDA data in a build without CUDA"));
 #endif
   }
 
@@ -188,12 +189,13 @@ int mpi_local_rank() { return g_local_rank; }
 void enable_nccl(Communicator& world) {
 #ifdef UNET_HAS_NCCL
   auto* mpi = dynamic_cast<MpiCommunicator*>(&world);
-  UNET_CHECK(mpi != nullptr, "NCCL", "the world is not an MPI communicator");
+  UNET_CHECK(mpi != nullptr, "NCCL", tr("the world is not an MPI communicator"));
   mpi->start_nccl();
 #else
   if (world.rank() == 0)
-    std::fprintf(stderr,
-                 "unet: this build has no NCCL; the gradients of the GPUs are summed through the host over MPI\n");
+    std::fputs(
+        tr("unet: this build has no NCCL; the gradients of the GPUs are summed through the host over MPI\n").c_str(),
+        stderr);
 #endif
 }
 

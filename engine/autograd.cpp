@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "kernels/kernels.hpp"
 
 namespace unet {
@@ -63,14 +64,15 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
 }
 
 void run_backward(const Tensor& loss) {
-  UNET_CHECK(loss.defined() && loss.numel() == 1, "backward",
-             "needs a one-element loss, got shape " + (loss.defined() ? shape_str(loss.shape()) : std::string("<undefined>")));
+  UNET_CHECK(
+      loss.defined() && loss.numel() == 1, "backward",
+      trf("needs a one-element loss, got shape {}", (loss.defined() ? shape_str(loss.shape()) : tr("<undefined>"))));
   run_backward(loss, Tensor::full(loss.shape(), 1.0f, loss.device()));
 }
 
 void run_backward(const Tensor& loss, const Tensor& grad_root) {
   UNET_CHECK(loss.defined() && loss.requires_grad(), "backward",
-             "the tensor does not depend on any tensor that requires grad");
+             tr("the tensor does not depend on any tensor that requires grad"));
   check_same_shape("backward", loss, grad_root);
   check_same_device("backward", loss, grad_root);
 
@@ -103,8 +105,8 @@ void run_backward(const Tensor& loss, const Tensor& grad_root) {
     impl->grad.reset();  // a non-leaf's gradient is not kept (as in PyTorch)
     std::vector<Tensor> grads = node->backward(grad_out);
     UNET_CHECK(grads.size() == node->inputs.size(), node->name,
-               "backward returned " + std::to_string(grads.size()) + " gradients for " +
-                   std::to_string(node->inputs.size()) + " inputs");
+               trf("backward returned {} gradients for {} inputs", std::to_string(grads.size()),
+                   std::to_string(node->inputs.size())));
     for (size_t i = 0; i < grads.size(); ++i) {
       const auto& input = node->inputs[i];
       if (input == nullptr || !input->requires_grad || !grads[i].defined()) continue;

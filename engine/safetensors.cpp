@@ -11,6 +11,7 @@
 
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -80,10 +81,10 @@ void read_exactly(int fd, void* dst, uint64_t n, uint64_t offset, const std::str
     const ssize_t got = ::pread(fd, p + done, chunk, static_cast<off_t>(offset + done));
     if (got < 0 && errno == EINTR) continue;
     UNET_CHECK(got >= 0, path,
-               "read error in " + what + " at byte " + std::to_string(offset + done) + ": " + sys_error());
+               trf("read error in {} at byte {}: {}", what, std::to_string(offset + done), sys_error()));
     UNET_CHECK(got > 0, path,
-               "the file ended at byte " + std::to_string(offset + done) + " while reading " + what +
-                   " (did it change while being read?)");
+               trf("the file ended at byte {} while reading {} (did it change while being read?)",
+                   std::to_string(offset + done), what));
     done += static_cast<uint64_t>(got);
   }
 }
@@ -114,14 +115,14 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
   bool number_unsigned(number_unsigned_t v) override { return value(nlohmann::json(v)); }
   bool number_float(number_float_t v, const string_t&) override { return value(nlohmann::json(v)); }
   bool string(string_t& v) override { return value(nlohmann::json(v)); }
-  bool binary(binary_t&) override { return misplaced("binary data"); }
+  bool binary(binary_t&) override { return misplaced(tr("binary data")); }
 
   bool start_object(std::size_t) override {
     if (place_ == Place::Before) {
       place_ = Place::Top;
       return true;
     }
-    if (place_ != Place::Top) return misplaced("an object");
+    if (place_ != Place::Top) return misplaced(tr("an object"));
     if (key_ == "__metadata__") {
       place_ = Place::Metadata;
       return true;
@@ -129,7 +130,7 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
     // JSON readers keep the last of two equal keys and drop the first silently; which
     // tensor is meant is ambiguous, so a duplicate name is refused.
     const auto [it, fresh] = entries.try_emplace(key_);
-    if (!fresh) return fail("the header lists '" + printable(key_) + "' twice (which one is meant?)");
+    if (!fresh) return fail(trf("the header lists '{}' twice (which one is meant?)", printable(key_)));
     entry_ = &it->second;
     entry_name_ = key_;
     place_ = Place::Entry;
@@ -138,15 +139,15 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
 
   bool key(string_t& k) override {
     if (place_ == Place::Top && k == "__metadata__" && metadata_seen_)
-      return fail("the header lists '__metadata__' twice (which one is meant?)");
+      return fail(tr("the header lists '__metadata__' twice (which one is meant?)"));
     metadata_seen_ = metadata_seen_ || (place_ == Place::Top && k == "__metadata__");
     key_ = k;
     if (place_ != Place::Entry) return true;
     // No writer adds other fields to an entry; an unknown one is more likely damage.
     const unsigned bit = k == "dtype" ? 1u : k == "shape" ? 2u : k == "data_offsets" ? 4u : 0u;
     if (bit == 0)
-      return fail(tensor() + ": unknown field '" + printable(k) + "'; an entry holds dtype, shape and data_offsets");
-    if (entry_->fields & bit) return fail(tensor() + ": the key '" + k + "' appears twice");
+      return fail(trf("{}: unknown field '{}'; an entry holds dtype, shape and data_offsets", tensor(), printable(k)));
+    if (entry_->fields & bit) return fail(trf("{}: the key '{}' appears twice", tensor(), k));
     entry_->fields |= bit;
     return true;
   }
@@ -154,7 +155,7 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
   bool end_object() override {
     if (place_ == Place::Entry) {
       for (const auto& [bit, name] : {std::pair{1u, "dtype"}, {2u, "shape"}, {4u, "data_offsets"}})
-        if (!(entry_->fields & bit)) return fail(tensor() + ": has no '" + name + "'");
+        if (!(entry_->fields & bit)) return fail(trf("{}: has no '{}'", tensor(), name));
     }
     place_ = place_ == Place::Top ? Place::Done : Place::Top;
     return true;
@@ -166,21 +167,22 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
     else if (place_ == Place::Entry && key_ == "data_offsets")
       place_ = Place::Offsets;
     else
-      return misplaced("a list");
+      return misplaced(tr("a list"));
     return true;
   }
 
   bool end_array() override {
     if (place_ == Place::Offsets && entry_->offsets.size() != 2)
-      return fail(tensor() + ": data_offsets has " + std::to_string(entry_->offsets.size()) +
-                  (entry_->offsets.size() == 1 ? " entry" : " entries") +
-                  "; it must be two whole numbers [begin, end]");
+      return fail(entry_->offsets.size() == 1
+                      ? trf("{}: data_offsets has 1 entry; it must be two whole numbers [begin, end]", tensor())
+                      : trf("{}: data_offsets has {} entries; it must be two whole numbers [begin, end]", tensor(),
+                            entry_->offsets.size()));
     place_ = Place::Entry;
     return true;
   }
 
   bool parse_error(std::size_t, const std::string&, const nlohmann::json::exception& e) override {
-    return fail(std::string("bad safetensors header (not JSON): ") + e.what());
+    return fail(trf("bad safetensors header (not JSON): {}", e.what()));
   }
 
  private:
@@ -198,12 +200,12 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
     return false;
   }
 
-  std::string tensor() const { return "tensor '" + printable(entry_name_) + "'"; }
+  std::string tensor() const { return trf("tensor '{}'", printable(entry_name_)); }
 
   bool value(const nlohmann::json& v) {
     if (place_ == Place::Metadata && v.is_string()) {
       if (!metadata.emplace(key_, v.get<std::string>()).second)
-        return fail("__metadata__ has the key '" + printable(key_) + "' twice");
+        return fail(trf("__metadata__ has the key '{}' twice", printable(key_)));
       return true;
     }
     if (place_ == Place::Entry && key_ == "dtype" && v.is_string()) {
@@ -220,7 +222,7 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
       return true;
     }
     if (place_ == Place::Offsets && v.is_number_unsigned())
-      return fail(tensor() + ": data_offsets has more than 2 entries; it must be two whole numbers [begin, end]");
+      return fail(trf("{}: data_offsets has more than 2 entries; it must be two whole numbers [begin, end]", tensor()));
     return misplaced(excerpt(v));
   }
 
@@ -228,21 +230,22 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
   bool misplaced(const std::string& found) {
     switch (place_) {
       case Place::Top:
-        return fail(key_ == "__metadata__" ? "__metadata__ is " + found + ", not an object of strings"
-                                           : "tensor '" + printable(key_) + "' is " + found +
-                                                 ", not an object {dtype, shape, data_offsets}");
+        return fail(key_ == "__metadata__"
+                        ? trf("__metadata__ is {}, not an object of strings", found)
+                        : trf("tensor '{}' is {}, not an object {dtype, shape, data_offsets}", printable(key_), found));
       case Place::Metadata:
-        return fail("__metadata__ value '" + printable(key_) + "' is " + found + ", not a string");
+        return fail(trf("__metadata__ value '{}' is {}, not a string", printable(key_), found));
       case Place::Entry:
-        if (key_ == "dtype") return fail(tensor() + ": dtype is " + found + ", not a string");
-        if (key_ == "shape") return fail(tensor() + ": shape is " + found + ", not a list");
-        return fail(tensor() + ": data_offsets is " + found + "; it must be two whole numbers [begin, end]");
+        if (key_ == "dtype") return fail(trf("{}: dtype is {}, not a string", tensor(), found));
+        if (key_ == "shape") return fail(trf("{}: shape is {}, not a list", tensor(), found));
+        return fail(trf("{}: data_offsets is {}; it must be two whole numbers [begin, end]", tensor(), found));
       case Place::Shape:
-        return fail(tensor() + ": shape has the entry " + found + "; dimensions are whole numbers >= 0");
+        return fail(trf("{}: shape has the entry {}; dimensions are whole numbers >= 0", tensor(), found));
       case Place::Offsets:
-        return fail(tensor() + ": data_offsets has the entry " + found + "; it must be two whole numbers [begin, end]");
+        return fail(
+            trf("{}: data_offsets has the entry {}; it must be two whole numbers [begin, end]", tensor(), found));
       default:
-        return fail("bad safetensors header: " + found + ", not a JSON object");
+        return fail(trf("bad safetensors header: {}, not a JSON object", found));
     }
   }
 };
@@ -267,10 +270,10 @@ namespace {
 // The tensor's elements as T, after checking that the bytes hold exactly the shape.
 template <class T>
 std::vector<T> elements_as(const RawTensor& t, const char* dtype, const std::string& what) {
-  UNET_CHECK(t.dtype == dtype, what, "dtype is " + t.dtype + ", expected " + dtype);
+  UNET_CHECK(t.dtype == dtype, what, trf("dtype is {}, expected {}", t.dtype, dtype));
   uint64_t expected = 0;
   UNET_CHECK(checked_byte_size(t.shape, sizeof(T), expected) && expected == t.bytes.size(), what,
-             std::to_string(t.bytes.size()) + " bytes do not hold shape " + shape_text(t.shape) + " of " + dtype);
+             trf("{} bytes do not hold shape {} of {}", std::to_string(t.bytes.size()), shape_text(t.shape), dtype));
   std::vector<T> out(t.bytes.size() / sizeof(T));
   if (!out.empty()) std::memcpy(out.data(), t.bytes.data(), t.bytes.size());
   return out;
@@ -287,60 +290,58 @@ std::vector<int64_t> RawTensor::as_i64(const std::string& what) const {
 
 const std::string& SafetensorsFile::metadata_value(const std::string& key, const std::string& path) const {
   auto it = metadata.find(key);
-  UNET_CHECK(it != metadata.end(), path, "the metadata has no '" + key + "'");
+  UNET_CHECK(it != metadata.end(), path, trf("the metadata has no '{}'", key));
   return it->second;
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
   const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  UNET_CHECK(fd.get() >= 0, path, "cannot open for reading: " + sys_error());
+  UNET_CHECK(fd.get() >= 0, path, trf("cannot open for reading: {}", sys_error()));
   struct stat st {};
-  UNET_CHECK(::fstat(fd.get(), &st) == 0, path, "cannot read the file's size: " + sys_error());
-  UNET_CHECK(!S_ISDIR(st.st_mode), path, "is a folder, not a checkpoint file");
-  UNET_CHECK(S_ISREG(st.st_mode), path, "is not a regular file (a device, pipe or socket), not a checkpoint file");
+  UNET_CHECK(::fstat(fd.get(), &st) == 0, path, trf("cannot read the file's size: {}", sys_error()));
+  UNET_CHECK(!S_ISDIR(st.st_mode), path, tr("is a folder, not a checkpoint file"));
+  UNET_CHECK(S_ISREG(st.st_mode), path, tr("is not a regular file (a device, pipe or socket), not a checkpoint file"));
   const auto file_size = static_cast<uint64_t>(st.st_size);
   UNET_CHECK(file_size >= 8, path,
-             "not a safetensors file: " + std::to_string(file_size) + " bytes, shorter than the 8-byte header length");
+             trf("not a safetensors file: {} bytes, shorter than the 8-byte header length", std::to_string(file_size)));
   unsigned char len_bytes[8];
-  read_exactly(fd.get(), len_bytes, 8, 0, path, "the header length");
+  read_exactly(fd.get(), len_bytes, 8, 0, path, tr("the header length"));
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   UNET_CHECK(header_len <= file_size - 8, path,
-             "truncated or not a safetensors file: header length " + std::to_string(header_len) +
-                 " exceeds the file size " + std::to_string(file_size));
-  UNET_CHECK(header_len <= kSafetensorsMaxHeaderBytes, path,
-             "header length " + std::to_string(header_len) + " bytes is over the limit of " +
-                 std::to_string(kSafetensorsMaxHeaderBytes) +
-                 " bytes (16 MiB); the file is damaged or not a checkpoint");
+             trf("truncated or not a safetensors file: header length {} exceeds the file size {}",
+                 std::to_string(header_len), std::to_string(file_size)));
+  UNET_CHECK(
+      header_len <= kSafetensorsMaxHeaderBytes, path,
+      trf("header length {} bytes is over the limit of {} bytes (16 MiB); the file is damaged or not a checkpoint",
+          std::to_string(header_len), std::to_string(kSafetensorsMaxHeaderBytes)));
   std::string header(header_len, '\0');
-  read_exactly(fd.get(), header.data(), header_len, 8, path, "the header");
+  read_exactly(fd.get(), header.data(), header_len, 8, path, tr("the header"));
   const uint64_t data_size = file_size - 8 - header_len;
 
   HeaderReader reader;
   const bool parsed = nlohmann::json::sax_parse(header, &reader);
   UNET_CHECK(reader.defect.empty(), path, reader.defect);
-  UNET_CHECK(parsed && reader.complete(), path, "bad safetensors header: not a JSON object");
+  UNET_CHECK(parsed && reader.complete(), path, tr("bad safetensors header: not a JSON object"));
   header = std::string();  // not needed any more
 
   for (const auto& [name, e] : reader.entries) {
     const std::string where = path + ": tensor '" + printable(name) + "'";
     const std::size_t elem = dtype_size(e.tensor.dtype);
-    UNET_CHECK(elem != 0, where, "unknown dtype '" + printable(e.tensor.dtype) + "'");
+    UNET_CHECK(elem != 0, where, trf("unknown dtype '{}'", printable(e.tensor.dtype)));
     const uint64_t begin = e.offsets[0], end = e.offsets[1];
-    UNET_CHECK(
-        begin <= end, where,
-        "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "]: the end is before the begin");
+    UNET_CHECK(begin <= end, where,
+               trf("data_offsets [{}, {}]: the end is before the begin", std::to_string(begin), std::to_string(end)));
     UNET_CHECK(end <= data_size, where,
-               "data ends at byte " + std::to_string(end) + " but the file holds " + std::to_string(data_size) +
-                   " data bytes (truncated file?)");
+               trf("data ends at byte {} but the file holds {} data bytes (truncated file?)", std::to_string(end),
+                   std::to_string(data_size)));
     uint64_t bytes = 0;
-    UNET_CHECK(
-        checked_byte_size(e.tensor.shape, elem, bytes), where,
-        "shape " + shape_text(e.tensor.shape) + " of " + e.tensor.dtype + " has more bytes than 64 bits can count");
+    UNET_CHECK(checked_byte_size(e.tensor.shape, elem, bytes), where,
+               trf("shape {} of {} has more bytes than 64 bits can count", shape_text(e.tensor.shape), e.tensor.dtype));
     UNET_CHECK(bytes == end - begin, where,
-               "shape " + shape_text(e.tensor.shape) + " of " + e.tensor.dtype + " needs " + std::to_string(bytes) +
-                   " bytes, but data_offsets give " + std::to_string(end - begin));
+               trf("shape {} of {} needs {} bytes, but data_offsets give {}", shape_text(e.tensor.shape),
+                   e.tensor.dtype, std::to_string(bytes), std::to_string(end - begin)));
   }
 
   // Each tensor must own its bytes: two entries pointing at the same bytes would load as
@@ -362,10 +363,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
   for (size_t i = 1; i < ranges.size(); ++i) {
     const Range& prev = ranges[i - 1];
     const Range& cur = ranges[i];
-    UNET_CHECK(cur.begin >= prev.end, path,
-               "tensors '" + printable(*prev.name) + "' (data bytes " + std::to_string(prev.begin) + " to " +
-                   std::to_string(prev.end) + ") and '" + printable(*cur.name) + "' (" + std::to_string(cur.begin) +
-                   " to " + std::to_string(cur.end) + ") overlap; each tensor must have bytes of its own");
+    UNET_CHECK(
+        cur.begin >= prev.end, path,
+        trf("tensors '{}' (data bytes {} to {}) and '{}' ({} to {}) overlap; each tensor must have bytes of its own",
+            printable(*prev.name), std::to_string(prev.begin), std::to_string(prev.end), printable(*cur.name),
+            std::to_string(cur.begin), std::to_string(cur.end)));
   }
 
   // Every entry is sound and the ranges are disjoint: the bytes read add up to at most the
@@ -387,12 +389,12 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
   uint64_t offset = 0;
   for (const auto& [name, t] : file.tensors) {
-    UNET_CHECK(name != "__metadata__", path, "a tensor may not be named __metadata__");
+    UNET_CHECK(name != "__metadata__", path, tr("a tensor may not be named __metadata__"));
     uint64_t expected = 0;
-    UNET_CHECK(dtype_size(t.dtype) != 0, path, "tensor '" + name + "': unknown dtype '" + t.dtype + "'");
+    UNET_CHECK(dtype_size(t.dtype) != 0, path, trf("tensor '{}': unknown dtype '{}'", name, t.dtype));
     UNET_CHECK(checked_byte_size(t.shape, dtype_size(t.dtype), expected) && expected == t.bytes.size(), path,
-               "tensor '" + name + "': " + std::to_string(t.bytes.size()) + " bytes do not hold shape " +
-                   shape_text(t.shape) + " of " + t.dtype);
+               trf("tensor '{}': {} bytes do not hold shape {} of {}", name, std::to_string(t.bytes.size()),
+                   shape_text(t.shape), t.dtype));
     header[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }

@@ -9,6 +9,7 @@
 #include "kernels/kernels.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_context.hpp"
+#include "base/i18n.hpp"
 #endif
 
 namespace unet {
@@ -48,14 +49,13 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, std:
   if (wait && (dst_dev == Device::CPU || src_dev == Device::CPU)) ctx.synchronize();
 #else
   (void)wait;
-  UNET_THROW("copy", "CUDA tensor in a binary built without CUDA");
+  UNET_THROW("copy", tr("CUDA tensor in a binary built without CUDA"));
 #endif
 }
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, Device device) {
-  for (int64_t d : shape)
-    UNET_CHECK(d >= 0, "Tensor::empty", "negative dimension in shape " + shape_str(shape));
+  for (int64_t d : shape) UNET_CHECK(d >= 0, "Tensor::empty", trf("negative dimension in shape {}", shape_str(shape)));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->device = device;
@@ -73,7 +73,7 @@ Tensor Tensor::full(const Shape& shape, float value, Device device) {
 
 Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values, Device device) {
   UNET_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "Tensor::from_vector",
-             std::to_string(values.size()) + " values for shape " + shape_str(shape));
+             trf("{} values for shape {}", std::to_string(values.size()), shape_str(shape)));
   Tensor t = empty(shape, device);
   copy_bytes(t.data(), device, values.data(), Device::CPU, values.size() * sizeof(float));
   return t;
@@ -88,15 +88,16 @@ Tensor Tensor::from_host(const Shape& shape, const float* values, Device device)
 Tensor Tensor::from_host_async(const Shape& shape, const HostBuffer& source, Device device) {
   Tensor t = empty(shape, device);
   UNET_CHECK(source.size() >= static_cast<std::size_t>(t.numel()), "Tensor::from_host_async",
-             "the host buffer holds " + std::to_string(source.size()) + " floats; shape " + shape_str(shape) + " needs " +
-                 std::to_string(t.numel()));
+             trf("the host buffer holds {} floats; shape {} needs {}", std::to_string(source.size()), shape_str(shape),
+                 std::to_string(t.numel())));
   copy_bytes(t.data(), device, source.data(), Device::CPU, static_cast<std::size_t>(t.numel()) * sizeof(float), false);
   return t;
 }
 
 void Tensor::copy_to_host_async(HostBuffer& out) const {
-  UNET_CHECK(out.size() >= static_cast<std::size_t>(numel()), "Tensor::copy_to_host_async",
-             "the host buffer holds " + std::to_string(out.size()) + " floats; the tensor has " + std::to_string(numel()));
+  UNET_CHECK(
+      out.size() >= static_cast<std::size_t>(numel()), "Tensor::copy_to_host_async",
+      trf("the host buffer holds {} floats; the tensor has {}", std::to_string(out.size()), std::to_string(numel())));
   copy_bytes(out.data(), Device::CPU, data(), device(), static_cast<std::size_t>(numel()) * sizeof(float), false);
 }
 
@@ -105,7 +106,7 @@ void Tensor::copy_to_host(float* out) const {
 }
 
 const Shape& Tensor::shape() const {
-  UNET_CHECK(defined(), "Tensor::shape", "undefined tensor");
+  UNET_CHECK(defined(), "Tensor::shape", tr("undefined tensor"));
   return impl_->shape;
 }
 
@@ -113,17 +114,17 @@ int64_t Tensor::dim(int i) const {
   const int64_t n = ndim();
   const int64_t k = i < 0 ? n + i : i;
   UNET_CHECK(k >= 0 && k < n, "Tensor::dim",
-             "dimension " + std::to_string(i) + " out of range for shape " + shape_str(shape()));
+             trf("dimension {} out of range for shape {}", std::to_string(i), shape_str(shape())));
   return impl_->shape[static_cast<size_t>(k)];
 }
 
 Device Tensor::device() const {
-  UNET_CHECK(defined(), "Tensor::device", "undefined tensor");
+  UNET_CHECK(defined(), "Tensor::device", tr("undefined tensor"));
   return impl_->device;
 }
 
 float* Tensor::data() const {
-  UNET_CHECK(defined(), "Tensor::data", "undefined tensor");
+  UNET_CHECK(defined(), "Tensor::data", tr("undefined tensor"));
   return static_cast<float*>(impl_->storage->data()) + impl_->offset;
 }
 
@@ -134,7 +135,7 @@ std::vector<float> Tensor::to_vector() const {
 }
 
 float Tensor::item() const {
-  UNET_CHECK(numel() == 1, "Tensor::item", "needs one element, shape is " + shape_str(shape()));
+  UNET_CHECK(numel() == 1, "Tensor::item", trf("needs one element, shape is {}", shape_str(shape())));
   return to_vector()[0];
 }
 
@@ -153,7 +154,7 @@ Tensor Tensor::clone() const {
 
 void Tensor::copy_from(const Tensor& src) const {
   UNET_CHECK(numel() == src.numel(), "Tensor::copy_from",
-             "shape mismatch " + shape_str(shape()) + " vs " + shape_str(src.shape()));
+             trf("shape mismatch {} vs {}", shape_str(shape()), shape_str(src.shape())));
   copy_bytes(data(), device(), src.data(), src.device(), static_cast<std::size_t>(numel()) * sizeof(float));
 }
 
@@ -161,7 +162,7 @@ void Tensor::fill_(float value) const { kernels::fill(device(), numel(), value, 
 
 Tensor Tensor::reshape(const Shape& shape) const {
   UNET_CHECK(shape_numel(shape) == numel(), "reshape",
-             "cannot view " + shape_str(this->shape()) + " as " + shape_str(shape));
+             trf("cannot view {} as {}", shape_str(this->shape()), shape_str(shape)));
   Tensor t = detached(*this);
   t.impl()->shape = shape;
   return t;
@@ -169,8 +170,8 @@ Tensor Tensor::reshape(const Shape& shape) const {
 
 Tensor Tensor::view_range(int64_t offset, const Shape& shape) const {
   UNET_CHECK(offset >= 0 && offset + shape_numel(shape) <= numel(), "view_range",
-             "range [" + std::to_string(offset) + ", +" + std::to_string(shape_numel(shape)) +
-                 ") outside a tensor of " + std::to_string(numel()) + " elements");
+             trf("range [{}, +{}) outside a tensor of {} elements", std::to_string(offset),
+                 std::to_string(shape_numel(shape)), std::to_string(numel())));
   Tensor t = detached(*this);
   t.impl()->offset += offset;
   t.impl()->shape = shape;
@@ -180,7 +181,7 @@ Tensor Tensor::view_range(int64_t offset, const Shape& shape) const {
 bool Tensor::requires_grad() const { return defined() && impl_->requires_grad; }
 
 Tensor& Tensor::set_requires_grad(bool value) {
-  UNET_CHECK(defined(), "set_requires_grad", "undefined tensor");
+  UNET_CHECK(defined(), "set_requires_grad", tr("undefined tensor"));
   impl_->requires_grad = value;
   return *this;
 }
@@ -194,19 +195,18 @@ void Tensor::zero_grad() {
 void Tensor::backward() const { run_backward(*this); }
 
 void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
-  UNET_CHECK(a.shape() == b.shape(), op,
-             "shape mismatch: " + shape_str(a.shape()) + " vs " + shape_str(b.shape()));
+  UNET_CHECK(a.shape() == b.shape(), op, trf("shape mismatch: {} vs {}", shape_str(a.shape()), shape_str(b.shape())));
 }
 
 void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
   UNET_CHECK(a.device() == b.device(), op,
-             std::string("device mismatch: ") + device_name(a.device()) + " vs " + device_name(b.device()));
+             trf("device mismatch: {} vs {}", device_name(a.device()), device_name(b.device())));
 }
 
 void check_ndim(const char* op, const Tensor& t, int64_t ndim, const char* what) {
-  UNET_CHECK(t.ndim() == ndim, op,
-             std::string(what) + " must have " + std::to_string(ndim) + " dimensions, got shape " +
-                 shape_str(t.shape()));
+  UNET_CHECK(
+      t.ndim() == ndim, op,
+      trf("{} must have {} dimensions, got shape {}", std::string(what), std::to_string(ndim), shape_str(t.shape())));
 }
 
 }  // namespace unet

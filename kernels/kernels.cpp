@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "kernels/cpu/launch_cpu.hpp"
 #include "kernels/kernel_list.hpp"
 #ifdef UNET_HAS_CUDA
@@ -20,7 +21,7 @@ void run(Device d, int64_t n, const F& f) {
 #ifdef UNET_HAS_CUDA
   cuda::parallel_for(n, f);
 #else
-  UNET_THROW("kernel launch", "CUDA tensor in a binary built without CUDA");
+  UNET_THROW("kernel launch", tr("CUDA tensor in a binary built without CUDA"));
 #endif
 }
 
@@ -31,7 +32,7 @@ void reduce(Device d, int64_t n, const F& f, float* out) {
 #ifdef UNET_HAS_CUDA
   cuda::reduce_sum(n, f, out);
 #else
-  UNET_THROW("kernel launch", "CUDA tensor in a binary built without CUDA");
+  UNET_THROW("kernel launch", tr("CUDA tensor in a binary built without CUDA"));
 #endif
 }
 

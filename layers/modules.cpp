@@ -4,13 +4,14 @@
 
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/ops.hpp"
 
 namespace unet {
 
 Tensor FlatTensorSet::declare(const Shape& shape) {
-  UNET_CHECK(!flat_.defined(), "FlatTensorSet::declare", "cannot declare after materialize()");
+  UNET_CHECK(!flat_.defined(), "FlatTensorSet::declare", tr("cannot declare after materialize()"));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   tensors_.emplace_back(impl);
@@ -59,7 +60,7 @@ void ModuleRegistry::counter(const std::string& name, int64_t* value) {
 Conv::Conv(ModuleRegistry& reg, const std::string& name, int64_t rank, int64_t c_in, int64_t c_out, int64_t kernel,
            int64_t stride, int64_t pad, bool bias, bool transposed)
     : rank_(rank), c_in_(c_in), c_out_(c_out), kernel_(kernel), stride_(stride), pad_(pad), transposed_(transposed) {
-  UNET_CHECK(rank == 2 || rank == 3, name, "a convolution is 2D or 3D, got rank " + std::to_string(rank));
+  UNET_CHECK(rank == 2 || rank == 3, name, trf("a convolution is 2D or 3D, got rank {}", std::to_string(rank)));
   Shape shape = transposed ? Shape{c_in, c_out} : Shape{c_out, c_in};
   shape.insert(shape.end(), static_cast<std::size_t>(rank), kernel);
   weight = reg.parameter(name + ".weight", shape);
@@ -87,8 +88,8 @@ void Conv::reset_parameters(uint64_t seed, int64_t weight_offset, int64_t bias_o
 
 Tensor Conv::forward(const Tensor& x) const {
   UNET_CHECK(x.ndim() == rank_ + 2, transposed_ ? "conv_transpose" : "conv",
-             "a " + std::to_string(rank_) + "D layer needs an input of " + std::to_string(rank_ + 2) + " dims, got " +
-                 shape_str(x.shape()));
+             trf("a {}D layer needs an input of {} dims, got {}", std::to_string(rank_), std::to_string(rank_ + 2),
+                 shape_str(x.shape())));
   return transposed_ ? ops::conv_transpose(x, weight, bias, stride_, pad_) : ops::conv(x, weight, bias, stride_, pad_);
 }
 

@@ -7,6 +7,7 @@
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
 #include "base/gpu_math.hpp"
+#include "base/i18n.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"
 #include "layers/profiler.hpp"
@@ -78,7 +79,7 @@ Prim& cached(Device d, const Spec& spec, std::unique_ptr<Prim> (*make_cpu)(const
     if (d == Device::CPU) {
       slot = make_cpu(spec);
     } else {
-      UNET_CHECK(make_cuda != nullptr, "primitive", "CUDA tensor in a binary built without CUDA");
+      UNET_CHECK(make_cuda != nullptr, "primitive", tr("CUDA tensor in a binary built without CUDA"));
       slot = make_cuda(spec);
     }
   }
@@ -108,9 +109,9 @@ namespace {
 
 // An image batch [N, C, H, W] or a volume batch [N, C, D, H, W].
 void check_spatial(const char* op, const Tensor& t, const char* what) {
-  UNET_CHECK(t.defined(), op, std::string(what) + " is undefined");
+  UNET_CHECK(t.defined(), op, trf("{} is undefined", std::string(what)));
   UNET_CHECK(t.ndim() == 4 || t.ndim() == 5, op,
-             std::string(what) + " must be [N, C, H, W] or [N, C, D, H, W], got " + shape_str(t.shape()));
+             trf("{} must be [N, C, H, W] or [N, C, D, H, W], got {}", std::string(what), shape_str(t.shape())));
 }
 
 // The PyTorch name of a layer op for this input: conv2d for images, conv3d for volumes.
@@ -122,8 +123,8 @@ SpatialDims spatial_dims(const Tensor& t) { return SpatialDims(t.shape().begin()
 
 void check_vector(const char* op, const Tensor& t, int64_t len, const char* what) {
   UNET_CHECK(t.defined() && t.ndim() == 1 && t.dim(0) == len, op,
-             std::string(what) + " must have shape [" + std::to_string(len) + "], got " +
-                 (t.defined() ? shape_str(t.shape()) : std::string("<undefined>")));
+             trf("{} must have shape [{}], got {}", std::string(what), std::to_string(len),
+                 (t.defined() ? shape_str(t.shape()) : tr("<undefined>"))));
 }
 
 Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
@@ -132,23 +133,24 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
   check_spatial(op, w, "weight");
   check_same_device(op, x, w);
   UNET_CHECK(w.ndim() == x.ndim(), op,
-             "weight " + shape_str(w.shape()) + " and input " + shape_str(x.shape()) + " differ in rank");
+             trf("weight {} and input {} differ in rank", shape_str(w.shape()), shape_str(x.shape())));
   // PyTorch layouts: conv weight [Cout, Cin, k, k], transposed weight [Cin, Cout, k, k].
   const int64_t w_in = transposed ? w.dim(0) : w.dim(1);
   const int64_t c_out = transposed ? w.dim(1) : w.dim(0);
   for (int64_t i = 3; i < w.ndim(); ++i)
-    UNET_CHECK(w.dim(i) == w.dim(2), op, "the kernel must be the same size along every axis, got weight " + shape_str(w.shape()));
+    UNET_CHECK(w.dim(i) == w.dim(2), op,
+               trf("the kernel must be the same size along every axis, got weight {}", shape_str(w.shape())));
   UNET_CHECK(x.dim(1) == w_in, op,
-             "input " + shape_str(x.shape()) + " has " + std::to_string(x.dim(1)) +
-                 " channels but weight " + shape_str(w.shape()) + " expects " + std::to_string(w_in));
-  UNET_CHECK(stride >= 1 && pad >= 0, op, "stride must be >= 1 and pad >= 0");
+             trf("input {} has {} channels but weight {} expects {}", shape_str(x.shape()), std::to_string(x.dim(1)),
+                 shape_str(w.shape()), std::to_string(w_in)));
+  UNET_CHECK(stride >= 1 && pad >= 0, op, tr("stride must be >= 1 and pad >= 0"));
   if (b.defined()) {
     check_vector(op, b, c_out, "bias");
     check_same_device(op, x, b);
   }
   const ConvSpec spec{x.dim(0), x.dim(1), c_out, spatial_dims(x), w.dim(2), stride, pad, b.defined(), transposed};
   for (int64_t o : spec.out())
-    UNET_CHECK(o > 0, op, "input " + shape_str(x.shape()) + " is too small for kernel " + std::to_string(w.dim(2)));
+    UNET_CHECK(o > 0, op, trf("input {} is too small for kernel {}", shape_str(x.shape()), std::to_string(w.dim(2))));
   const Device d = x.device();
   ConvPrimitive& prim = conv_primitive(d, spec);
   Tensor y = Tensor::empty(spec.output_shape(), d);  // [N, Cout, *out]
@@ -207,11 +209,11 @@ Tensor sync_batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor&
   const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
   const int64_t n = spec.n, c = spec.c, p = shape_numel(spec.spatial);
   UNET_CHECK(sync.global_batch >= n, "sync_batch_norm",
-             "the global batch (" + std::to_string(sync.global_batch) + ") is smaller than this rank's (" +
-                 std::to_string(n) + ")");
+             trf("the global batch ({}) is smaller than this rank's ({})", std::to_string(sync.global_batch),
+                 std::to_string(n)));
   const int64_t count = sync.global_batch * p;  // values per channel on every rank together
   UNET_CHECK(count > 1, "sync_batch_norm",
-             "training needs more than one value per channel, got input " + shape_str(x.shape()));
+             trf("training needs more than one value per channel, got input {}", shape_str(x.shape())));
   const Device d = x.device();
   dist::Communicator* comm = sync.comm;
   ScopedOpTimer timer(d, [&] { return "sync_batch_norm " + shape_str(x.shape()); }, false, 0.0,
@@ -260,7 +262,7 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta
     return sync_batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, eps, *sync);
   const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
   UNET_CHECK(spec.values_per_channel() > 1, "batch_norm",
-             "training needs more than one value per channel, got input " + shape_str(x.shape()));
+             trf("training needs more than one value per channel, got input {}", shape_str(x.shape())));
   const Device d = x.device();
   Tensor y = Tensor::empty(x.shape(), d);
   Tensor saved = Tensor::empty({2, spec.c}, d);  // backend-defined per-channel statistics
@@ -292,17 +294,17 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
       .forward_eval(x.data(), gamma.data(), beta.data(), running_mean.data(), running_var.data(), y.data());
   // Evaluation mode is not differentiated in this engine (it is used for validation only).
   UNET_CHECK(!needs_graph({x, gamma, beta}), "batch_norm",
-             "evaluation mode does not record gradients; wrap it in NoGradGuard");
+             tr("evaluation mode does not record gradients; wrap it in NoGradGuard"));
   return y;
 }
 
 Tensor max_pool(const Tensor& x, int64_t kernel) {
   const char* op = nd_name(x, "max_pool2d", "max_pool3d");
   check_spatial(op, x, "input");
-  UNET_CHECK(kernel >= 1, op, "the window must be at least 1, got " + std::to_string(kernel));
+  UNET_CHECK(kernel >= 1, op, trf("the window must be at least 1, got {}", std::to_string(kernel)));
   for (int64_t i = 2; i < x.ndim(); ++i)
     UNET_CHECK(x.dim(i) >= kernel, op,
-               "input " + shape_str(x.shape()) + " is smaller than the window " + std::to_string(kernel));
+               trf("input {} is smaller than the window {}", shape_str(x.shape()), std::to_string(kernel)));
   const PoolSpec spec{x.dim(0), x.dim(1), spatial_dims(x), kernel};
   const Device d = x.device();
   PoolPrimitive& prim = pool_primitive(d, spec);
@@ -366,7 +368,7 @@ Tensor concat_channels(const Tensor& a, const Tensor& b) {
   check_spatial("concat_channels", b, "second input");
   check_same_device("concat_channels", a, b);
   UNET_CHECK(a.dim(0) == b.dim(0) && spatial_dims(a) == spatial_dims(b), "concat_channels",
-             "inputs differ outside the channel dimension: " + shape_str(a.shape()) + " vs " + shape_str(b.shape()));
+             trf("inputs differ outside the channel dimension: {} vs {}", shape_str(a.shape()), shape_str(b.shape())));
   const int64_t n = a.dim(0), ca = a.dim(1), cb = b.dim(1), hw = shape_numel(spatial_dims(a));
   const Device d = a.device();
   Shape y_shape = a.shape();
@@ -420,7 +422,7 @@ Tensor sum(const Tensor& x) {
 }
 
 Tensor mean(const Tensor& x) {
-  UNET_CHECK(x.numel() > 0, "mean", "empty tensor " + shape_str(x.shape()));
+  UNET_CHECK(x.numel() > 0, "mean", trf("empty tensor {}", shape_str(x.shape())));
   return scale(sum(x), 1.0f / static_cast<float>(x.numel()));
 }
 

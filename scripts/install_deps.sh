@@ -28,6 +28,9 @@ packages=(
   python3-nibabel python3-scipy            # NIfTI written by nibabel; scipy's distance transform as the HD95 reference
   python3-pydicom dcmtk                    # DICOM series written by pydicom and compressed by dcmcjpeg, for tests
   chromium                                 # renders report.html in the report test
+  gettext                                  # xgettext / msgfmt: the Chinese message catalogue, compiled at build time
+  fonts-noto-cjk                           # a CJK font: the Chinese report's text and SVG charts in a browser, Chinese in the PNGs
+  libfreetype-dev                          # FreeType: draws Chinese labels into the PNG charts and pictures with that font
 )
 case "${1:-}" in
   "") ;;

@@ -8,6 +8,7 @@
 
 #include "base/allocator.hpp"
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "engine/autograd.hpp"
 #include "layers/profiler.hpp"
 #include "tools/bench_measure.hpp"
@@ -38,12 +39,13 @@ Tensor class_map(int64_t n, int64_t s, Device d) {
 
 void print_estimate(const char* what, const UNetConfig& config, int64_t patch, int64_t batch) {
   const TrainingMemoryEstimate e = estimate_training_memory(config, {patch, patch, patch}, batch);
-  std::printf("  %-14s %8.0f MB (base %lld, %lld^3, batch %lld: activations %.0f + weights, gradients, Adam %.0f + "
-              "backward gradients %.0f) -> fits in 24 GB (RTX 3090): %s\n",
+  std::printf(tr("  %-14s %8.0f MB (base %lld, %lld^3, batch %lld: activations %.0f + weights, gradients, Adam %.0f + "
+                 "backward gradients %.0f) -> fits in 24 GB (RTX 3090): %s\n")
+                  .c_str(),
               what, e.total_bytes() / kMiB, static_cast<long long>(config.base), static_cast<long long>(patch),
               static_cast<long long>(batch), 4.0 * static_cast<double>(e.activation_floats) / kMiB,
               4.0 * static_cast<double>(e.parameter_floats) / kMiB, 4.0 * static_cast<double>(e.backward_floats) / kMiB,
-              e.total_bytes() <= kRtx3090Bytes ? "yes" : "NO");
+              (e.total_bytes() <= kRtx3090Bytes ? tr("yes") : tr("NO")).c_str());
 }
 
 }  // namespace
@@ -54,10 +56,11 @@ int run_bench_3d(const Bench3dOptions& o) {
   config.validate("--base");
   const int64_t multiple = int64_t{1} << config.depth;
   UNET_CHECK(o.patch >= multiple && o.patch % multiple == 0, "--patch",
-             "the 3D U-Net pools " + std::to_string(config.depth) + " times, so the patch must be a positive multiple of " +
-                 std::to_string(multiple) + "; got " + std::to_string(o.patch));
-  UNET_CHECK(o.volume.size() == 3, "--volume", "needs 3 sizes (X Y Z), got " + std::to_string(o.volume.size()));
-  for (int64_t v : o.volume) UNET_CHECK(v >= 1, "--volume", "every size must be at least 1, got " + std::to_string(v));
+             trf("the 3D U-Net pools {} times, so the patch must be a positive multiple of {}; got {}",
+                 std::to_string(config.depth), std::to_string(multiple), std::to_string(o.patch)));
+  UNET_CHECK(o.volume.size() == 3, "--volume", trf("needs 3 sizes (X Y Z), got {}", std::to_string(o.volume.size())));
+  for (int64_t v : o.volume)
+    UNET_CHECK(v >= 1, "--volume", trf("every size must be at least 1, got {}", std::to_string(v)));
   const Device d = o.device;
   const int64_t p = o.patch, n = o.batch;
   UNet model(config, d, 0);
@@ -66,11 +69,13 @@ int run_bench_3d(const Bench3dOptions& o) {
 
   int64_t tiles = 1;
   for (int64_t v : o.volume) tiles *= static_cast<int64_t>(sliding_window_steps(std::max(v, p), p, o.overlap).size());
-  std::printf("unet bench: 3D U-Net (brats3d layout, base %lld, %lld parameters), patches %lld^3, volume %lldx%lldx%lld "
-              "(%lld tile%s), %s (%s)\n",
-              static_cast<long long>(o.base), static_cast<long long>(model.parameter_count()), static_cast<long long>(p),
-              static_cast<long long>(o.volume[0]), static_cast<long long>(o.volume[1]), static_cast<long long>(o.volume[2]),
-              static_cast<long long>(tiles), tiles == 1 ? "" : "s", device_name(d), hardware_description(d).c_str());
+  std::printf(tr("unet bench: 3D U-Net (brats3d layout, base %lld, %lld parameters), patches %lld^3, volume "
+                 "%lldx%lldx%lld (%lld tile%s), %s (%s)\n")
+                  .c_str(),
+              static_cast<long long>(o.base), static_cast<long long>(model.parameter_count()),
+              static_cast<long long>(p), static_cast<long long>(o.volume[0]), static_cast<long long>(o.volume[1]),
+              static_cast<long long>(o.volume[2]), static_cast<long long>(tiles), plural_s(tiles), device_name(d),
+              hardware_description(d).c_str());
   std::fflush(stdout);  // the reference configuration takes minutes on a CPU: show what runs
 
   // Training on random patches.
@@ -87,8 +92,10 @@ int run_bench_3d(const Bench3dOptions& o) {
   const double train_sps = static_cast<double>(n * o.steps) / train_s;
   const AllocatorStats train_mem = allocator_for(d).stats();
   const double train_rss = peak_rss_mb();
-  std::printf("  training       %8.3f samples/s  = %.2f s/step (batch %lld, Adam + softmax Dice, %d step%s after %d warm-up)\n",
-              train_sps, train_s / o.steps, static_cast<long long>(n), o.steps, o.steps == 1 ? "" : "s", o.warmup);
+  std::printf(tr("  training       %8.3f samples/s  = %.2f s/step (batch %lld, Adam + softmax Dice, %d step%s after %d "
+                 "warm-up)\n")
+                  .c_str(),
+              train_sps, train_s / o.steps, static_cast<long long>(n), o.steps, plural_s(o.steps), o.warmup);
   std::fflush(stdout);
 
   // Whole-volume inference: a random 4-channel volume, tile by tile as a case is predicted.
@@ -111,9 +118,11 @@ int run_bench_3d(const Bench3dOptions& o) {
     volume_s = seconds_since(t0) / o.volumes;
   }
   const AllocatorStats infer_mem = allocator_for(d).stats();
-  std::printf("  inference      %8.2f s/volume   (%lld tile%s of %lld^3, overlap %.2f, Gaussian weights, argmax; %d volume%s)\n",
-              volume_s, static_cast<long long>(tiles), tiles == 1 ? "" : "s", static_cast<long long>(p), o.overlap, o.volumes,
-              o.volumes == 1 ? "" : "s");
+  std::printf(tr("  inference      %8.2f s/volume   (%lld tile%s of %lld^3, overlap %.2f, Gaussian weights, argmax; %d "
+                 "volume%s)\n")
+                  .c_str(),
+              volume_s, static_cast<long long>(tiles), plural_s(tiles), static_cast<long long>(p), o.overlap, o.volumes,
+              plural_s(o.volumes));
 
   // Per-op table from one profiled training step.
   std::vector<OpTiming> layer_times;
@@ -130,21 +139,24 @@ int run_bench_3d(const Bench3dOptions& o) {
   const double rss = peak_rss_mb();
   const double train_dev_mb = d == Device::CUDA ? static_cast<double>(train_mem.peak_in_use) / kMiB : 0.0;
   const double infer_dev_mb = d == Device::CUDA ? static_cast<double>(infer_mem.peak_in_use) / kMiB : 0.0;
-  std::printf("  peak memory    %8.1f MB host RSS (%.1f MB after training); tensors in use at the peak: %.1f MB in training, "
-              "%.1f MB in inference\n",
+  std::printf(tr("  peak memory    %8.1f MB host RSS (%.1f MB after training); tensors in use at the peak: %.1f MB in "
+                 "training, %.1f MB in inference\n")
+                  .c_str(),
               rss, train_rss, static_cast<double>(train_mem.peak_in_use) / kMiB,
               static_cast<double>(infer_mem.peak_in_use) / kMiB);
   if (d == Device::CUDA)
-    std::printf("  device memory  %8.1f MB in training, %.1f MB in inference (allocator peak; the CUDA context adds a few "
-                "hundred MB) -> training fits in 24 GB (RTX 3090): %s\n",
-                train_dev_mb, infer_dev_mb, train_mem.peak_in_use <= kRtx3090Bytes ? "PASS" : "FAIL");
+    std::printf(tr("  device memory  %8.1f MB in training, %.1f MB in inference (allocator peak; the CUDA context adds "
+                   "a few hundred MB) -> training fits in 24 GB (RTX 3090): %s\n")
+                    .c_str(),
+                train_dev_mb, infer_dev_mb, pass_fail(train_mem.peak_in_use <= kRtx3090Bytes));
   print_estimate("estimate", config, p, n);
   if (!(o.base == 32 && p == 128 && n == 1)) print_estimate("reference", UNetConfig::brats3d(), 128, 1);
   const double gemm = gemm_gflops(d);
   const double train_flops = 3.0 * model.forward_flops({p, p, p});  // forward + two backward GEMMs per conv
   const double achieved = train_sps * train_flops / 1e9;
-  std::printf("  compute        %8.1f GFLOP/s achieved in training (%.1f GFLOP per sample) = %.0f%% of this machine's "
-              "fp32 GEMM rate (%.0f GFLOP/s)\n",
+  std::printf(tr("  compute        %8.1f GFLOP/s achieved in training (%.1f GFLOP per sample) = %.0f%% of this "
+                 "machine's fp32 GEMM rate (%.0f GFLOP/s)\n")
+                  .c_str(),
               achieved, train_flops / 1e9, 100.0 * achieved / gemm, gemm);
   const nlohmann::json layers_json = print_layer_table(layer_times);
 
@@ -173,7 +185,7 @@ int run_bench_3d(const Bench3dOptions& o) {
                               {"layers", layers_json}};
     std::ofstream out(o.json_path);
     out << j.dump(2) << "\n";
-    UNET_CHECK(out.good(), o.json_path, "could not write the JSON results to this file");
+    UNET_CHECK(out.good(), o.json_path, tr("could not write the JSON results to this file"));
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_context.hpp"
 #include "base/gpu_math.hpp"
+#include "base/i18n.hpp"
 #include "layers/cuda/cudnn_algorithm_choice.hpp"
 #endif
 
@@ -37,7 +38,7 @@ double gemm_gflops(Device d) {
     for (int r = 0; r < 3; ++r) {
       const auto t0 = clock_type::now();
       const dnnl_status_t st = dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-      UNET_CHECK(st == dnnl_success, "dnnl_sgemm", "status " + std::to_string(static_cast<int>(st)));
+      UNET_CHECK(st == dnnl_success, "dnnl_sgemm", trf("status {}", std::to_string(static_cast<int>(st))));
       const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
       best = std::max(best, 2.0 * static_cast<double>(n * n * n) / s / 1e9);
     }
@@ -91,6 +92,11 @@ std::vector<OpTiming> median_op_timings(const std::vector<std::vector<OpTiming>>
   return out;
 }
 
+const char* pass_fail(bool ok) {
+  static const std::string pass = tr("PASS"), fail = tr("FAIL");
+  return ok ? pass.c_str() : fail.c_str();
+}
+
 nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, double step_seconds) {
   nlohmann::json rows = nlohmann::json::array();
   if (layer_times.empty()) return rows;
@@ -105,8 +111,11 @@ nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, doubl
     else return std::string("-");
     return std::string(b);
   };
-  std::printf("\n  %-66s %9s %9s %6s %12s %12s\n", "op (one warm training step, median)", "fwd ms", "bwd ms", "share",
-              "fwd rate", "bwd rate");
+  // Headings padded by terminal columns: a translated heading may hold double-width characters.
+  std::printf("\n  %s %s %s %s %s %s\n", pad_columns(tr("op (one warm training step, median)"), 66).c_str(),
+              pad_columns(tr("fwd ms"), 9, true).c_str(), pad_columns(tr("bwd ms"), 9, true).c_str(),
+              pad_columns(tr("share"), 6, true).c_str(), pad_columns(tr("fwd rate"), 12, true).c_str(),
+              pad_columns(tr("bwd rate"), 12, true).c_str());
   double tf = 0, tb = 0;
   for (const auto& lt : layer_times) {
     const double share = sum > 0 ? 100.0 * (lt.forward_seconds + lt.backward_seconds) / sum : 0.0;
@@ -123,10 +132,11 @@ nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, doubl
                     {"forward_bytes", lt.forward_bytes},
                     {"backward_bytes", lt.backward_bytes}});
   }
-  std::printf("  %-66s %9.2f %9.2f\n", "total", tf * 1e3, tb * 1e3);
+  std::printf("  %s %9.2f %9.2f\n", pad_columns(tr("total"), 66).c_str(), tf * 1e3, tb * 1e3);
   if (step_seconds > 0)
-    std::printf("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is "
-                "autograd, the loss's backward and the profiler's own cost\n",
+    std::printf(tr("  the ops above add up to %.1f ms; an unprofiled step takes %.1f ms (median): %+.1f%%, the rest is "
+                   "autograd, the loss's backward and the profiler's own cost\n")
+                    .c_str(),
                 sum * 1e3, step_seconds * 1e3, 100.0 * (sum - step_seconds) / step_seconds);
   return rows;
 }

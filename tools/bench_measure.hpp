@@ -33,4 +33,7 @@ std::vector<OpTiming> median_op_timings(const std::vector<std::vector<OpTiming>>
 // unprofiled step time `step_seconds` (0: not measured), and returns it as JSON rows.
 nlohmann::json print_layer_table(const std::vector<OpTiming>& layer_times, double step_seconds = 0.0);
 
+// "PASS" or "FAIL" on a verdict line, in the user's language (read once, after the language is chosen).
+const char* pass_fail(bool ok);
+
 }  // namespace unet::tools

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 #include "dist/communicator.hpp"
 #include "tools/bench_measure.hpp"
 #include "unet/train_step.hpp"
@@ -78,11 +79,13 @@ int run_bench_scaling(const ScalingOptions& o) {
   if (o.device == Device::CUDA) dist::use_nccl_for_device_data();
   const bool root = world.is_root();
   if (root)
-    std::printf("data-parallel scaling: U-Net base %lld, %lldx%lld, batch %lld per process, on %s, collectives over %s\n"
-                "(each process %s; %d warm-up and %d timed steps, medians; the slowest process sets each row)\n",
+    std::printf(tr("data-parallel scaling: U-Net base %lld, %lldx%lld, batch %lld per process, on %s, collectives over "
+                   "%s\n(each process %s; %d warm-up and %d timed steps, medians; the slowest process sets each row)\n")
+                    .c_str(),
                 static_cast<long long>(o.base), static_cast<long long>(o.size), static_cast<long long>(o.size),
                 static_cast<long long>(o.batch), device_name(o.device), world.backend().c_str(),
-                o.device == Device::CPU ? "on the cores mpirun bound it to" : "on its own GPU", o.warmup, o.steps);
+                (o.device == Device::CPU ? tr("on the cores mpirun bound it to") : tr("on its own GPU")).c_str(),
+                o.warmup, o.steps);
   std::vector<ScalingRow> rows;
   for (int k = 1; k <= world.size(); ++k) {
     std::unique_ptr<dist::Communicator> sub = world.first(k);
@@ -92,8 +95,11 @@ int run_bench_scaling(const ScalingOptions& o) {
     rows.push_back(r);
   }
   if (!root) return 0;
-  std::printf("%10s %13s %11s %9s %11s %13s %14s\n", "processes", "global batch", "samples/s", "speed-up", "efficiency",
-              "allreduce ms", "share of step");
+  // Headings padded by terminal columns: a translated heading may hold double-width characters.
+  std::printf("%s %s %s %s %s %s %s\n", pad_columns(tr("processes"), 10, true).c_str(),
+              pad_columns(tr("global batch"), 13, true).c_str(), pad_columns(tr("samples/s"), 11, true).c_str(),
+              pad_columns(tr("speed-up"), 9, true).c_str(), pad_columns(tr("efficiency"), 11, true).c_str(),
+              pad_columns(tr("allreduce ms"), 13, true).c_str(), pad_columns(tr("share of step"), 14, true).c_str());
   nlohmann::json j = nlohmann::json::array();
   const double base_rate = static_cast<double>(o.batch) / rows[0].step_s;
   for (const ScalingRow& r : rows) {

@@ -1,6 +1,7 @@
 // Sliding-window settings of `unet eval` and `unet predict` for a BraTS model.
 #include <CLI/CLI.hpp>
 
+#include "base/i18n.hpp"
 #include "tools/brats_commands.hpp"
 
 namespace unet::tools {
@@ -13,9 +14,9 @@ BratsInferenceOptions brats_inference_options(const LoadedModel& loaded, int64_t
   o.overlap = overlap_flag >= 0.0 ? overlap_flag : loaded.train_config.overlap;
   const int64_t step = int64_t{1} << loaded.model->config().depth;
   if (o.patch % step != 0)
-    throw CLI::ValidationError("--patch", "must be a multiple of " + std::to_string(step) + " (the model halves the " +
-                                              "volume " + std::to_string(loaded.model->config().depth) +
-                                              " times), got " + std::to_string(o.patch));
+    throw CLI::ValidationError(
+        "--patch", trf("must be a multiple of {} (the model halves the volume {} times), got {}", std::to_string(step),
+                       std::to_string(loaded.model->config().depth), std::to_string(o.patch)));
   return o;
 }
 

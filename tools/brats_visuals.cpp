@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
+#include "tools/cjk_text.hpp"
 
 namespace unet::tools {
 
@@ -71,7 +73,7 @@ PlaneSlice brats_plane_slice(const uint8_t* volume, const std::array<int64_t, 3>
   const int64_t X = dims[0], Y = dims[1], Z = dims[2];
   for (int a = 0; a < 3; ++a)
     UNET_CHECK(centre[static_cast<size_t>(a)] >= 0 && centre[static_cast<size_t>(a)] < dims[static_cast<size_t>(a)],
-               "brats_plane_slice", "the plane's position lies outside the volume");
+               "brats_plane_slice", tr("the plane's position lies outside the volume"));
   auto at = [&](int64_t x, int64_t y, int64_t z) { return volume[(x * Y + y) * Z + z]; };
   PlaneSlice s;
   switch (plane) {
@@ -106,17 +108,18 @@ Canvas brats_plane_picture(const std::vector<uint8_t>& grey, const uint8_t* trut
                            const std::array<int64_t, 3>& dims, BratsPlane plane, const std::array<int64_t, 3>& centre,
                            int min_panel) {
   UNET_CHECK(static_cast<int64_t>(grey.size()) == dims[0] * dims[1] * dims[2], "brats_plane_picture",
-             "the grey volume does not have the case's size");
-  UNET_CHECK(pred != nullptr, "brats_plane_picture", "no prediction to draw");
+             tr("the grey volume does not have the case's size"));
+  UNET_CHECK(pred != nullptr, "brats_plane_picture", tr("no prediction to draw"));
   const PlaneSlice image = brats_plane_slice(grey.data(), dims, plane, centre);
   const BratsPictureLayout l = brats_picture_layout(image.rows, image.columns, min_panel);
+  const PngTextScope png_text;
   struct Panel {
-    const char* title;
+    std::string title;
     const uint8_t* classes;
   };
-  std::vector<Panel> panels = {{"image", nullptr}};
-  if (truth != nullptr) panels.push_back({"ground truth", truth});
-  panels.push_back({"prediction", pred});
+  std::vector<Panel> panels = {{tr("image"), nullptr}};
+  if (truth != nullptr) panels.push_back({tr("ground truth"), truth});
+  panels.push_back({tr("prediction"), pred});
   const int n = static_cast<int>(panels.size());
   // The legend needs about 460 pixels on one line.
   const int width = std::max(n * l.panel_width + (n - 1) * l.gap, 460);
@@ -145,8 +148,8 @@ Canvas brats_plane_picture(const std::vector<uint8_t>& grey, const uint8_t* trut
   }
   const struct {
     int engine_class;
-    const char* text;
-  } legend[] = {{1, "1 necrotic"}, {2, "2 edema"}, {3, "4 enhancing"}};
+    std::string text;
+  } legend[] = {{1, tr("1 necrotic")}, {2, tr("2 edema")}, {3, tr("4 enhancing")}};
   const double y = l.title_height + l.panel_height + l.legend_height / 2.0;
   for (int k = 0; k < 3; ++k) {
     const double x = 4 + 152.0 * k;

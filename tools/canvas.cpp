@@ -9,6 +9,8 @@
 
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
+#include "tools/cjk_text.hpp"
 
 namespace unet::tools {
 
@@ -111,6 +113,22 @@ void Canvas::polyline(const std::vector<double>& xs, const std::vector<double>& 
 }
 
 void Canvas::text(double x, double y, const std::string& s, Rgb color, int anchor) {
+  const bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii && cjk_font_available()) {
+    // Chinese: FreeType's coverage blended over the canvas, about as tall as the ASCII text.
+    const TextBitmap t = render_cjk_text(s, 14);
+    const double left = anchor == 0 ? x : anchor == 1 ? x - t.width / 2.0 : x - t.width;
+    const int x0 = static_cast<int>(std::lround(left)), y0 = static_cast<int>(std::lround(y - t.height / 2.0));
+    for (int r = 0; r < t.height; ++r)
+      for (int c = 0; c < t.width; ++c) {
+        const int a = t.coverage[static_cast<size_t>(r * t.width + c)], px = x0 + c, py = y0 + r;
+        if (a == 0 || px < 0 || py < 0 || px >= width_ || py >= height_) continue;
+        uint8_t* d = &px_[static_cast<size_t>((py * width_ + px) * 3)];
+        const auto mix = [a](uint8_t under, uint8_t over) { return static_cast<uint8_t>((under * (255 - a) + over * a) / 255); };
+        d[0] = mix(d[0], color.r), d[1] = mix(d[1], color.g), d[2] = mix(d[2], color.b);
+      }
+    return;
+  }
   // stb_easy_font: quads of a 1-pixel-stroke font about 7 px high, drawn at twice that size.
   constexpr double kScale = 2.0;
   static thread_local std::vector<char> buf(1 << 16);
@@ -140,7 +158,7 @@ std::string Canvas::png_bytes() const {
   std::string out;
   auto sink = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), static_cast<size_t>(size)); };
   const int ok = stbi_write_png_to_func(sink, &out, width_, height_, 3, px_.data(), width_ * 3);
-  UNET_CHECK(ok != 0, "stbi_write_png_to_func", "PNG encoding failed");
+  UNET_CHECK(ok != 0, "stbi_write_png_to_func", tr("PNG encoding failed"));
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Drawing for reports: one Painter interface, two back ends — SVG text for report.html and
-// an RGB raster written as PNG (stb_image_write, text by stb_easy_font). Charts are drawn
+// an RGB raster written as PNG (stb_image_write; ASCII text by stb_easy_font, Chinese through
+// FreeType and an installed CJK font, tools/cjk_text.hpp). Charts are drawn
 // once against the interface and come out identical in both formats.
 #pragma once
 

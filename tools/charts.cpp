@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/i18n.hpp"
+
 namespace unet::tools {
 
 namespace {
@@ -87,8 +89,8 @@ void bar_chart(Painter& p, int width, int height, const std::string& title, cons
   p.line(left, top, left, bottom, kAxis, 1, false);
   p.line(left, py(mean), right, py(mean), Rgb{220, 50, 47}, 2, true);
   p.line(left, py(median), right, py(median), Rgb{38, 139, 34}, 2, true);
-  p.text(right - 4, py(mean) - 9, "mean " + label(mean), Rgb{220, 50, 47}, 2);
-  p.text(right - 4, py(median) + 9, "median " + label(median), Rgb{38, 139, 34}, 2);
+  p.text(right - 4, py(mean) - 9, trf("mean {}", label(mean)), Rgb{220, 50, 47}, 2);
+  p.text(right - 4, py(median) + 9, trf("median {}", label(median)), Rgb{38, 139, 34}, 2);
 }
 
 }  // namespace unet::tools

@@ -16,6 +16,7 @@
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
 #include "base/gpu_math.hpp"
+#include "base/i18n.hpp"
 #include "layers/profiler.hpp"
 #include "tools/bench_3d.hpp"
 #include "tools/bench_scaling.hpp"
@@ -51,36 +52,61 @@ struct BenchConfig {
 
 Runner add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchConfig>();
-  CLI::App* sub = app.add_subcommand("bench", "Benchmark training and inference of the U-Net (table, JSON, verdicts); under mpirun -np N, the\n"
-                                     "data-parallel scaling of training on 1..N processes with --batch per process");
-  sub->add_option("--model", o->model, "2d (the U-Net of --base) or brats3d (the 3D U-Net of the BraTS system)")
-      ->check(checks::one_of({"2d", "brats3d"}))->capture_default_str();
-  sub->add_option("--base", o->base, "U-Net base width (2d: 32 reference layout, 64 classic layout; brats3d: 32 is the reference)")->check(checks::between(1, 256))->capture_default_str();
-  CLI::Option* size_opt = sub->add_option("--size", o->size, "2d: image size (multiple of 16)")->check(checks::image_size())->capture_default_str();
-  CLI::Option* patch_opt = sub->add_option("--patch", o->patch, "brats3d: training patches and inference tiles of patch^3 voxels (multiple of 4)")
-      ->check(checks::at_least(4))->capture_default_str();
-  CLI::Option* volume_opt = sub->add_option("--volume", o->volume, "brats3d: the whole volume inferred, X Y Z")
-      ->expected(3)->check(checks::at_least(1))->capture_default_str();
-  CLI::Option* batch_opt = sub->add_option("--batch", o->batch, "training batch (default: 4 for 2d, 1 for brats3d)")->check(checks::at_least(1))->capture_default_str();
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
-  CLI::Option* warmup_opt = sub->add_option("--warmup", o->warmup, "untimed steps first (default: 2 for 2d, 1 for brats3d)")->check(checks::at_least(0))->capture_default_str();
-  sub->add_option("--steps", o->steps, "timed training steps (default: 5 on CPU, 30 on GPU; brats3d: 2 on CPU, 20 on GPU)")->check(checks::at_least(1));
-  sub->add_option("--infer-iters", o->infer_iters, "timed inference passes (default: 5 on CPU, 50 on GPU; brats3d: whole volumes, 1 on CPU, 3 on GPU)")->check(checks::at_least(1));
-  sub->add_option("--json", o->json_path, "also write the results as JSON here");
-  sub->add_flag("!--no-layers", o->layers, "skip the per-layer table");
+  CLI::App* sub = app.add_subcommand(
+      "bench", tr("Benchmark training and inference of the U-Net (table, JSON, verdicts); under mpirun -np N, the\n"
+                  "data-parallel scaling of training on 1..N processes with --batch per process"));
+  sub->add_option("--model", o->model, tr("2d (the U-Net of --base) or brats3d (the 3D U-Net of the BraTS system)"))
+      ->check(checks::one_of({"2d", "brats3d"}))
+      ->capture_default_str();
+  sub->add_option("--base", o->base,
+                  tr("U-Net base width (2d: 32 reference layout, 64 classic layout; brats3d: 32 is the reference)"))
+      ->check(checks::between(1, 256))
+      ->capture_default_str();
+  CLI::Option* size_opt = sub->add_option("--size", o->size, tr("2d: image size (multiple of 16)"))
+                              ->check(checks::image_size())
+                              ->capture_default_str();
+  CLI::Option* patch_opt =
+      sub->add_option("--patch", o->patch,
+                      tr("brats3d: training patches and inference tiles of patch^3 voxels (multiple of 4)"))
+          ->check(checks::at_least(4))
+          ->capture_default_str();
+  CLI::Option* volume_opt = sub->add_option("--volume", o->volume, tr("brats3d: the whole volume inferred, X Y Z"))
+                                ->expected(3)
+                                ->check(checks::at_least(1))
+                                ->capture_default_str();
+  CLI::Option* batch_opt = sub->add_option("--batch", o->batch, tr("training batch (default: 4 for 2d, 1 for brats3d)"))
+                               ->check(checks::at_least(1))
+                               ->capture_default_str();
+  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))
+      ->check(checks::one_of({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  CLI::Option* warmup_opt =
+      sub->add_option("--warmup", o->warmup, tr("untimed steps first (default: 2 for 2d, 1 for brats3d)"))
+          ->check(checks::at_least(0))
+          ->capture_default_str();
+  sub->add_option("--steps", o->steps,
+                  tr("timed training steps (default: 5 on CPU, 30 on GPU; brats3d: 2 on CPU, 20 on GPU)"))
+      ->check(checks::at_least(1));
+  sub->add_option(
+         "--infer-iters", o->infer_iters,
+         tr("timed inference passes (default: 5 on CPU, 50 on GPU; brats3d: whole volumes, 1 on CPU, 3 on GPU)"))
+      ->check(checks::at_least(1));
+  sub->add_option("--json", o->json_path, tr("also write the results as JSON here"));
+  sub->add_flag("!--no-layers", o->layers, tr("skip the per-layer table"));
   sub->add_flag("--check-layer-sum", o->check_layer_sum,
-                "exit 1 when the per-layer table's sum and the unprofiled step time differ by more than 15%");
+                tr("exit 1 when the per-layer table's sum and the unprofiled step time differ by more than 15%"));
   sub->add_flag("--deterministic,!--no-deterministic", o->deterministic,
-                "GPU: deterministic cuDNN algorithms, as unet train (default on; the bench also times them off)");
-  sub->add_flag("--tf32,!--no-tf32", o->tf32, "GPU: TF32 math for convolutions, the 1x1 GEMM and the GEMM rate (default on)");
+                tr("GPU: deterministic cuDNN algorithms, as unet train (default on; the bench also times them off)"));
+  sub->add_flag("--tf32,!--no-tf32", o->tf32,
+                tr("GPU: TF32 math for convolutions, the 1x1 GEMM and the GEMM rate (default on)"));
   return [=]() {
     set_gpu_deterministic(o->deterministic);
     set_gpu_allow_tf32(o->tf32);
     const Device d = resolve_device(o->device);
     if (o->model == "brats3d") {
       UNET_CHECK(dist::world().size() == 1, "mpirun",
-                 "the data-parallel scaling bench is the 2D U-Net's; run --model brats3d as one process");
-      UNET_CHECK(size_opt->count() == 0, "--size", "this is the 2D image size; with --model brats3d, use --patch");
+                 tr("the data-parallel scaling bench is the 2D U-Net's; run --model brats3d as one process"));
+      UNET_CHECK(size_opt->count() == 0, "--size", tr("this is the 2D image size; with --model brats3d, use --patch"));
       Bench3dOptions b;
       b.base = o->base, b.patch = o->patch, b.volume = o->volume, b.device = d, b.layers = o->layers;
       b.batch = batch_opt->count() > 0 ? o->batch : 1;
@@ -91,7 +117,7 @@ Runner add_bench_command(CLI::App& app) {
       return run_bench_3d(b);
     }
     UNET_CHECK(patch_opt->count() == 0 && volume_opt->count() == 0, patch_opt->count() > 0 ? "--patch" : "--volume",
-               "this applies to --model brats3d only; the 2D bench uses --size");
+               tr("this applies to --model brats3d only; the 2D bench uses --size"));
     const int steps = o->steps > 0 ? o->steps : (d == Device::CPU ? 5 : 30);
     const int iters = o->infer_iters > 0 ? o->infer_iters : (d == Device::CPU ? 5 : 50);
     if (dist::world().size() > 1) {  // under mpirun: data-parallel scaling (tools/bench_scaling.hpp)
@@ -200,39 +226,51 @@ Runner add_bench_command(CLI::App& app) {
     const double train_flops = 3.0 * model.forward_flops({s, s});  // forward + two backward GEMMs per conv
     const double achieved = train_sps * train_flops / 1e9;
 
-    std::printf("unet bench: U-Net base %lld (%s layout, %lld parameters), %lldx%lld, %s (%s)\n",
+    std::printf(tr("unet bench: U-Net base %lld (%s layout, %lld parameters), %lldx%lld, %s (%s)\n").c_str(),
                 static_cast<long long>(o->base), model.config().layout_name().c_str(),
                 static_cast<long long>(model.parameter_count()), static_cast<long long>(s), static_cast<long long>(s),
                 device_name(d), hardware_description(d).c_str());
-    std::printf("  training       %8.2f samples/s   (batch %lld, Adam + BCE, %d steps after %d warm-up)\n", train_sps,
-                static_cast<long long>(n), steps, o->warmup);
-    std::printf("  inference      %8.1f ms/image    (batch 1)   %8.2f images/s (batch 16)\n", ms_b1, ips_b16);
-    std::printf("  peak memory    %8.1f MB host RSS%s\n", rss,
-                d == Device::CUDA ? (", " + std::to_string(static_cast<int>(dev_mb)) + " MB device (allocator peak)").c_str() : "");
-    std::printf("                 %8.1f MB host RSS after training; tensors in use at the peak: %.1f MB in training, %.1f MB in batch-16 inference\n",
+    std::printf(tr("  training       %8.2f samples/s   (batch %lld, Adam + BCE, %d steps after %d warm-up)\n").c_str(),
+                train_sps, static_cast<long long>(n), steps, o->warmup);
+    std::printf(tr("  inference      %8.1f ms/image    (batch 1)   %8.2f images/s (batch 16)\n").c_str(), ms_b1,
+                ips_b16);
+    std::printf(tr("  peak memory    %8.1f MB host RSS%s\n").c_str(), rss,
+                d == Device::CUDA ? trf(", {} MB device (allocator peak)", static_cast<int>(dev_mb)).c_str() : "");
+    std::printf(tr("                 %8.1f MB host RSS after training; tensors in use at the peak: %.1f MB in "
+                   "training, %.1f MB in batch-16 inference\n")
+                    .c_str(),
                 train_rss, static_cast<double>(train_mem.peak_in_use) / (1024.0 * 1024.0),
                 static_cast<double>(infer_mem.peak_in_use) / (1024.0 * 1024.0));
-    std::printf("  model file     %8.1f MB (safetensors)\n", file_mb);
+    std::printf(tr("  model file     %8.1f MB (safetensors)\n").c_str(), file_mb);
     const char* precision = d == Device::CUDA && o->tf32 ? "TF32" : "fp32";
-    std::printf("  compute        %8.1f GFLOP/s achieved in training (%.1f GFLOP per sample) = %.0f%% of this machine's %s GEMM rate (%.0f GFLOP/s)\n",
+    std::printf(tr("  compute        %8.1f GFLOP/s achieved in training (%.1f GFLOP per sample) = %.0f%% of this "
+                   "machine's %s GEMM rate (%.0f GFLOP/s)\n")
+                    .c_str(),
                 achieved, train_flops / 1e9, 100.0 * achieved / gemm, precision, gemm);
     if (nondeterministic_sps > 0)
-      std::printf("  determinism    %8.2f samples/s with nondeterministic algorithms: deterministic ones cost %.0f%% of the speed\n",
+      std::printf(tr("  determinism    %8.2f samples/s with nondeterministic algorithms: deterministic ones cost "
+                     "%.0f%% of the speed\n")
+                      .c_str(),
                   nondeterministic_sps, 100.0 * (1.0 - train_sps / nondeterministic_sps));
     if (d == Device::CUDA) {
-      std::printf("  verdict        training >= 8 samples/s: %s | inference <= 50 ms/image: %s | model file <= 200 MB: %s\n",
-                  train_sps >= 8 ? "PASS" : "FAIL", ms_b1 <= 50 ? "PASS" : "FAIL", file_mb <= 200 ? "PASS" : "FAIL");
+      std::printf(
+          tr("  verdict        training >= 8 samples/s: %s | inference <= 50 ms/image: %s | model file <= 200 MB: %s\n")
+              .c_str(),
+          pass_fail(train_sps >= 8), pass_fail(ms_b1 <= 50), pass_fail(file_mb <= 200));
     } else {
-      std::printf("  verdict        model file <= 200 MB: %s (the speed thresholds of the spec apply to a GPU)\n",
-                  file_mb <= 200 ? "PASS" : "FAIL");
+      std::printf(
+          tr("  verdict        model file <= 200 MB: %s (the speed thresholds of the spec apply to a GPU)\n").c_str(),
+          pass_fail(file_mb <= 200));
     }
     const nlohmann::json layers_json = print_layer_table(layer_times, step_median_s);
     if (o->check_layer_sum && !layer_times.empty()) {
       double sum = 0.0;
       for (const auto& lt : layer_times) sum += lt.forward_seconds + lt.backward_seconds;
       if (std::abs(sum - step_median_s) > 0.15 * step_median_s) {
-        std::printf("FAIL: the timed ops add up to %.1f ms, the unprofiled step takes %.1f ms (more than 15%% apart)\n",
-                    sum * 1e3, step_median_s * 1e3);
+        std::printf(
+            tr("FAIL: the timed ops add up to %.1f ms, the unprofiled step takes %.1f ms (more than 15%% apart)\n")
+                .c_str(),
+            sum * 1e3, step_median_s * 1e3);
         return 1;
       }
     }

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "data/dicom_series.hpp"
 #include "data/kaggle_scan.hpp"
 #include "data/nifti_io.hpp"
@@ -35,14 +36,19 @@ void check_same_grid(const data::DicomSeries& a, const std::string& a_dir, const
                      const std::string& b_dir) {
   const std::string both = b_dir + " and " + a_dir;
   UNET_CHECK(a.rows == b.rows && a.cols == b.cols && a.slice_count() == b.slice_count(), "--dicom",
-             both + " differ in size (" + std::to_string(b.cols) + " x " + std::to_string(b.rows) + " x " +
-                 std::to_string(b.slice_count()) + " against " + std::to_string(a.cols) + " x " +
-                 std::to_string(a.rows) + " x " + std::to_string(a.slice_count()) +
-                 "); channels must be series of one grid (register them first)");
+             trf("{} differ in size ({} x {} x {} against {} x {} x {}); channels must be series of one grid (register "
+                 "them first)",
+                 both, std::to_string(b.cols), std::to_string(b.rows), std::to_string(b.slice_count()),
+                 std::to_string(a.cols), std::to_string(a.rows), std::to_string(a.slice_count())));
   const auto fa = a.affine_ras(), fb = b.affine_ras();
   for (size_t i = 0; i < 12; ++i)
-    UNET_CHECK(std::abs(fa[i] - fb[i]) < 0.01, "--dicom",  // mm: well below any voxel size
-               both + " lie on different voxel grids (position, orientation or spacing); channels must share one");
+    UNET_CHECK(
+        std::abs(fa[i] - fb[i]) < 0.01, "--dicom",
+        trf("{} lie on different voxel grids (position, orientation or spacing); channels must share one",  // mm: well
+                                                                                                            // below any
+                                                                                                            // voxel
+                                                                                                            // size
+            both));
 }
 
 // The slice number of a mask file: the last run of digits in its name (x_12_mask.tif -> 12).
@@ -52,7 +58,8 @@ int slice_number(const fs::path& p) {
   while (end > 0 && !std::isdigit(static_cast<unsigned char>(s[end - 1]))) --end;
   size_t begin = end;
   while (begin > 0 && std::isdigit(static_cast<unsigned char>(s[begin - 1]))) --begin;
-  UNET_CHECK(begin < end && end - begin < 9, p.string(), "has no slice number in its name (expected e.g. case_12_mask.tif)");
+  UNET_CHECK(begin < end && end - begin < 9, p.string(),
+             tr("has no slice number in its name (expected e.g. case_12_mask.tif)"));
   return std::stoi(s.substr(begin, end - begin));
 }
 
@@ -60,28 +67,30 @@ int slice_number(const fs::path& p) {
 std::vector<std::vector<uint8_t>> masks_from_folder(const std::string& folder, const data::DicomSeries& s) {
   std::map<int, fs::path> by_number;
   std::error_code ec;
-  UNET_CHECK(fs::is_directory(folder, ec), "--mask", folder + " is not a folder");
+  UNET_CHECK(fs::is_directory(folder, ec), "--mask", trf("{} is not a folder", folder));
   for (const auto& e : fs::directory_iterator(folder))
     if (e.is_regular_file() && data::is_tiff_path(e.path().string())) {
       const int n = slice_number(e.path());
       const auto [it, fresh] = by_number.emplace(n, e.path());
-      UNET_CHECK(fresh, e.path().string(), "has the slice number " + std::to_string(n) + " of " + it->second.string());
+      UNET_CHECK(fresh, e.path().string(),
+                 trf("has the slice number {} of {}", std::to_string(n), it->second.string()));
     }
   std::vector<std::vector<uint8_t>> masks;
   for (int n = 1; n <= s.slice_count(); ++n) {
     const auto it = by_number.find(n);
     UNET_CHECK(it != by_number.end(), "--mask",
-               folder + " has no mask for slice " + std::to_string(n) + " of " + std::to_string(s.slice_count()) +
-                   " (slices are numbered 1.. along the slice normal, as `unet convert` numbers the images)");
+               trf("{} has no mask for slice {} of {} (slices are numbered 1.. along the slice normal, as `unet "
+                   "convert` numbers the images)",
+                   folder, std::to_string(n), std::to_string(s.slice_count())));
     const data::Image m = data::read_tiff(it->second.string());
     UNET_CHECK(m.height == s.rows && m.width == s.cols, it->second.string(),
-               "is " + std::to_string(m.width) + " x " + std::to_string(m.height) + "; the series' slices are " +
-                   std::to_string(s.cols) + " x " + std::to_string(s.rows));
+               trf("is {} x {}; the series' slices are {} x {}", std::to_string(m.width), std::to_string(m.height),
+                   std::to_string(s.cols), std::to_string(s.rows)));
     masks.push_back(data::mask_to_binary(m, it->second.string()));
   }
   UNET_CHECK(static_cast<int64_t>(by_number.size()) == s.slice_count(), "--mask",
-             folder + " holds " + std::to_string(by_number.size()) + " masks for " + std::to_string(s.slice_count()) +
-                 " slices");
+             trf("{} holds {} masks for {} slices", folder, std::to_string(by_number.size()),
+                 std::to_string(s.slice_count())));
   return masks;
 }
 
@@ -90,15 +99,15 @@ std::vector<std::vector<uint8_t>> masks_from_folder(const std::string& folder, c
 std::vector<std::vector<uint8_t>> masks_from_labels(const std::string& path, const data::DicomSeries& s) {
   const data::NiftiVolume v = data::read_nifti(path);
   UNET_CHECK(v.dims[0] == s.cols && v.dims[1] == s.rows && v.dims[2] == s.slice_count(), path,
-             "is " + std::to_string(v.dims[0]) + " x " + std::to_string(v.dims[1]) + " x " + std::to_string(v.dims[2]) +
-                 "; the series is " + std::to_string(s.cols) + " x " + std::to_string(s.rows) + " x " +
-                 std::to_string(s.slice_count()) + " (columns x rows x slices)");
+             trf("is {} x {} x {}; the series is {} x {} x {} (columns x rows x slices)", std::to_string(v.dims[0]),
+                 std::to_string(v.dims[1]), std::to_string(v.dims[2]), std::to_string(s.cols), std::to_string(s.rows),
+                 std::to_string(s.slice_count())));
   const auto want = s.affine_ras();
   const auto have = v.header.sform_code() > 0 ? v.header.sform() : v.header.qform();
   for (size_t i = 0; i < 12; ++i)
     UNET_CHECK(std::abs(want[i] - have[i]) < 0.01, path,  // mm, as for channels
-               "has another affine than the series (its voxels are not the series' voxels; resample the labels onto "
-               "the series' grid first)");
+               tr("has another affine than the series (its voxels are not the series' voxels; resample the labels onto "
+                  "the series' grid first)"));
   const int64_t plane = s.rows * s.cols;
   std::vector<std::vector<uint8_t>> masks(static_cast<size_t>(s.slice_count()), std::vector<uint8_t>(static_cast<size_t>(plane)));
   for (int64_t c = 0; c < s.cols; ++c)
@@ -114,7 +123,7 @@ void write_case(const std::string& out, const std::string& id, const std::vector
   const fs::path folder = fs::path(out) / id;
   std::error_code ec;
   fs::create_directories(folder, ec);
-  UNET_CHECK(!ec, folder.string(), "cannot create the output folder: " + ec.message());
+  UNET_CHECK(!ec, folder.string(), trf("cannot create the output folder: {}", ec.message()));
   for (size_t k = 0; k < images.size(); ++k) {
     const data::Image& im = images[k];
     data::Image8 rgb{im.height, im.width, 3, std::vector<uint8_t>(im.pixels.begin(), im.pixels.end())};
@@ -133,41 +142,47 @@ Runner add_convert_command(CLI::App& app) {
   auto o = std::make_shared<ConvertOptions>();
   CLI::App* sub = app.add_subcommand(
       "convert",
-      "DICOM series -> kaggle_3m-style TIFF slices OUT/<id>/<id>_<n>.tif (n = 1.. along the slice normal; each\n"
-      "channel windowed to its 0.5-99.5 percentiles), to label, train and evaluate on. Outputs are named by a hash\n"
-      "of the series UID or by --id; nothing that identifies the patient is written.");
+      tr("DICOM series -> kaggle_3m-style TIFF slices OUT/<id>/<id>_<n>.tif (n = 1.. along the slice normal; "
+         "each\nchannel windowed to its 0.5-99.5 percentiles), to label, train and evaluate on. Outputs are named by a "
+         "hash\nof the series UID or by --id; nothing that identifies the patient is written."));
   sub->add_option("--dicom", o->dicom,
-                  "a folder of DICOM files (any names and order; several series are converted one by one). Given 3\n"
-                  "times (one series each, one voxel grid): the 3 series become the 3 channels, in that order")
-      ->required()->check(CLI::ExistingDirectory);
-  sub->add_option("--out", o->out, "output folder (a kaggle_3m-style root: one <id>/ folder per series)")->required();
-  sub->add_option("--id", o->id, "name of the case (one series or one stack only; default series_<hash>)");
-  sub->add_option("--mask", o->mask_folder, "a folder of mask TIFFs numbered like the slices (<...>_<n>[_mask].tif)")
+                  tr("a folder of DICOM files (any names and order; several series are converted one by one). Given "
+                     "3\ntimes (one series each, one voxel grid): the 3 series become the 3 channels, in that order"))
+      ->required()
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--labels", o->labels, "a NIfTI label volume on the series' grid (e.g. from `unet predict`); > 0 = tumour")
+  sub->add_option("--out", o->out, tr("output folder (a kaggle_3m-style root: one <id>/ folder per series)"))
+      ->required();
+  sub->add_option("--id", o->id, tr("name of the case (one series or one stack only; default series_<hash>)"));
+  sub->add_option("--mask", o->mask_folder,
+                  tr("a folder of mask TIFFs numbered like the slices (<...>_<n>[_mask].tif)"))
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--labels", o->labels,
+                  tr("a NIfTI label volume on the series' grid (e.g. from `unet predict`); > 0 = tumour"))
       ->check(CLI::ExistingFile);
-  sub->add_flag("--strict", o->strict, "stop at the first unreadable file or unusable series instead of skipping it");
+  sub->add_flag("--strict", o->strict,
+                tr("stop at the first unreadable file or unusable series instead of skipping it"));
   return [o, sub]() {
-    UNET_CHECK(o->dicom.size() == 1 || o->dicom.size() == 3, "--dicom",
-               "is given " + std::to_string(o->dicom.size()) +
-                   " times; give it once (grey, replicated to 3 channels) or 3 times (one series per channel)");
-    UNET_CHECK(o->mask_folder.empty() || o->labels.empty(), "--mask", "and --labels both given; give one of them");
+    UNET_CHECK(
+        o->dicom.size() == 1 || o->dicom.size() == 3, "--dicom",
+        trf("is given {} times; give it once (grey, replicated to 3 channels) or 3 times (one series per channel)",
+            std::to_string(o->dicom.size())));
+    UNET_CHECK(o->mask_folder.empty() || o->labels.empty(), "--mask", tr("and --labels both given; give one of them"));
     std::vector<data::DicomScan> scans;
     for (const std::string& dir : o->dicom) {
       scans.push_back(data::scan_dicom_folder(dir, o->strict));
-      for (const std::string& p : scans.back().problems) std::printf("warning: %s\n", p.c_str());
+      for (const std::string& p : scans.back().problems) std::printf(tr("warning: %s\n").c_str(), p.c_str());
     }
     const bool stacked = scans.size() == 3;
     const bool one_case = stacked || scans[0].series.size() == 1;
     if (stacked)
       for (size_t i = 0; i < 3; ++i)
         UNET_CHECK(scans[i].series.size() == 1, "--dicom",
-                   o->dicom[i] + " holds " + std::to_string(scans[i].series.size()) +
-                       " series; for channels, give each series' own folder");
+                   trf("{} holds {} series; for channels, give each series' own folder", o->dicom[i],
+                       std::to_string(scans[i].series.size())));
     for (const char* flag : {"--id", "--mask", "--labels"})
       UNET_CHECK(one_case || sub->count(flag) == 0, flag,
-                 "applies to one series, but " + o->dicom[0] + " holds " + std::to_string(scans[0].series.size()) +
-                     " series; give one series' folder");
+                 trf("applies to one series, but {} holds {} series; give one series' folder", o->dicom[0],
+                     std::to_string(scans[0].series.size())));
     int64_t slices = 0;
     if (stacked) {
       const data::DicomSeries& first = scans[0].series[0];
@@ -190,11 +205,12 @@ Runner add_convert_command(CLI::App& app) {
       if (!o->labels.empty()) masks = masks_from_labels(o->labels, s);
       write_case(o->out, id, images, masks);
       slices += s.slice_count();
-      std::printf("%-24s %4lld slices of %lld x %lld%s\n", id.c_str(), static_cast<long long>(s.slice_count()),
-                  static_cast<long long>(s.rows), static_cast<long long>(s.cols), masks.empty() ? "" : " with masks");
+      std::printf(tr("%-24s %4lld slices of %lld x %lld%s\n").c_str(), id.c_str(),
+                  static_cast<long long>(s.slice_count()), static_cast<long long>(s.rows),
+                  static_cast<long long>(s.cols), masks.empty() ? "" : tr(" with masks").c_str());
     }
-    std::printf("unet convert: %zu case(s), %lld slices -> %s\n", cases.size(), static_cast<long long>(slices),
-                o->out.c_str());
+    std::printf(tr("unet convert: %zu case(s), %lld slices -> %s\n").c_str(), cases.size(),
+                static_cast<long long>(slices), o->out.c_str());
     return 0;
   };
 }

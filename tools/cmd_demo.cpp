@@ -7,6 +7,7 @@
 
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "base/rng.hpp"
 #include "tools/commands.hpp"
 #include "tools/option_checks.hpp"
@@ -51,23 +52,31 @@ void make_batch(const DemoConfig& o, std::vector<float>& img, std::vector<float>
 
 Runner add_demo_command(CLI::App& app) {
   auto o = std::make_shared<DemoConfig>();
-  CLI::App* sub = app.add_subcommand("demo", "Train a small U-Net on one generated batch and print the falling loss");
-  sub->add_option("--steps", o->steps, "training steps")->check(checks::at_least(1))->capture_default_str();
-  sub->add_option("--batch", o->batch, "batch size")->check(checks::at_least(1))->capture_default_str();
-  sub->add_option("--size", o->size, "image size (multiple of 16)")->check(checks::image_size())->capture_default_str();
-  sub->add_option("--base", o->base, "U-Net base width")->check(checks::between(1, 256))->capture_default_str();
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--loss", o->loss, "bce, dice or bce+dice")->check(checks::one_of({"bce", "dice", "bce+dice"}))->capture_default_str();
-  sub->add_option("--lr", o->lr, "Adam learning rate")->check(checks::positive())->capture_default_str();
-  sub->add_option("--seed", o->seed, "seed for the weights and the batch")->capture_default_str();
+  CLI::App* sub =
+      app.add_subcommand("demo", tr("Train a small U-Net on one generated batch and print the falling loss"));
+  sub->add_option("--steps", o->steps, tr("training steps"))->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--batch", o->batch, tr("batch size"))->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--size", o->size, tr("image size (multiple of 16)"))
+      ->check(checks::image_size())
+      ->capture_default_str();
+  sub->add_option("--base", o->base, tr("U-Net base width"))->check(checks::between(1, 256))->capture_default_str();
+  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))
+      ->check(checks::one_of({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  sub->add_option("--loss", o->loss, tr("bce, dice or bce+dice"))
+      ->check(checks::one_of({"bce", "dice", "bce+dice"}))
+      ->capture_default_str();
+  sub->add_option("--lr", o->lr, tr("Adam learning rate"))->check(checks::positive())->capture_default_str();
+  sub->add_option("--seed", o->seed, tr("seed for the weights and the batch"))->capture_default_str();
   return [o]() {
     const Device device = resolve_device(o->device);
     UNetConfig cfg = UNetConfig::for_base(o->base);
     UNet model(cfg, device, o->seed);
-    std::printf("unet demo: U-Net base %lld (%s layout, %lld parameters) on %s, batch %lld of %lldx%lld, loss %s\n",
-                static_cast<long long>(cfg.base), cfg.layout_name().c_str(), static_cast<long long>(model.parameter_count()),
-                device_name(device), static_cast<long long>(o->batch), static_cast<long long>(o->size),
-                static_cast<long long>(o->size), o->loss.c_str());
+    std::printf(
+        tr("unet demo: U-Net base %lld (%s layout, %lld parameters) on %s, batch %lld of %lldx%lld, loss %s\n").c_str(),
+        static_cast<long long>(cfg.base), cfg.layout_name().c_str(), static_cast<long long>(model.parameter_count()),
+        device_name(device), static_cast<long long>(o->batch), static_cast<long long>(o->size),
+        static_cast<long long>(o->size), o->loss.c_str());
     std::vector<float> img, mask;
     make_batch(*o, img, mask);
     const Tensor x = Tensor::from_vector({o->batch, 3, o->size, o->size}, img, device);   // [N, 3, S, S]
@@ -84,13 +93,13 @@ Runner add_demo_command(CLI::App& app) {
       const StepResult r = train_step(model, adam, x, t, loss_cfg);
       last = r.loss;
       if (step == 1) first = last;
-      UNET_CHECK(r.applied, "unet demo", "loss is " + std::to_string(last) + " at step " + std::to_string(step));
+      UNET_CHECK(r.applied, "unet demo", trf("loss is {} at step {}", std::to_string(last), std::to_string(step)));
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::printf("step %3lld  loss %.5f  (%.1f samples/s)\n", static_cast<long long>(step), last,
+      std::printf(tr("step %3lld  loss %.5f  (%.1f samples/s)\n").c_str(), static_cast<long long>(step), last,
                   static_cast<double>(step * o->batch) / secs);
       std::fflush(stdout);
     }
-    std::printf("loss %.5f -> %.5f (%s)\n", first, last, last < first ? "falling" : "NOT falling");
+    std::printf(tr("loss %.5f -> %.5f (%s)\n").c_str(), first, last, (last < first ? tr("falling") : tr("NOT falling")).c_str());
     return last < first ? 0 : 1;
   };
 }

@@ -8,6 +8,7 @@
 
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 #include "data/brats_labels.hpp"
 #include "data/brats_scan.hpp"
 #include "data/brats_volume.hpp"
@@ -48,48 +49,51 @@ void print_row(const std::string& name, const BratsCaseMetrics& m) {
 int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   UNet& model = *loaded.model;
   UNET_CHECK(model.config().out_channels == data::kBratsClasses, q.ckpt,
-             "the 3D model gives " + std::to_string(model.config().out_channels) +
-                 " output channels; BraTS evaluation needs 4 (background and labels 1, 2, 4)");
+             trf("the 3D model gives {} output channels; BraTS evaluation needs 4 (background and labels 1, 2, 4)",
+                 std::to_string(model.config().out_channels)));
   UNET_CHECK(!fs::is_regular_file(q.data), q.data,
-             "is one file; a BraTS case is a folder holding its four modalities (flair, t1, t1ce, t2) and maybe its "
-             "seg; give that folder, or the folder holding the case folders");
+             tr("is one file; a BraTS case is a folder holding its four modalities (flair, t1, t1ce, t2) and maybe its "
+                "seg; give that folder, or the folder holding the case folders"));
   data::BratsScan scan = data::scan_brats(q.data);
-  for (const auto& w : scan.warnings) std::printf("warning: %s\n", w.c_str());
+  for (const auto& w : scan.warnings) std::printf(tr("warning: %s\n").c_str(), w.c_str());
   if (!q.patients.empty()) {
     const auto listed = data::read_id_list(q.patients);
     const std::set<std::string> keep(listed.begin(), listed.end());
     std::vector<data::BratsCaseFiles> selected;
     for (auto& c : scan.cases)
       if (keep.count(c.id)) selected.push_back(c);
-    UNET_CHECK(!selected.empty(), q.patients, "none of the listed cases is in " + q.data);
+    UNET_CHECK(!selected.empty(), q.patients, trf("none of the listed cases is in {}", q.data));
     scan.cases = selected;
   }
   const std::string out = q.out.empty() ? (fs::path(q.ckpt).parent_path() / "eval").string() : q.out;
   std::error_code ec;
   fs::create_directories(out, ec);
-  UNET_CHECK(!ec, out, "cannot create the output folder: " + ec.message());
+  UNET_CHECK(!ec, out, trf("cannot create the output folder: {}", ec.message()));
 
   const TrainConfig& tc = loaded.train_config;
   MulticlassLossConfig loss;
   loss.kind = MulticlassLossConfig::parse(loaded.has_train_config && tc.is_brats() ? tc.loss : TrainConfig::brats_defaults().loss);
-  std::printf("sliding window: %lld^3 tiles, overlap %.2f; %zu cases\n", static_cast<long long>(q.inference.patch),
-              q.inference.overlap, scan.cases.size());
-  std::printf("Dice of each label (L1 necrotic core, L2 edema, L4 enhancing tumour) and region (WT whole tumour, TC "
-              "tumour core, ET enhancing tumour), IoU (Jaccard) of each region; HD95 in mm (nan: the region is empty "
-              "in only one of prediction and truth)\n");
-  std::printf("%-28s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", "case", "L1", "L2", "L4", "WT", "TC", "ET",
+  std::printf(tr("sliding window: %lld^3 tiles, overlap %.2f; %zu cases\n").c_str(),
+              static_cast<long long>(q.inference.patch), q.inference.overlap, scan.cases.size());
+  std::fputs(tr("Dice of each label (L1 necrotic core, L2 edema, L4 enhancing tumour) and region (WT whole tumour, TC "
+                "tumour core, ET enhancing tumour), IoU (Jaccard) of each region; HD95 in mm (nan: the region is empty "
+                "in only one of prediction and truth)\n")
+                 .c_str(),
+             stdout);
+  std::printf("%s %6s %6s %6s  %6s %6s %6s  %6s %6s %6s  %8s %8s %8s\n", pad_columns(tr("case"), 28).c_str(), "L1", "L2", "L4", "WT", "TC", "ET",
               "IoU WT", "IoU TC", "IoU ET", "HD95 WT", "HD95 TC", "HD95 ET");
   std::vector<BratsCaseResult> rows;
   nlohmann::json skipped = nlohmann::json::array();
   auto skip = [&](const data::BratsCaseFiles& files, const std::string& why) {
-    if (q.strict) UNET_THROW(files.folder, why + " (without --strict such a case is skipped)");
-    std::printf("warning: skipped case %s: %s\n", files.id.c_str(), why.c_str());
+    if (q.strict) UNET_THROW(files.folder, trf("{} (without --strict such a case is skipped)", why));
+    std::printf(tr("warning: skipped case %s: %s\n").c_str(), files.id.c_str(), why.c_str());
     skipped.push_back({{"case", files.id}, {"reason", why}});
   };
   for (const data::BratsCaseFiles& files : scan.cases) {
     if (!files.has_labels()) {
-      skip(files, "has no segmentation file (" + files.id + "_seg.nii[.gz]); eval needs the labels (unet predict "
-                  "works without them)");
+      skip(files, trf("has no segmentation file ({}_seg.nii[.gz]); eval needs the labels (unet predict works without "
+                      "them)",
+                      files.id));
       continue;
     }
     std::vector<data::BratsCase> one;
@@ -103,8 +107,9 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
     print_row(r.cases[0].id, r.cases[0].metrics);
     rows.push_back(std::move(r.cases[0]));
   }
-  UNET_CHECK(!rows.empty(), q.data,
-             "has no case that could be evaluated (" + std::to_string(skipped.size()) + " skipped; see the warnings above)");
+  UNET_CHECK(
+      !rows.empty(), q.data,
+      trf("has no case that could be evaluated ({} skipped; see the warnings above)", std::to_string(skipped.size())));
 
   std::vector<BratsCaseMetrics> metrics;
   double loss_sum = 0.0;
@@ -120,11 +125,12 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   mean_row.hd95_et = mean.hd95_et.count ? mean.hd95_et.mean : std::nan("");
   print_row("mean (" + std::to_string(rows.size()) + " cases)", mean_row);
   const double region_dice = (mean.dice_wt.mean + mean.dice_tc.mean + mean.dice_et.mean) / 3.0;
-  std::printf("mean region Dice (WT+TC+ET)/3 %.4f over %zu cases; HD95 means leave out nan (WT %lld, TC %lld, ET %lld "
-              "cases used)%s\n",
+  std::printf(tr("mean region Dice (WT+TC+ET)/3 %.4f over %zu cases; HD95 means leave out nan (WT %lld, TC %lld, ET "
+                 "%lld cases used)%s\n")
+                  .c_str(),
               region_dice, rows.size(), static_cast<long long>(mean.hd95_wt.count),
               static_cast<long long>(mean.hd95_tc.count), static_cast<long long>(mean.hd95_et.count),
-              skipped.empty() ? "" : (", " + std::to_string(skipped.size()) + " cases skipped").c_str());
+              skipped.empty() ? "" : trf(", {} cases skipped", skipped.size()).c_str());
 
   std::string csv =
       "case,dice_label1,dice_label2,dice_label4,dice_wt,dice_tc,dice_et,hd95_wt_mm,hd95_tc_mm,hd95_et_mm,loss,iou_wt,"
@@ -155,7 +161,7 @@ int run_brats_eval(LoadedModel& loaded, const BratsEvalRequest& q) {
   s["mean_region_dice"] = region_dice;
   s["mean_loss"] = loss_sum / static_cast<double>(rows.size());
   write_file_atomic((fs::path(out) / "summary.json").string(), s.dump(2) + "\n");
-  std::printf("wrote %s/per_case.csv and %s/summary.json\n", out.c_str(), out.c_str());
+  std::printf(tr("wrote %s/per_case.csv and %s/summary.json\n").c_str(), out.c_str(), out.c_str());
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "data/tiff_io.hpp"
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "tools/brats_commands.hpp"
 #include "tools/commands.hpp"
 #include "tools/inference_settings.hpp"
@@ -53,11 +54,11 @@ std::vector<Group> group_inputs(const fs::path& input) {
   if (one_file) {
     files.push_back(input);
   } else {
-    UNET_CHECK(fs::is_directory(input), input.string(), "--input is neither a file nor a folder");
+    UNET_CHECK(fs::is_directory(input), input.string(), tr("--input is neither a file nor a folder"));
     for (const auto& e : fs::recursive_directory_iterator(input))
       if (e.is_regular_file() && data::is_tiff_path(e.path().string()) && !is_mask_name(e.path())) files.push_back(e.path());
   }
-  UNET_CHECK(!files.empty(), input.string(), "no TIFF images found");
+  UNET_CHECK(!files.empty(), input.string(), tr("no TIFF images found"));
   std::sort(files.begin(), files.end());
   std::map<std::string, Group> groups;
   for (const auto& f : files) {
@@ -94,8 +95,9 @@ void check_outputs_distinct(const fs::path& out, const std::vector<Group>& group
     for (const auto& [n, image] : g.slices) {
       const auto [it, fresh] = written_by.emplace(output_stem(out, g, image), image);
       UNET_CHECK(fresh, image.string(),
-                 "has the same output name as " + it->second.string() + " (both would be written as " +
-                     it->first.string() + "_pred_mask.tif); rename one of them or predict them separately");
+                 trf("has the same output name as {} (both would be written as {}_pred_mask.tif); rename one of them "
+                     "or predict them separately",
+                     it->second.string(), it->first.string()));
     }
 }
 
@@ -112,45 +114,49 @@ Runner add_predict_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand(
       "predict",
-      "2D checkpoint: tumour masks for a TIFF image or a folder of them. 3D (BraTS) checkpoint: label volumes\n"
-      "<case>_pred.nii.gz (labels 0, 1, 2, 4; the flair file's affine and header) and pictures <case>_{axial,\n"
-      "coronal,sagittal}.png through the predicted tumour's centre (flair in grey; label 1 necrotic core red, 2\n"
-      "edema green, 4 enhancing tumour yellow; image | ground truth | prediction when the case has a seg file)\n"
-      "for one case folder or a BraTS root. The checkpoint says which model it holds.");
+      tr("2D checkpoint: tumour masks for a TIFF image or a folder of them. 3D (BraTS) checkpoint: label volumes\n"
+         "<case>_pred.nii.gz (labels 0, 1, 2, 4; the flair file's affine and header) and pictures <case>_{axial,\n"
+         "coronal,sagittal}.png through the predicted tumour's centre (flair in grey; label 1 necrotic core red, 2\n"
+         "edema green, 4 enhancing tumour yellow; image | ground truth | prediction when the case has a seg file)\n"
+         "for one case folder or a BraTS root. The checkpoint says which model it holds."));
   sub->add_option("--ckpt,--checkpoint", o->ckpt,
-                  "checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as safetensors)")
+                  tr("checkpoint (best.safetensors of a run, a file from `unet import`, or a PyTorch state_dict as "
+                     "safetensors)"))
       ->required();
   sub->add_option("--input", o->input,
-                  "2D: a TIFF image or a folder (searched recursively; *_mask.tif are ground truth), or a folder of DICOM "
-                  "files (each series -> OUT/<id>/<id>_pred.nii.gz and per-slice overlays); BraTS: one case folder "
-                  "or a BraTS root (seg files are ground truth)")
+                  tr("2D: a TIFF image or a folder (searched recursively; *_mask.tif are ground truth), or a folder of "
+                     "DICOM files (each series -> OUT/<id>/<id>_pred.nii.gz and per-slice overlays); BraTS: one case "
+                     "folder or a BraTS root (seg files are ground truth)"))
       ->required();
-  sub->add_option("--dataset", o->dataset, "auto (from the input's files), kaggle or brats")
-      ->check(checks::one_of({"auto", "kaggle", "brats"}))->capture_default_str();
-  sub->add_option("--patch", o->patch, "BraTS: sliding-window tile, patch^3 voxels (default: the checkpoint's)")
+  sub->add_option("--dataset", o->dataset, tr("auto (from the input's files), kaggle or brats"))
+      ->check(checks::one_of({"auto", "kaggle", "brats"}))
+      ->capture_default_str();
+  sub->add_option("--patch", o->patch, tr("BraTS: sliding-window tile, patch^3 voxels (default: the checkpoint's)"))
       ->check(checks::between(4, 512));
-  sub->add_option("--overlap", o->overlap, "BraTS: overlap of the sliding-window tiles (default: the checkpoint's)")
+  sub->add_option("--overlap", o->overlap, tr("BraTS: overlap of the sliding-window tiles (default: the checkpoint's)"))
       ->check(checks::between(0, 1, true));
   sub->add_flag("--strict", o->strict,
-                "BraTS and DICOM: stop at the first unreadable case, file or series instead of skipping it");
+                tr("BraTS and DICOM: stop at the first unreadable case, file or series instead of skipping it"));
   sub->add_flag("--gif", o->gif,
-                "2D: also an animated GIF per volume (OUT/<volume>.gif, or OUT/<id>/<id>.gif for a DICOM series): each "
-                "slice in grey with the predicted tumour in red");
+                tr("2D: also an animated GIF per volume (OUT/<volume>.gif, or OUT/<id>/<id>.gif for a DICOM series): "
+                   "each slice in grey with the predicted tumour in red"));
   sub->add_option("--id", o->id,
-                  "DICOM: the name of the outputs when --input holds one series (default: series_<hash of its UID>; "
-                  "nothing that identifies the patient is ever used)");
+                  tr("DICOM: the name of the outputs when --input holds one series (default: series_<hash of its UID>; "
+                     "nothing that identifies the patient is ever used)"));
   sub->add_option("--out", o->out,
-                  "output folder; a folder --input is mirrored in it (a/x.tif -> OUT/a/x_pred_mask.tif), so no output "
-                  "is written twice")
+                  tr("output folder; a folder --input is mirrored in it (a/x.tif -> OUT/a/x_pred_mask.tif), so no "
+                     "output is written twice"))
       ->required();
-  sub->add_option("--threshold", o->threshold, "probability threshold")->check(checks::between(0.001, 0.999))->capture_default_str();
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
-  sub->add_option("--batch", o->batch, "slices per forward pass")->check(checks::at_least(1))->capture_default_str();
+  sub->add_option("--threshold", o->threshold, tr("probability threshold"))
+      ->check(checks::between(0.001, 0.999))
+      ->capture_default_str();
+  sub->add_option("--device", o->device, tr("auto, cpu or cuda"))->check(checks::one_of({"auto", "cpu", "cuda"}))->capture_default_str();
+  sub->add_option("--batch", o->batch, tr("slices per forward pass"))->check(checks::at_least(1))->capture_default_str();
   sub->add_option("--preprocess", o->preprocess,
-                  "reference or simple (default: the checkpoint's; for a model not trained here: reference, as the "
-                  "reference program)")
+                  tr("reference or simple (default: the checkpoint's; for a model not trained here: reference, as the "
+                     "reference program)"))
       ->check(checks::one_of({"reference", "simple"}));
-  sub->add_option("--size", o->size, "image size (default: the checkpoint's; for a model not trained here: 256)")
+  sub->add_option("--size", o->size, tr("image size (default: the checkpoint's; for a model not trained here: 256)"))
       ->check(checks::image_size());
   return [o, sub]() {
     const Device device = resolve_device(o->device);
@@ -159,19 +165,20 @@ Runner add_predict_command(CLI::App& app) {
     const bool dicom_input = o->dataset == "auto" && fs::is_directory(o->input) &&
                              input_data_kind(o->input, o->dataset).empty() && data::folder_has_dicom(o->input);
     if (dicom_input && lm.model->config().rank() == 3)
-      throw CLI::ValidationError("--input", o->input + " holds DICOM files; DICOM series are predicted with 2D models "
-                                            "only (the 3D model needs the four BraTS modalities as NIfTI)");
+      throw CLI::ValidationError("--input", trf("{} holds DICOM files; DICOM series are predicted with 2D models only "
+                                                "(the 3D model needs the four BraTS modalities as NIfTI)",
+                                                o->input));
     check_model_fits_data(lm.model->config(), o->ckpt, input_data_kind(o->input, o->dataset), "--input", o->input);
     if (lm.model->config().rank() == 3) {
       for (const char* flag : {"--threshold", "--batch", "--preprocess", "--size", "--gif"})
         if (sub->count(flag) > 0)
-          throw CLI::ValidationError(flag, std::string("applies to 2D models only; ") + o->ckpt + " holds the 3D U-Net");
+          throw CLI::ValidationError(flag, trf("applies to 2D models only; {} holds the 3D U-Net", o->ckpt));
       const BratsPredictRequest q{o->ckpt, o->input, o->out, brats_inference_options(lm, o->patch, o->overlap), o->strict};
       return run_brats_predict(lm, q);
     }
     for (const char* flag : {"--patch", "--overlap"})
       if (sub->count(flag) > 0)
-        throw CLI::ValidationError(flag, std::string("applies to BraTS (3D) models only; ") + o->ckpt + " holds a 2D U-Net");
+        throw CLI::ValidationError(flag, trf("applies to BraTS (3D) models only; {} holds a 2D U-Net", o->ckpt));
     UNet& model = *lm.model;
     model.train(false);
     const InferenceSettings settings = inference_settings(lm, o->ckpt, o->preprocess, o->size);
@@ -182,11 +189,11 @@ Runner add_predict_command(CLI::App& app) {
     }
     for (const char* flag : {"--strict", "--id"})
       if (sub->count(flag) > 0)
-        throw CLI::ValidationError(flag, "applies to BraTS (3D) models and DICOM series only; " + o->input +
-                                             " holds TIFF images");
+        throw CLI::ValidationError(
+            flag, trf("applies to BraTS (3D) models and DICOM series only; {} holds TIFF images", o->input));
     std::error_code ec;
     fs::create_directories(o->out, ec);
-    UNET_CHECK(!ec, o->out, "cannot create the output folder: " + ec.message());
+    UNET_CHECK(!ec, o->out, trf("cannot create the output folder: {}", ec.message()));
     int64_t written = 0, failed = 0, with_truth = 0;
     std::vector<double> dscs;
     const std::vector<Group> groups = group_inputs(o->input);
@@ -200,21 +207,22 @@ Runner add_predict_command(CLI::App& app) {
       for (const auto& [n, path] : g.slices) {
         try {
           data::Image im = data::read_tiff(path.string());
-          UNET_CHECK(im.channels == 1 || im.channels == 3, path.string(), "expected 1 or 3 channels");
+          UNET_CHECK(im.channels == 1 || im.channels == 3, path.string(), tr("expected 1 or 3 channels"));
           if (!images.empty())
             UNET_CHECK(im.height == images[0].height && im.width == images[0].width, path.string(),
-                       "size differs from the other slices of " + g.name);
+                       trf("size differs from the other slices of {}", g.name));
           const fs::path mpath = path.parent_path() / (path.stem().string() + "_mask" + path.extension().string());
           std::vector<uint8_t> truth(static_cast<size_t>(im.height * im.width), 0);
           bool ok = false;
           if (fs::exists(mpath)) {
             try {
               const data::Image m = data::read_tiff(mpath.string());
-              UNET_CHECK(m.height == im.height && m.width == im.width, mpath.string(), "mask size differs from its image");
+              UNET_CHECK(m.height == im.height && m.width == im.width, mpath.string(),
+                         tr("mask size differs from its image"));
               truth = data::mask_to_binary(m, mpath.string());
               ok = true;
             } catch (const Error& e) {
-              std::printf("warning: ground truth ignored: %s\n", e.what());
+              std::printf(tr("warning: ground truth ignored: %s\n").c_str(), e.what());
             }
           }
           images.push_back(std::move(im));
@@ -223,7 +231,7 @@ Runner add_predict_command(CLI::App& app) {
           paths.push_back(path);
           numbers.push_back(n);
         } catch (const Error& e) {
-          std::printf("warning: skipped: %s\n", e.what());
+          std::printf(tr("warning: skipped: %s\n").c_str(), e.what());
           ++failed;
         }
       }
@@ -241,7 +249,7 @@ Runner add_predict_command(CLI::App& app) {
         const int64_t h = images[k].height, w = images[k].width;
         const fs::path stem_path = output_stem(o->out, g, paths[k]);
         fs::create_directories(stem_path.parent_path(), ec);
-        UNET_CHECK(!ec, stem_path.parent_path().string(), "cannot create the output folder: " + ec.message());
+        UNET_CHECK(!ec, stem_path.parent_path().string(), trf("cannot create the output folder: {}", ec.message()));
         const std::string stem = stem_path.string();
         data::Image8 mask_out{h, w, 1, std::vector<uint8_t>(pred.size())};
         for (size_t i = 0; i < pred.size(); ++i) mask_out.pixels[i] = pred[i] ? 255 : 0;
@@ -262,14 +270,14 @@ Runner add_predict_command(CLI::App& app) {
       if (volume_has_truth) {
         dscs.push_back(dice_volume(volume_pred, volume_truth));
         with_truth += static_cast<int64_t>(images.size());
-        std::printf("%-32s %4zu slices  DSC %.4f\n", g.name.c_str(), images.size(), dscs.back());
+        std::printf(tr("%-32s %4zu slices  DSC %.4f\n").c_str(), g.name.c_str(), images.size(), dscs.back());
       }
     }
-    std::printf("unet predict: %lld images -> %s (*_pred_mask.tif, *_overlay.png, *_triptych.png)%s\n",
+    std::printf(tr("unet predict: %lld images -> %s (*_pred_mask.tif, *_overlay.png, *_triptych.png)%s\n").c_str(),
                 static_cast<long long>(written), o->out.c_str(),
-                failed ? (", " + std::to_string(failed) + " skipped").c_str() : "");
+                failed ? trf(", {} skipped", failed).c_str() : "");
     if (!dscs.empty())
-      std::printf("ground truth found for %lld images: DSC per volume mean %.4f, median %.4f\n",
+      std::printf(tr("ground truth found for %lld images: DSC per volume mean %.4f, median %.4f\n").c_str(),
                   static_cast<long long>(with_truth), mean_of(dscs), median_of(dscs));
     return written > 0 ? 0 : 1;
   };

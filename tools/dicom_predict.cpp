@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "data/dicom_series.hpp"
 #include "data/nifti_io.hpp"
 #include "data/volume_to_rgb.hpp"
@@ -16,10 +17,11 @@ namespace fs = std::filesystem;
 
 int run_dicom_predict(UNet& model, const DicomPredictRequest& request, const SlicePredictionSettings& settings) {
   const data::DicomScan scan = data::scan_dicom_folder(request.input, request.strict);
-  for (const std::string& p : scan.problems) std::printf("warning: %s\n", p.c_str());
+  for (const std::string& p : scan.problems) std::printf(tr("warning: %s\n").c_str(), p.c_str());
   UNET_CHECK(request.id.empty() || scan.series.size() == 1, "--id",
-             "names the outputs of one series, but " + request.input + " holds " + std::to_string(scan.series.size()) +
-                 " series; leave --id out (each series is then named series_<hash>) or give one series' folder");
+             trf("names the outputs of one series, but {} holds {} series; leave --id out (each series is then named "
+                 "series_<hash>) or give one series' folder",
+                 request.input, std::to_string(scan.series.size())));
   int64_t slices_written = 0;
   for (const data::DicomSeries& series : scan.series) {
     const std::string id = request.id.empty() ? series.id : request.id;
@@ -34,7 +36,7 @@ int run_dicom_predict(UNet& model, const DicomPredictRequest& request, const Sli
     const fs::path folder = fs::path(request.out) / id;
     std::error_code ec;
     fs::create_directories(folder, ec);
-    UNET_CHECK(!ec, folder.string(), "cannot create the output folder: " + ec.message());
+    UNET_CHECK(!ec, folder.string(), trf("cannot create the output folder: {}", ec.message()));
     // NIfTI voxel (i, j, k) = (column, row, slice), held [X][Y][Z] with Z fastest.
     std::vector<float> voxels(static_cast<size_t>(depth * plane));
     int64_t tumour = 0;
@@ -58,14 +60,16 @@ int run_dicom_predict(UNet& model, const DicomPredictRequest& request, const Sli
     if (request.gif)
       write_mask_gif((folder / (id + ".gif")).string(), static_cast<int>(rows), static_cast<int>(cols), gif_grey, masks);
     slices_written += depth;
-    std::printf("%-24s %s %4lld slices of %lld x %lld, %.3g x %.3g x %.3g mm: %lld tumour voxels\n", id.c_str(),
-                series.modality.empty() ? "?" : series.modality.c_str(), static_cast<long long>(depth),
+    std::printf(tr("%-24s %s %4lld slices of %lld x %lld, %.3g x %.3g x %.3g mm: %lld tumour voxels\n").c_str(),
+                id.c_str(), series.modality.empty() ? "?" : series.modality.c_str(), static_cast<long long>(depth),
                 static_cast<long long>(rows), static_cast<long long>(cols), series.spacing[1], series.spacing[0],
                 series.slice_spacing, static_cast<long long>(tumour));
   }
-  std::printf("unet predict: %zu DICOM series, %lld slices -> %s (<id>/<id>_pred.nii.gz, <id>/<id>_<n>_overlay.png)%s\n",
-              scan.series.size(), static_cast<long long>(slices_written), request.out.c_str(),
-              scan.problems.empty() ? "" : (", " + std::to_string(scan.problems.size()) + " problem(s) above").c_str());
+  std::printf(
+      tr("unet predict: %zu DICOM series, %lld slices -> %s (<id>/<id>_pred.nii.gz, <id>/<id>_<n>_overlay.png)%s\n")
+          .c_str(),
+      scan.series.size(), static_cast<long long>(slices_written), request.out.c_str(),
+      scan.problems.empty() ? "" : trf(", {} problem(s) above", scan.problems.size()).c_str());
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 
 namespace unet::tools {
 
@@ -18,7 +19,8 @@ int append_bytes(GifFileType* gif, const GifByteType* bytes, int n) {
 
 void check_gif(int status, GifFileType* gif, const std::string& path, const char* call) {
   UNET_CHECK(status != GIF_ERROR, path,
-             std::string(call) + " failed: " + (GifErrorString(gif->Error) ? GifErrorString(gif->Error) : "unknown"));
+             trf("{} failed: {}", std::string(call),
+                 (GifErrorString(gif->Error) ? std::string(GifErrorString(gif->Error)) : tr("unknown"))));
 }
 
 }  // namespace
@@ -32,12 +34,13 @@ std::vector<uint8_t> grey_of_rgb(const std::vector<uint8_t>& rgb) {
 
 void write_mask_gif(const std::string& path, int h, int w, const std::vector<std::vector<uint8_t>>& grey,
                     const std::vector<std::vector<uint8_t>>& mask, int delay_centiseconds) {
-  UNET_CHECK(!grey.empty() && grey.size() == mask.size(), path, "a GIF needs as many masks as images, at least one");
-  UNET_CHECK(h > 0 && w > 0 && h <= 65535 && w <= 65535, path, "GIF frames are 1..65535 pixels a side");
+  UNET_CHECK(!grey.empty() && grey.size() == mask.size(), path,
+             tr("a GIF needs as many masks as images, at least one"));
+  UNET_CHECK(h > 0 && w > 0 && h <= 65535 && w <= 65535, path, tr("GIF frames are 1..65535 pixels a side"));
   std::string bytes;
   int error = 0;
   GifFileType* gif = EGifOpen(&bytes, append_bytes, &error);
-  UNET_CHECK(gif != nullptr, path, std::string("EGifOpen failed: ") + GifErrorString(error));
+  UNET_CHECK(gif != nullptr, path, trf("EGifOpen failed: {}", GifErrorString(error)));
   // Closed by the owner when a step fails (its error is the one reported), explicitly at the end.
   auto close_quietly = [](GifFileType* g) {
     int e = 0;
@@ -53,7 +56,7 @@ void write_mask_gif(const std::string& path, int h, int w, const std::vector<std
   }
   std::unique_ptr<ColorMapObject, decltype(&GifFreeMapObject)> map(GifMakeMapObject(256, palette.data()),
                                                                     GifFreeMapObject);
-  UNET_CHECK(map != nullptr, path, "GifMakeMapObject failed");
+  UNET_CHECK(map != nullptr, path, tr("GifMakeMapObject failed"));
   EGifSetGifVersion(gif, true);  // GIF89a: needed for the delay and the loop
   check_gif(EGifPutScreenDesc(gif, w, h, 8, 0, map.get()), gif, path, "EGifPutScreenDesc");
   // NETSCAPE2.0 application extension: loop for ever.
@@ -72,7 +75,7 @@ void write_mask_gif(const std::string& path, int h, int w, const std::vector<std
   std::vector<GifPixelType> line(static_cast<size_t>(w));
   for (size_t k = 0; k < grey.size(); ++k) {
     UNET_CHECK(grey[k].size() == static_cast<size_t>(h) * static_cast<size_t>(w) && mask[k].size() == grey[k].size(),
-               path, "frame " + std::to_string(k + 1) + " is not " + std::to_string(w) + " x " + std::to_string(h));
+               path, trf("frame {} is not {} x {}", std::to_string(k + 1), std::to_string(w), std::to_string(h)));
     check_gif(EGifPutExtension(gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(gcb_len), gcb_bytes), gif, path,
               "EGifPutExtension");
     check_gif(EGifPutImageDesc(gif, 0, 0, w, h, false, nullptr), gif, path, "EGifPutImageDesc");
@@ -86,7 +89,7 @@ void write_mask_gif(const std::string& path, int h, int w, const std::vector<std
   }
   // EGifCloseFile writes the trailer into `bytes` and frees the handle, whatever it returns.
   UNET_CHECK(EGifCloseFile(owner.release(), &error) != GIF_ERROR, path,
-             std::string("EGifCloseFile failed: ") + GifErrorString(error));
+             trf("EGifCloseFile failed: {}", GifErrorString(error)));
   write_file_atomic(path, bytes);
 }
 

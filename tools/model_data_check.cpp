@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "data/dataset_kind.hpp"
 #include "data/nifti_io.hpp"
 #include "data/kaggle_scan.hpp"
@@ -35,13 +36,13 @@ void check_model_fits_data(const UNetConfig& model, const std::string& ckpt, con
   if (data_kind.empty() || data_kind == model_data_kind(model)) return;
   const bool model_3d = model.rank() == 3;
   throw CLI::ValidationError(
-      option, path + " holds " +
-                  (model_3d ? std::string("Kaggle LGG TIFF slices") : std::string("BraTS NIfTI volumes")) + ", but " +
-                  ckpt + " holds a " +
-                  (model_3d ? std::string("3D U-Net (a BraTS model, 4 MRI modalities in, 4 classes out)")
-                            : std::string("2D U-Net (a Kaggle LGG model, 3-channel slices in, 1 mask out)")) +
-                  ". Use a checkpoint of a " + (model_3d ? "2D (kaggle_3m)" : "BraTS") +
-                  " training run, or data of the model's kind.");
+      option,
+      model_3d ? trf("{} holds Kaggle LGG TIFF slices, but {} holds a 3D U-Net (a BraTS model, 4 MRI modalities in, "
+                     "4 classes out). Use a checkpoint of a 2D (kaggle_3m) training run, or data of the model's kind.",
+                     path, ckpt)
+               : trf("{} holds BraTS NIfTI volumes, but {} holds a 2D U-Net (a Kaggle LGG model, 3-channel slices "
+                     "in, 1 mask out). Use a checkpoint of a BraTS training run, or data of the model's kind.",
+                     path, ckpt));
 }
 
 }  // namespace unet::tools

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "base/i18n.hpp"
+
 namespace unet::tools::checks {
 
 namespace detail {
@@ -32,9 +34,9 @@ inline CLI::Validator bounded(const char* name, double lo, bool lo_open, double 
   return CLI::Validator(
       [=](std::string& text) -> std::string {
         const double v = number(text);
-        if (std::isnan(v)) return "'" + text + "' is not a number";
+        if (std::isnan(v)) return trf("'{}' is not a number", text);
         const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
-        return ok ? std::string() : "must be " + rule + ", got " + text;
+        return ok ? std::string() : trf("must be {}, got {}", rule, text);
       },
       "", name);
 }
@@ -42,21 +44,27 @@ inline CLI::Validator bounded(const char* name, double lo, bool lo_open, double 
 
 // Integers and reals >= lo.
 inline CLI::Validator at_least(double lo) {
-  return detail::bounded("at_least", lo, false, INFINITY, false, "at least " + detail::show(lo));
+  return detail::bounded("at_least", lo, false, INFINITY, false, trf("at least {}", detail::show(lo)));
 }
 // Reals > 0.
-inline CLI::Validator positive() { return detail::bounded("positive", 0, true, INFINITY, false, "greater than 0"); }
+inline CLI::Validator positive() {
+  return detail::bounded("positive", 0, true, INFINITY, false, tr("greater than 0"));
+}
 // Reals >= 0.
-inline CLI::Validator non_negative() { return detail::bounded("non_negative", 0, false, INFINITY, false, "0 or more"); }
+inline CLI::Validator non_negative() {
+  return detail::bounded("non_negative", 0, false, INFINITY, false, tr("0 or more"));
+}
 // lo <= v <= hi, or lo <= v < hi with `hi_open`.
 inline CLI::Validator between(double lo, double hi, bool hi_open = false) {
   return detail::bounded("between", lo, false, hi, hi_open,
-                         "from " + detail::show(lo) + " to " + detail::show(hi) + (hi_open ? " (" + detail::show(hi) + " excluded)" : ""));
+                         hi_open
+                             ? trf("from {} to {} ({} excluded)", detail::show(lo), detail::show(hi), detail::show(hi))
+                             : trf("from {} to {}", detail::show(lo), detail::show(hi)));
 }
 // lo < v < hi.
 inline CLI::Validator strictly_between(double lo, double hi) {
   return detail::bounded("strictly_between", lo, true, hi, true,
-                         "between " + detail::show(lo) + " and " + detail::show(hi) + ", both excluded");
+                         trf("between {} and {}, both excluded", detail::show(lo), detail::show(hi)));
 }
 // One of a fixed list of words.
 inline CLI::Validator one_of(std::vector<std::string> words) {
@@ -66,7 +74,7 @@ inline CLI::Validator one_of(std::vector<std::string> words) {
       [words, list](std::string& text) -> std::string {
         for (const auto& w : words)
           if (text == w) return {};
-        return "'" + text + "' is not one of: " + list;
+        return trf("'{}' is not one of: {}", text, list);
       },
       "", "one_of");
 }
@@ -75,9 +83,9 @@ inline CLI::Validator image_size() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
         const double v = detail::number(text);
-        if (std::isnan(v)) return "'" + text + "' is not a number";
+        if (std::isnan(v)) return trf("'{}' is not a number", text);
         if (v < 16 || std::fmod(v, 16.0) != 0.0)
-          return "must be a multiple of 16 (the U-Net halves the image 4 times), got " + text;
+          return trf("must be a multiple of 16 (the U-Net halves the image 4 times), got {}", text);
         return {};
       },
       "", "image_size");

@@ -4,7 +4,10 @@
 #include <filesystem>
 
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
+#include "tools/chart_files.hpp"
 #include "tools/charts.hpp"
+#include "tools/report_language.hpp"
 #include "tools/visuals.hpp"
 #include "train/metrics.hpp"
 
@@ -43,40 +46,31 @@ ReportVolume viewer_volume(const data::Volume& v, const std::vector<uint8_t>& pr
         truth[static_cast<size_t>(dst)] = v.masks[static_cast<size_t>(d * s * s + src)];
         pred[static_cast<size_t>(dst)] = prediction[static_cast<size_t>(d * s * s + src)];
       }
-    out.frames.push_back({"slice " + std::to_string(v.slice_numbers[static_cast<size_t>(d)]) + " (" +
-                              std::to_string(d + 1) + " of " + std::to_string(v.depth()) + ")",
+    out.frames.push_back({trf("slice {} ({} of {})", v.slice_numbers[static_cast<size_t>(d)], d + 1, v.depth()),
                           slice_panels(rgb, S, S, truth.data(), pred.data()).png_bytes()});
   }
   return out;
 }
 
-template <class Draw>
-std::string chart_both(const std::string& dir, const std::string& name, int w, int h, Draw&& draw) {
-  SvgPainter svg(w, h);
-  draw(svg);
-  Canvas png(w, h);
-  draw(png);
-  write_file_atomic((fs::path(dir) / (name + ".svg")).string(), svg.str());
-  png.save_png((fs::path(dir) / (name + ".png")).string());
-  return svg.str();
-}
-
 std::string dsc_chart(const std::string& dir, const std::vector<std::string>& names, const std::vector<double>& dsc) {
   const double mean = mean_of(dsc), median = median_of(dsc);
-  return chart_both(dir, "dsc_per_volume", std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40, [&](Painter& p) {
-    bar_chart(p, std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40,
-              "DSC per volume (" + std::to_string(dsc.size()) + " volumes)", names, dsc, mean, median);
-  });
+  return chart_files(dir, "dsc_per_volume", std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40,
+                     [&](Painter& p) {
+                       bar_chart(p, std::max(kW, static_cast<int>(names.size()) * 14 + 80), kH + 40,
+                                 trf("DSC per volume ({} volumes)", dsc.size()), names, dsc, mean, median);
+                     });
 }
 
 // The slice viewer: per volume a slider over its frames (all embedded), one frame shown. The
 // address suffix #viewer-K=N opens volume K at frame N (the test in headless Chromium uses it).
 std::string slice_viewer_html(const std::vector<ReportVolume>& viewer) {
   if (viewer.empty()) return "";
-  std::string h = "<h2>Validation volumes, slice by slice (image | ground truth | prediction | overlay)</h2>\n<p>" +
-                  std::to_string(viewer.size()) + " of the validation volumes; at most " +
-                  std::to_string(kViewerSlices) + " slices of each (evenly spaced) and panels of at most " +
-                  std::to_string(kViewerPanel) + " pixels, so that this file stays small.</p>\n";
+  std::string h =
+      "<h2>" + tr("Validation volumes, slice by slice (image | ground truth | prediction | overlay)") + "</h2>\n<p>" +
+      trf("{} of the validation volumes; at most {} slices of each (evenly spaced) and panels of at most {} "
+          "pixels, so that this file stays small.",
+          viewer.size(), kViewerSlices, kViewerPanel) +
+      "</p>\n";
   for (size_t k = 0; k < viewer.size(); ++k) {
     const ReportVolume& v = viewer[k];
     h += "<div class=\"viewer\" id=\"viewer-" + std::to_string(k) + "\"><div>" + html_escape(v.name) +
@@ -116,35 +110,49 @@ void write_dsc_chart(const std::string& dir, const std::vector<std::string>& nam
 
 void write_report(const std::string& dir, const RunReport& r) {
   std::vector<double> x;
-  Series tl{"train loss", {}, {31, 119, 180}}, vl{"validation loss", {}, {255, 127, 14}};
-  Series td{"train Dice", {}, {31, 119, 180}}, vd{"val Dice per slice", {}, {255, 127, 14}},
-      vv{"val DSC per volume", {}, {44, 160, 44}};
+  // The series' names are given inside the drawing, so that the PNG copy draws them in English.
+  Series tl{"", {}, {31, 119, 180}}, vl{"", {}, {255, 127, 14}};
+  Series td{"", {}, {31, 119, 180}}, vd{"", {}, {255, 127, 14}}, vv{"", {}, {44, 160, 44}};
+  auto named = [](Series s, const std::string& name) {
+    s.name = name;
+    return s;
+  };
   for (const auto& m : r.history) {
     x.push_back(static_cast<double>(m.epoch));
     tl.y.push_back(m.train_loss), vl.y.push_back(m.val_loss);
     td.y.push_back(m.train_dice), vd.y.push_back(m.val_dice_slice), vv.y.push_back(m.val_dsc_volume);
   }
-  const std::string loss_svg = chart_both(dir, "loss", kW, kH, [&](Painter& p) { line_chart(p, kW, kH, "Loss", x, {tl, vl}, "epoch"); });
-  const std::string dice_svg =
-      chart_both(dir, "dice", kW, kH, [&](Painter& p) { line_chart(p, kW, kH, "Dice", x, {td, vd, vv}, "epoch"); });
+  const std::string loss_svg = chart_files(dir, "loss", kW, kH, [&](Painter& p) {
+    line_chart(p, kW, kH, tr("Loss"), x, {named(tl, tr("train loss")), named(vl, tr("validation loss"))}, tr("epoch"));
+  });
+  const std::string dice_svg = chart_files(dir, "dice", kW, kH, [&](Painter& p) {
+    line_chart(p, kW, kH, tr("Dice"), x,
+               {named(td, tr("train Dice")), named(vd, tr("val Dice per slice")), named(vv, tr("val DSC per volume"))},
+               tr("epoch"));
+  });
   const std::string dsc_svg = r.volume_dsc.empty() ? "" : dsc_chart(dir, r.volume_names, r.volume_dsc);
 
   std::string h;
-  h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + html_escape(r.title) + "</title>\n";
+  h += "<!DOCTYPE html>\n<html lang=\"" + html_language() + "\"><head><meta charset=\"utf-8\"><title>" +
+       html_escape(r.title) + "</title>\n";
   h += "<style>body{font-family:sans-serif,'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC';margin:24px;color:#222;max-width:1200px}table{border-collapse:collapse}"
        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
        "figure{display:inline-block;margin:6px}figcaption{font-size:12px;color:#555}pre{background:#f7f7f7;padding:8px}"
        "</style></head><body>\n";
   h += "<h1>" + html_escape(r.title) + "</h1>\n<table id=\"facts\">\n";
   for (const auto& [k, v] : r.facts) h += "<tr><th>" + html_escape(k) + "</th><td style=\"text-align:left\">" + html_escape(v) + "</td></tr>\n";
-  h += "</table>\n<h2>Curves</h2>\n<div id=\"loss-chart\">" + loss_svg + "</div>\n<div id=\"dice-chart\">" + dice_svg + "</div>\n";
+  h += "</table>\n<h2>" + tr("Curves") + "</h2>\n" + png_charts_note() + "<div id=\"loss-chart\">" + loss_svg +
+       "</div>\n<div id=\"dice-chart\">" + dice_svg + "</div>\n";
   if (!dsc_svg.empty()) {
-    h += "<h2>Validation DSC per volume</h2>\n<div id=\"dsc-chart\">" + dsc_svg + "</div>\n";
-    h += "<p>mean " + std::to_string(mean_of(r.volume_dsc)) + ", median " + std::to_string(median_of(r.volume_dsc)) + "</p>\n";
+    h += "<h2>" + tr("Validation DSC per volume") + "</h2>\n<div id=\"dsc-chart\">" + dsc_svg + "</div>\n";
+    h += "<p>" + trf("mean {}, median {}", mean_of(r.volume_dsc), median_of(r.volume_dsc)) + "</p>\n";
   }
-  h += "<h2>Epochs</h2>\n<table id=\"epochs\"><tr><th>epoch</th><th>train loss</th><th>train Dice</th><th>val loss</th>"
-       "<th>val Dice/slice</th><th>val DSC/volume</th><th>val IoU/slice</th><th>val IoU/volume</th><th>lr</th>"
-       "<th>seconds</th></tr>\n";
+  h += "<h2>" + tr("Epochs") + "</h2>\n<table id=\"epochs\"><tr>";
+  for (const std::string& head :
+       {tr("epoch"), tr("train loss"), tr("train Dice"), tr("val loss"), tr("val Dice/slice"), tr("val DSC/volume"),
+        tr("val IoU/slice"), tr("val IoU/volume"), tr("lr"), tr("seconds")})
+    h += "<th>" + html_escape(head) + "</th>";
+  h += "</tr>\n";
   char row[512];
   for (const auto& m : r.history) {
     std::snprintf(row, sizeof row,
@@ -156,36 +164,37 @@ void write_report(const std::string& dir, const RunReport& r) {
   }
   h += "</table>\n";
   if (!r.slices.empty()) {
-    h += "<h2>Validation slices (image | ground truth | prediction)</h2>\n<div id=\"triptychs\">\n";
+    h += "<h2>" + tr("Validation slices (image | ground truth | prediction)") + "</h2>\n<div id=\"triptychs\">\n";
     for (const auto& s : r.slices)
       h += "<figure><img alt=\"" + html_escape(s.caption) + "\" src=\"data:image/png;base64," + base64(s.png) +
            "\"><figcaption>" + html_escape(s.caption) + "</figcaption></figure>\n";
     h += "</div>\n";
   }
   h += slice_viewer_html(r.viewer);
-  h += "<h2>Configuration</h2>\n<pre id=\"config\">" + html_escape(r.config_json) + "</pre>\n</body></html>\n";
+  h += "<h2>" + tr("Configuration") + "</h2>\n<pre id=\"config\">" + html_escape(r.config_json) +
+       "</pre>\n</body></html>\n";
   write_file_atomic((fs::path(dir) / "report.html").string(), h);
 }
 
 RunReport make_run_report(Trainer& trainer, double total_seconds, int max_slices) {
   RunReport r;
   const TrainConfig& c = trainer.config();
-  r.title = "unet-engine run: " + fs::path(c.out).filename().string();
+  r.title = trf("unet-engine run: {}", fs::path(c.out).filename().string());
   r.config_json = c.to_json();
   r.history = trainer.state().history;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f s", total_seconds);
-  r.facts = {{"data", c.data},
-             {"patients / slices / with tumour",
-              std::to_string(trainer.load_report().patients) + " / " + std::to_string(trainer.load_report().slices) + " / " +
-                  std::to_string(trainer.load_report().tumour_slices)},
-             {"model", "U-Net base " + std::to_string(c.base) + ", " + trainer.model().config().layout_name() + " layout, " +
-                           std::to_string(trainer.model().parameter_count()) + " parameters"},
-             {"device", std::string(device_name(trainer.device())) + ": " + hardware_description(trainer.device())},
-             {"training time", buf},
-             {"epochs done", std::to_string(trainer.state().history.size()) + " of " + std::to_string(c.epochs)},
-             {"best validation DSC per volume",
-              std::to_string(trainer.state().best_dsc) + " (epoch " + std::to_string(trainer.state().best_epoch) + ")"}};
+  r.facts = {{tr("data"), c.data},
+             {tr("patients / slices / with tumour"), std::to_string(trainer.load_report().patients) + " / " +
+                                                         std::to_string(trainer.load_report().slices) + " / " +
+                                                         std::to_string(trainer.load_report().tumour_slices)},
+             {tr("model"), trf("U-Net base {}, {} layout, {} parameters", c.base,
+                               trainer.model().config().layout_name(), trainer.model().parameter_count())},
+             {tr("device"), std::string(device_name(trainer.device())) + ": " + hardware_description(trainer.device())},
+             {tr("training time"), buf},
+             {tr("epochs done"), trf("{} of {}", trainer.state().history.size(), c.epochs)},
+             {tr("best validation DSC per volume"),
+              trf("{} (epoch {})", std::to_string(trainer.state().best_dsc), trainer.state().best_epoch)}};
   if (trainer.validation_volumes().empty()) return r;
   LossConfig loss_config;
   loss_config.kind = LossConfig::parse(c.loss);
@@ -215,8 +224,8 @@ RunReport make_run_report(Trainer& trainer, double total_seconds, int max_slices
         pred[static_cast<size_t>(dst)] = ev.volumes[k].prediction[static_cast<size_t>(best * s * s + src)];
       }
     const Canvas t = triptych(rgb, S, S, truth.data(), pred.data());
-    r.slices.push_back({v.patient + " slice " + std::to_string(v.slice_numbers[static_cast<size_t>(best)]) + " (volume DSC " +
-                            std::to_string(ev.volumes[k].dsc).substr(0, 5) + ")",
+    r.slices.push_back({trf("{} slice {} (volume DSC {})", v.patient, v.slice_numbers[static_cast<size_t>(best)],
+                            std::to_string(ev.volumes[k].dsc).substr(0, 5)),
                         t.png_bytes()});
   }
   for (size_t k = 0; k < ev.volumes.size() && k < kViewerVolumes; ++k)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 extern char** environ;
 
@@ -40,7 +41,7 @@ std::string converter_message(std::string text, const std::string& in) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   if (const size_t last = text.find_last_of('\n'); last != std::string::npos) {
     // More than one line: a Python traceback, not one of the converter's refusals.
-    text = "the converter failed: " + text.substr(last + 1);
+    text = trf("the converter failed: {}", text.substr(last + 1));
   }
   if (text.rfind(in + ": ", 0) == 0) text = text.substr(in.size() + 2);
   return text;
@@ -62,7 +63,8 @@ ScratchFile::~ScratchFile() {
 void run_torch_converter(const std::string& python, const std::string& direction, const std::string& in,
                          const std::string& out, const std::string& about) {
   const std::string script = converter_script();
-  UNET_CHECK(fs::exists(script), script, "the PyTorch converter is missing (it belongs in the source tree's tools/)");
+  UNET_CHECK(fs::exists(script), script,
+             tr("the PyTorch converter is missing (it belongs in the source tree's tools/)"));
   const ScratchFile errors(".stderr");
   std::vector<std::string> args = {python, script, direction, in, out};
   std::vector<char*> argv;
@@ -76,20 +78,18 @@ void run_torch_converter(const std::string& python, const std::string& direction
   const int spawned = posix_spawnp(&pid, python.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   UNET_CHECK(spawned == 0, "--python",
-             "cannot run '" + python + "': " + std::strerror(spawned) +
-                 " (the converter needs a Python with torch: Debian's python3-torch)");
+             trf("cannot run '{}': {} (the converter needs a Python with torch: Debian's python3-torch)", python,
+                 std::strerror(spawned)));
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    UNET_CHECK(errno == EINTR, python, std::string("waitpid: ") + std::strerror(errno));
+  while (waitpid(pid, &status, 0) < 0) UNET_CHECK(errno == EINTR, python, trf("waitpid: {}", std::strerror(errno)));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   const std::string text = read_text(errors.path());
   UNET_CHECK(text.find("No module named 'torch'") == std::string::npos, "--python",
-             "'" + python + "' has no torch; use Debian's python3-torch (/usr/bin/python3) or a Python with torch");
+             trf("'{}' has no torch; use Debian's python3-torch (/usr/bin/python3) or a Python with torch", python));
   UNET_CHECK(!text.empty(), about,
-             "the converter " + script + " stopped (" +
-                 (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                    : "signal " + std::to_string(WTERMSIG(status))) +
-                 ") without a message");
+             WIFEXITED(status)
+                 ? trf("the converter {} stopped (exit status {}) without a message", script, WEXITSTATUS(status))
+                 : trf("the converter {} stopped (signal {}) without a message", script, WTERMSIG(status)));
   UNET_THROW(about, converter_message(text, in));
 }
 

@@ -1,5 +1,8 @@
 #include "tools/visuals.hpp"
 
+#include "base/i18n.hpp"
+#include "tools/cjk_text.hpp"
+
 namespace unet::tools {
 
 namespace {
@@ -30,18 +33,19 @@ void panel(Canvas& c, int ox, const std::vector<uint8_t>& rgb, int h, int w, con
 
 Canvas triptych(const std::vector<uint8_t>& rgb, int h, int w, const uint8_t* truth, const uint8_t* pred) {
   const int gap = 4;
+  const PngTextScope png_text;
   Canvas c(3 * w + 2 * gap, h + 20, Rgb{255, 255, 255});
   panel(c, 0, rgb, h, w, nullptr, {0, 0, 0});
-  c.text(w / 2.0, 10, "image", Rgb{0, 0, 0}, 1);
+  c.text(w / 2.0, 10, tr("image"), Rgb{0, 0, 0}, 1);
   if (truth != nullptr) {
     panel(c, w + gap, rgb, h, w, truth, Rgb{0, 200, 0});
-    c.text(w + gap + w / 2.0, 10, "ground truth", Rgb{0, 120, 0}, 1);
+    c.text(w + gap + w / 2.0, 10, tr("ground truth"), Rgb{0, 120, 0}, 1);
   } else {
     c.rect(w + gap, 20, w, h, Rgb{235, 235, 235});
-    c.text(w + gap + w / 2.0, 10, "no ground truth", Rgb{90, 90, 90}, 1);
+    c.text(w + gap + w / 2.0, 10, tr("no ground truth"), Rgb{90, 90, 90}, 1);
   }
   panel(c, 2 * (w + gap), rgb, h, w, pred, Rgb{230, 0, 0});
-  c.text(2 * (w + gap) + w / 2.0, 10, "prediction", Rgb{180, 0, 0}, 1);
+  c.text(2 * (w + gap) + w / 2.0, 10, tr("prediction"), Rgb{180, 0, 0}, 1);
   return c;
 }
 
@@ -63,7 +67,8 @@ Canvas slice_panels(const std::vector<uint8_t>& rgb, int h, int w, const uint8_t
   c.blit(0, 0, t.width(), t.height(), t.pixels().data());
   const Canvas o = overlay(rgb, h, w, truth, pred);
   c.blit(t.width() + gap, 20, w, h, o.pixels().data());
-  c.text(t.width() + gap + w / 2.0, 10, "overlay", Rgb{0, 0, 0}, 1);
+  const PngTextScope png_text;
+  c.text(t.width() + gap + w / 2.0, 10, tr("overlay"), Rgb{0, 0, 0}, 1);
   return c;
 }
 

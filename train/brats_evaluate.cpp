@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "engine/autograd.hpp"
 #include "train/hausdorff.hpp"
 #include "unet/sliding_window.hpp"
@@ -26,9 +27,9 @@ class EvalMode {
 
 Tensor predict_case_logits(UNet& model, const data::BratsCase& c, const BratsInferenceOptions& options) {
   const auto& d = c.dims;
-  UNET_CHECK(model.config().rank() == 3, c.id, "the model is a 2D U-Net; a BraTS case needs the 3D U-Net");
+  UNET_CHECK(model.config().rank() == 3, c.id, tr("the model is a 2D U-Net; a BraTS case needs the 3D U-Net"));
   UNET_CHECK(model.config().in_channels == 4, c.id,
-             "the model takes " + std::to_string(model.config().in_channels) + " input channels, a BraTS case has 4");
+             trf("the model takes {} input channels, a BraTS case has 4", std::to_string(model.config().in_channels)));
   const Tensor image = Tensor::from_vector({4, d[0], d[1], d[2]}, c.image);  // [4, X, Y, Z]
   EvalMode eval(model);
   NoGradGuard no_grad;
@@ -45,7 +46,7 @@ std::vector<uint8_t> predict_case_classes(UNet& model, const data::BratsCase& c,
 
 BratsCaseResult evaluate_brats_case(UNet& model, const data::BratsCase& c, const MulticlassLossConfig& loss,
                                     const BratsInferenceOptions& options, bool keep_prediction) {
-  UNET_CHECK(c.has_labels, c.id, "has no seg file; evaluation needs the labels");
+  UNET_CHECK(c.has_labels, c.id, tr("has no seg file; evaluation needs the labels"));
   const Tensor logits = predict_case_logits(model, c, options);  // [K, X, Y, Z]
   BratsCaseResult cr;
   cr.id = c.id;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -18,9 +19,9 @@ constexpr uint8_t kWholeTumour = 0b1110, kTumourCore = 0b1010, kEnhancingTumour 
 void check_classes(const uint8_t* volume, int64_t n, const char* which) {
   for (int64_t i = 0; i < n; ++i)
     UNET_CHECK(volume[i] <= kLastEngineClass, "brats_case_metrics",
-               std::string("the ") + which + " volume holds the value " + std::to_string(volume[i]) +
-                   " at voxel index " + std::to_string(i) +
-                   "; expected engine classes 0..3 (map BraTS label 4 to class 3 first)");
+               trf("the {} volume holds the value {} at voxel index {}; expected engine classes 0..3 (map BraTS label "
+                   "4 to class 3 first)",
+                   which, std::to_string(volume[i]), std::to_string(i)));
 }
 
 bool in(uint8_t members, uint8_t engine_class) {
@@ -97,10 +98,9 @@ BratsCaseMetrics brats_case_metrics(const std::vector<uint8_t>& pred, const std:
   check_voxel_grid(grid, "brats_case_metrics");
   const auto expected = static_cast<size_t>(grid.voxels());
   UNET_CHECK(pred.size() == expected && truth.size() == expected, "brats_case_metrics",
-             "the predicted volume has " + std::to_string(pred.size()) + " voxels and the ground truth " +
-                 std::to_string(truth.size()) + "; the grid " + std::to_string(grid.nx) + " x " +
-                 std::to_string(grid.ny) + " x " + std::to_string(grid.nz) + " needs " + std::to_string(expected) +
-                 " each");
+             trf("the predicted volume has {} voxels and the ground truth {}; the grid {} x {} x {} needs {} each",
+                 std::to_string(pred.size()), std::to_string(truth.size()), std::to_string(grid.nx),
+                 std::to_string(grid.ny), std::to_string(grid.nz), std::to_string(expected)));
   return brats_case_metrics(pred.data(), truth.data(), grid);
 }
 

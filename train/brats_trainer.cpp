@@ -11,6 +11,7 @@
 #include "base/allocator.hpp"
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 #include "data/brats_scan.hpp"
 #include "data/patch_sampler.hpp"
 #include "data/split.hpp"
@@ -74,11 +75,11 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   if (resume) {
     checkpoint = read_resume_checkpoint(last);
     config_ = resumed_config(config_, checkpoint, last);
-    UNET_CHECK(config_.is_brats(), last, "is a checkpoint of a 2D (kaggle) run, not of a BraTS run");
+    UNET_CHECK(config_.is_brats(), last, tr("is a checkpoint of a 2D (kaggle) run, not of a BraTS run"));
     if (const std::string m = resumed_on_other_ranks(config_, comm_->size()); !m.empty()) say(m);
   }
   config_.ranks = comm_->size();
-  UNET_CHECK(config_.is_brats(), "BratsTrainer", "the configuration is not that of a BraTS run (--dataset brats)");
+  UNET_CHECK(config_.is_brats(), "BratsTrainer", tr("the configuration is not that of a BraTS run (--dataset brats)"));
   config_.validate();
   config_.data = fs::absolute(config_.data).lexically_normal().string();
   if (!config_.val_list.empty()) config_.val_list = fs::absolute(config_.val_list).lexically_normal().string();
@@ -90,7 +91,7 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
 
   // Data: the cases z-scored, with their classes; in memory when they fit in --cache-gb.
   const data::BratsScan scan = data::scan_brats(config_.data);
-  for (const auto& w : scan.warnings) say("warning: " + w);
+  for (const auto& w : scan.warnings) say(trf("warning: {}", w));
   data::BratsLoadConfig load;
   load.strict = config_.strict;
   load.max_data = config_.max_data;
@@ -100,13 +101,16 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
                                               : data::default_case_memory_budget();
   store_ = std::make_unique<data::BratsCaseStore>(scan, load, budget, report);
   unreadable_.assign(store_->size(), false);
-  for (const auto& p : report.problems) say("warning: " + p);
+  for (const auto& p : report.problems) say(trf("warning: {}", p));
   const int64_t mib = store_->bytes_of_all() >> 20;
-  say("data: " + std::to_string(store_->size()) + " BraTS cases (" + scan.root + "), " + std::to_string(mib) + " MiB " +
-      (store_->held_in_memory() ? std::string("held in memory")
-                                : "as floats, more than --cache-gb " + fmt(static_cast<double>(budget) / (1 << 30)) +
-                                      ": read from disk when used") +
-      (report.skipped ? ", " + std::to_string(report.skipped) + " cases skipped" : std::string()));
+  const std::string where = store_->held_in_memory()
+                                ? tr("held in memory")
+                                : trf("as floats, more than --cache-gb {}: read from disk when used",
+                                      fmt(static_cast<double>(budget) / (1 << 30)));
+  const std::string skipped =
+      report.skipped ? trf(", {} cases skipped", std::to_string(report.skipped)) : std::string();
+  say(trf("data: {} BraTS cases ({}), {} MiB {}{}", std::to_string(store_->size()), scan.root, std::to_string(mib),
+          where, skipped));
 
   // Split by patient (a BraTS case is one patient).
   std::vector<std::string> ids;
@@ -115,12 +119,14 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   const data::Split split = split_run(ids, config_, resume, root());
   const std::set<std::string> val_ids(split.validation.begin(), split.validation.end());
   for (size_t i = 0; i < store_->size(); ++i) (val_ids.count(store_->id(i)) ? val_ : train_).push_back(i);
-  UNET_CHECK(!train_.empty(), "split", "no training cases");
+  UNET_CHECK(!train_.empty(), "split", tr("no training cases"));
   const std::string val_file = (fs::path(config_.out) / "validation_patients.txt").string();
   patients_ = ids;
-  say("split: " + std::to_string(train_.size()) + " training cases (" + std::to_string(config_.sample_num) +
-      " patches of " + std::to_string(config_.patch) + "^3 each per epoch), " + std::to_string(val_.size()) +
-      " validation cases (whole volumes, sliding window); list in " + val_file);
+  say(
+      trf("split: {} training cases ({} patches of {}^3 each per epoch), {} validation cases (whole volumes, sliding "
+          "window); list in {}",
+          std::to_string(train_.size()), std::to_string(config_.sample_num), std::to_string(config_.patch),
+          std::to_string(val_.size()), val_file));
 
   model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
   if (config_.sync_bn && comm_->size() > 1) {
@@ -133,11 +139,11 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   adam_ = std::make_unique<Adam>(model_->parameters(), adam_config);
   state_.lr = config_.lr;
   if (resume)
-    resume_from(checkpoint, last, config_, *model_, *adam_, state_, "mean region Dice", root() ? on_message : Say());
+    resume_from(checkpoint, last, config_, *model_, *adam_, state_, tr("mean region Dice"), root() ? on_message : Say());
   if (root()) write_run_config(config_, *model_, device_);
   if (comm_->size() > 1) {
-    check_replicas_identical(*comm_, *model_, *adam_, "at the start");
-    say(data_parallel_summary(config_, *comm_) + "; validation on rank 0 alone");
+    check_replicas_identical(*comm_, *model_, *adam_, tr("at the start"));
+    say(trf("{}; validation on rank 0 alone", data_parallel_summary(config_, *comm_)));
   }
 }
 
@@ -175,8 +181,9 @@ std::shared_ptr<const data::BratsCase> BratsTrainer::readable_case(size_t i) {
   } catch (const Error& e) {
     if (config_.strict) throw;
     unreadable_[i] = true;
-    if (on_message) on_message(dist::rank_prefix() + "warning: case " + store_->id(i) +
-                               " cannot be read and is left out from now on: " + e.what());
+    if (on_message)
+      on_message(dist::rank_prefix() +
+                 trf("warning: case {} cannot be read and is left out from now on: {}", store_->id(i), e.what()));
     return nullptr;
   }
 }
@@ -252,15 +259,15 @@ bool BratsTrainer::run() {
         step = train_step(*model_, *adam_, x, t, loss_, &readout, &parallel);
       } catch (const dist::AllRanksStopped&) {
         save_checkpoint(last, true);  // every rank stops before this step changed anything
-        say("saved " + last + " before this step (continue with --resume " + config_.out + ")");
+        say(trf("saved {} before this step (continue with --resume {})", last, config_.out));
         throw;
       }
       if (!step.applied)
-        throw dist::AllRanksStopped(__FILE__, __LINE__, "train",
-                                    "the loss is " + std::to_string(step.loss) + " at epoch " +
-                                        std::to_string(state_.epoch + 1) + ", step " +
-                                        std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
-                                        (fs::exists(last) ? last : std::string("(none yet)")));
+        throw dist::AllRanksStopped(
+            __FILE__, __LINE__, "train",
+            trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}", std::to_string(step.loss),
+                std::to_string(state_.epoch + 1), std::to_string(state_.next_batch + 1),
+                (fs::exists(last) ? last : tr("(none yet)"))));
       const std::vector<float> predicted(predicted_host.data(), predicted_host.data() + n * p * p * p);
       epoch_dice.add(predicted, b.labels);
       window_dice.add(predicted, b.labels);
@@ -272,10 +279,10 @@ bool BratsTrainer::run() {
       samples_this_run += all_n;
       if (state_.next_batch % config_.log_every == 0 || state_.next_batch == steps) {
         window_dice.sum_over(*comm_);
-        say("epoch " + std::to_string(state_.epoch + 1) + " step " + std::to_string(state_.next_batch) + "/" +
-            std::to_string(steps) + ": loss " + fmt(window_loss / static_cast<double>(window_steps)) +
-            ", Dice label 1 " + fmt(window_dice.dice(1)) + ", label 2 " + fmt(window_dice.dice(2)) + ", label 4 " +
-            fmt(window_dice.dice(3)));
+        say(trf("epoch {} step {}/{}: loss {}, Dice label 1 {}, label 2 {}, label 4 {}",
+                std::to_string(state_.epoch + 1), std::to_string(state_.next_batch), std::to_string(steps),
+                fmt(window_loss / static_cast<double>(window_steps)), fmt(window_dice.dice(1)),
+                fmt(window_dice.dice(2)), fmt(window_dice.dice(3))));
         window_dice = LabelDice{};
         window_loss = 0.0;
         window_steps = 0;
@@ -289,8 +296,8 @@ bool BratsTrainer::run() {
       }
       if (comm_->size() > 1 ? step.stop : stop_.load()) {
         save_checkpoint(last, true);
-        say("stopped at epoch " + std::to_string(state_.epoch + 1) + ", step " + std::to_string(state_.next_batch) +
-            "; saved " + last + " (continue with --resume " + config_.out + ")");
+        say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1),
+                std::to_string(state_.next_batch), last, config_.out));
         return false;
       }
     }
@@ -328,13 +335,13 @@ bool BratsTrainer::run() {
     static_assert(std::is_trivially_copyable_v<EpochMetrics>, "broadcast as bytes");
     comm_->broadcast_host(&em, sizeof em, 0);  // rank 0's figures: the best checkpoint and the LR decide on them
     const bool improved = finish_epoch(state_, config_, em, root() ? on_message : Say());
-    if (comm_->size() > 1) check_replicas_identical(*comm_, *model_, *adam_, "after epoch " + std::to_string(em.epoch));
+    if (comm_->size() > 1) check_replicas_identical(*comm_, *model_, *adam_, trf("after epoch {}", em.epoch));
     if (improved) save_checkpoint(best, false);
     save_checkpoint(last, true);
     if (root()) write_file_atomic((fs::path(config_.out) / "metrics.csv").string(), metrics_csv());
     if (on_epoch && root()) on_epoch(em, ev);
     if (stop_requested_anywhere(*comm_, stop_)) {
-      say("stopped after epoch " + std::to_string(em.epoch) + "; saved " + last);
+      say(trf("stopped after epoch {}; saved {}", std::to_string(em.epoch), last));
       return false;
     }
   }

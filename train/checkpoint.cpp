@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "unet/model_recognition.hpp"
 #include "unet/state_dict.hpp"
 
@@ -16,7 +17,7 @@ int64_t parse_adam_steps(const std::string& text, const std::string& where) {
   int64_t steps = -1;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), steps);
   UNET_CHECK(ec == std::errc() && end == text.data() + text.size() && steps >= 0, where,
-             "metadata 'adam_steps' is '" + text.substr(0, 40) + "', not a whole number >= 0");
+             trf("metadata 'adam_steps' is '{}', not a whole number >= 0", text.substr(0, 40)));
   return steps;
 }
 
@@ -40,10 +41,10 @@ void restore_optimizer(Adam& adam, const SafetensorsFile& checkpoint, const std:
   for (Tensor* t : {&adam.exp_avg(), &adam.exp_avg_sq()}) {
     const std::string name = t == &adam.exp_avg() ? "optimizer.exp_avg" : "optimizer.exp_avg_sq";
     auto it = checkpoint.tensors.find(name);
-    UNET_CHECK(it != checkpoint.tensors.end(), where, "missing tensor '" + name + "'");
+    UNET_CHECK(it != checkpoint.tensors.end(), where, trf("missing tensor '{}'", name));
     UNET_CHECK(it->second.shape == Shape{t->numel()}, where,
-               "tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", the model needs [" +
-                   std::to_string(t->numel()) + "]");
+               trf("tensor '{}' has shape {}, the model needs [{}]", name, shape_str(it->second.shape),
+                   std::to_string(t->numel())));
     t->copy_from(Tensor::from_vector({t->numel()}, it->second.as_f32(where + ": tensor '" + name + "'")));
   }
   adam.set_steps(parse_adam_steps(checkpoint.metadata_value("adam_steps", where), where));

@@ -3,16 +3,16 @@
 #include <string_view>
 
 #include "base/fnv_hash.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
 void check_global_batch(const TrainConfig& config, const dist::Communicator& comm) {
   if (config.batch % comm.size() != 0)  // the same on every rank, so they all end here
     throw dist::AllRanksStopped(__FILE__, __LINE__, "--batch",
-                                "the global batch of " + std::to_string(config.batch) + " does not divide among " +
-                                    std::to_string(comm.size()) +
-                                    " processes; --batch is the global batch, so give a multiple of " +
-                                    std::to_string(comm.size()));
+                                trf("the global batch of {} does not divide among {} processes; --batch is the global "
+                                    "batch, so give a multiple of {}",
+                                    config.batch, comm.size(), comm.size()));
 }
 
 Share rank_share(int64_t n, const dist::Communicator& comm) {
@@ -21,21 +21,21 @@ Share rank_share(int64_t n, const dist::Communicator& comm) {
 
 std::string resumed_on_other_ranks(const TrainConfig& stored, int ranks) {
   if (stored.ranks == ranks) return {};
-  return "the run trained on " + std::to_string(stored.ranks) + " process(es) and continues on " +
-         std::to_string(ranks) + ": the global batch stays " + std::to_string(stored.batch) +
-         ", so the samples and their order are the same" +
-         (stored.sync_bn ? std::string()
-                         : "; BatchNorm's statistics now come from " + std::to_string(stored.batch / ranks) +
-                               " samples per process instead of " + std::to_string(stored.batch / stored.ranks));
+  const std::string bn = stored.sync_bn
+                             ? std::string()
+                             : trf("; BatchNorm's statistics now come from {} samples per process instead of {}",
+                                   stored.batch / ranks, stored.batch / stored.ranks);
+  return trf("the run trained on {} process(es) and continues on {}: the global batch stays {}, so the samples and "
+             "their order are the same{}",
+             stored.ranks, ranks, stored.batch, bn);
 }
 
 std::string data_parallel_summary(const TrainConfig& config, const dist::Communicator& comm) {
   if (comm.size() == 1) return {};
-  return "data-parallel: " + std::to_string(comm.size()) + " processes over " + comm.backend() + ", " +
-         std::to_string(config.batch / comm.size()) + " samples each of every global batch of " +
-         std::to_string(config.batch) +
-         (config.sync_bn ? ", BatchNorm statistics over the global batch (--sync-bn)"
-                         : ", BatchNorm statistics per process (as PyTorch DDP)");
+  const std::string bn = config.sync_bn ? tr(", BatchNorm statistics over the global batch (--sync-bn)")
+                                        : tr(", BatchNorm statistics per process (as PyTorch DDP)");
+  return trf("data-parallel: {} processes over {}, {} samples each of every global batch of {}{}", comm.size(),
+             comm.backend(), config.batch / comm.size(), config.batch, bn);
 }
 
 void check_replicas_identical(dist::Communicator& comm, UNet& model, Adam& adam, const std::string& when) {
@@ -54,9 +54,9 @@ void check_replicas_identical(dist::Communicator& comm, UNet& model, Adam& adam,
   comm.allreduce_max_host(&differs, 1);
   if (differs)
     throw dist::AllRanksStopped(__FILE__, __LINE__, "data-parallel",
-                                "the processes hold different weights " + when +
-                                    " (checksums differ from rank 0's); every process must start from the same "
-                                    "seed and checkpoint");
+                                trf("the processes hold different weights {} (checksums differ from rank 0's); every "
+                                    "process must start from the same seed and checkpoint",
+                                    when));
 }
 
 bool stop_requested_anywhere(dist::Communicator& comm, bool mine) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -116,14 +117,14 @@ void append_surface_distances(const std::vector<uint8_t>& from, const std::vecto
 
 void check_voxel_grid(const VoxelGrid& g, const char* what) {
   UNET_CHECK(g.nx > 0 && g.ny > 0 && g.nz > 0, what,
-             "the volume size must be positive along every axis; got " + std::to_string(g.nx) + " x " +
-                 std::to_string(g.ny) + " x " + std::to_string(g.nz));
+             trf("the volume size must be positive along every axis; got {} x {} x {}", std::to_string(g.nx),
+                 std::to_string(g.ny), std::to_string(g.nz)));
   const auto good = [](double s) {
     return std::isfinite(s) && s > 0.0;
   };
   UNET_CHECK(good(g.sx) && good(g.sy) && good(g.sz), what,
-             "the voxel spacing must be a positive finite number of mm along every axis; got " + std::to_string(g.sx) +
-                 ", " + std::to_string(g.sy) + ", " + std::to_string(g.sz));
+             trf("the voxel spacing must be a positive finite number of mm along every axis; got {}, {}, {}",
+                 std::to_string(g.sx), std::to_string(g.sy), std::to_string(g.sz)));
 }
 
 std::vector<uint8_t> surface_voxels(const uint8_t* mask, const VoxelGrid& g) {
@@ -157,9 +158,9 @@ std::vector<double> squared_distance_transform(const uint8_t* features, const Vo
 }
 
 double percentile_linear(std::vector<double> values, double q) {
-  UNET_CHECK(!values.empty(), "percentile_linear", "there are no values to take a percentile of");
+  UNET_CHECK(!values.empty(), "percentile_linear", tr("there are no values to take a percentile of"));
   UNET_CHECK(q >= 0.0 && q <= 100.0, "percentile_linear",
-             "the percentile must lie in [0, 100]; got " + std::to_string(q));
+             trf("the percentile must lie in [0, 100]; got {}", std::to_string(q)));
   std::sort(values.begin(), values.end());
   const double index = q / 100.0 * static_cast<double>(values.size() - 1);
   const size_t below = static_cast<size_t>(std::floor(index));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -15,11 +16,11 @@ namespace detail {
 inline std::string json_mismatch(const nlohmann::json& stored, const nlohmann::json& expected) {
   using nlohmann::json;
   if (expected.is_number_integer() || expected.is_number_unsigned())
-    return stored.is_number_integer() || stored.is_number_unsigned() ? "" : ", not a whole number";
-  if (expected.is_number_float()) return stored.is_number() ? "" : ", not a number";
-  if (expected.is_boolean()) return stored.is_boolean() ? "" : ", not true or false";
-  if (expected.is_string()) return stored.is_string() ? "" : ", not a string";
-  if (expected.is_array()) return stored.is_array() ? "" : " is not a list";
+    return stored.is_number_integer() || stored.is_number_unsigned() ? std::string() : tr(", not a whole number");
+  if (expected.is_number_float()) return stored.is_number() ? std::string() : tr(", not a number");
+  if (expected.is_boolean()) return stored.is_boolean() ? std::string() : tr(", not true or false");
+  if (expected.is_string()) return stored.is_string() ? std::string() : tr(", not a string");
+  if (expected.is_array()) return stored.is_array() ? std::string() : tr(" is not a list");
   return "";
 }
 }  // namespace detail
@@ -29,7 +30,7 @@ inline nlohmann::json parse_stored_json(const std::string& text, const std::stri
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    UNET_THROW(where, what + " is not JSON: " + e.what());
+    UNET_THROW(where, trf("{} is not JSON: {}", what, e.what()));
   }
 }
 
@@ -38,27 +39,27 @@ inline nlohmann::json parse_stored_json(const std::string& text, const std::stri
 // (otherwise it keeps its default). Errors: "<where>: <what>.<field> is <value>, not a number".
 template <class T>
 T read_fields(const nlohmann::json& j, const std::string& where, const std::string& what, bool strict) {
-  UNET_CHECK(j.is_object(), where, what + " is not a JSON object");
+  UNET_CHECK(j.is_object(), where, trf("{} is not a JSON object", what));
   const nlohmann::json defaults = T{};
   for (auto it = defaults.begin(); it != defaults.end(); ++it) {
     const std::string field = what + "." + it.key();
     if (!j.contains(it.key())) {
-      UNET_CHECK(!strict, where, field + " is missing");
+      UNET_CHECK(!strict, where, trf("{} is missing", field));
       continue;
     }
     const std::string why = detail::json_mismatch(j.at(it.key()), it.value());
-    UNET_CHECK(why.empty(), where, field + (why[0] == ',' ? " is " + j.at(it.key()).dump() : "") + why);
+    UNET_CHECK(why.empty(), where, why[0] == ',' ? trf("{} is {}{}", field, j.at(it.key()).dump(), why) : field + why);
   }
   T out;
   try {
     out = j.get<T>();
   } catch (const nlohmann::json::exception& e) {
-    UNET_THROW(where, "bad " + what + ": " + e.what());
+    UNET_THROW(where, trf("bad {}: {}", what, e.what()));
   }
   const nlohmann::json back = out;
   for (auto it = back.begin(); it != back.end(); ++it)
     if (j.contains(it.key()) && j.at(it.key()).is_number() && j.at(it.key()) != it.value())
-      UNET_THROW(where, what + "." + it.key() + " is " + j.at(it.key()).dump() + ", out of range");
+      UNET_THROW(where, trf("{}.{} is {}, out of range", what, it.key(), j.at(it.key()).dump()));
   return out;
 }
 

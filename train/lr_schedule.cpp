@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/i18n.hpp"
 #include "train/run_folder.hpp"
 
 namespace unet {
@@ -14,7 +15,7 @@ void schedule_learning_rate(TrainState& state, const TrainConfig& config, double
     state.plateau_bad = 0;
   } else if (++state.plateau_bad > config.plateau_patience) {
     const double new_lr = std::max(state.lr * config.plateau_factor, config.min_lr);
-    if (new_lr < state.lr && say) say("plateau: learning rate " + fmt(state.lr) + " -> " + fmt(new_lr));
+    if (new_lr < state.lr && say) say(trf("plateau: learning rate {} -> {}", fmt(state.lr), fmt(new_lr)));
     state.lr = new_lr;
     state.plateau_bad = 0;
   }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -18,13 +19,14 @@ using nlohmann::json;
 void check_writable(const std::string& out) {
   std::error_code ec;
   fs::create_directories(out, ec);
-  UNET_CHECK(!ec && fs::is_directory(out), out, "cannot create the output folder: " + (ec ? ec.message() : "not a folder"));
+  UNET_CHECK(!ec && fs::is_directory(out), out,
+             trf("cannot create the output folder: {}", (ec ? ec.message() : tr("not a folder"))));
   const fs::path probe = fs::path(out) / ".write_test";
   {
     std::ofstream f(probe);
     f << "ok";
     f.flush();
-    UNET_CHECK(f.good(), out, "cannot write to the output folder");
+    UNET_CHECK(f.good(), out, tr("cannot write to the output folder"));
   }
   fs::remove(probe, ec);
 }
@@ -38,7 +40,7 @@ void check_same_patients(const SafetensorsFile& checkpoint, std::vector<std::str
   try {
     stored = json::parse(it->second).get<std::vector<std::string>>();
   } catch (const json::exception& e) {
-    UNET_THROW(where, std::string("bad 'patients' metadata: ") + e.what());
+    UNET_THROW(where, trf("bad 'patients' metadata: {}", e.what()));
   }
   std::sort(ids.begin(), ids.end());
   std::sort(stored.begin(), stored.end());
@@ -51,9 +53,9 @@ void check_same_patients(const SafetensorsFile& checkpoint, std::vector<std::str
     for (size_t i = 0; i < v.size() && i < 3; ++i) s += (i ? ", " : "") + v[i];
     return s + (v.size() > 3 ? ", ..." : "");
   };
-  UNET_THROW("--data", "the data folder does not hold the patients of the run in " + where + ": " +
-                           std::to_string(missing.size()) + " missing (" + some(missing) + "), " +
-                           std::to_string(extra.size()) + " not in the run (" + some(extra) + ")");
+  UNET_THROW("--data",
+             trf("the data folder does not hold the patients of the run in {}: {} missing ({}), {} not in the run ({})",
+                 where, std::to_string(missing.size()), some(missing), std::to_string(extra.size()), some(extra)));
 }
 
 std::string fmt(double v) {
@@ -72,10 +74,10 @@ std::string fmt(double v) {
 namespace unet {
 
 SafetensorsFile read_resume_checkpoint(const std::string& last) {
-  UNET_CHECK(fs::exists(last), "--resume", "no checkpoint to resume from: " + last + " does not exist");
+  UNET_CHECK(fs::exists(last), "--resume", trf("no checkpoint to resume from: {} does not exist", last));
   SafetensorsFile checkpoint = read_safetensors(last);
   UNET_CHECK(checkpoint.metadata.count("train_config") && checkpoint.metadata.count("train_state"), last,
-             "not a training checkpoint (no train_config / train_state metadata)");
+             tr("not a training checkpoint (no train_config / train_state metadata)"));
   return checkpoint;
 }
 
@@ -92,10 +94,12 @@ TrainConfig resumed_config(const TrainConfig& given, const SafetensorsFile& chec
     stored.data = given.data;
   } else {
     UNET_CHECK(fs::exists(stored.data), "--resume",
-               "the run's data folder '" + stored.data + "' does not exist" +
-                   (fs::path(stored.data).is_relative() ? " (it was stored relative to the first run's working folder)"
-                                                        : "") +
-                   "; give its new place with --data");
+               fs::path(stored.data).is_relative()
+                   ? trf("the run's data folder '{}' does not exist (it was stored relative to the first run's working "
+                         "folder); "
+                         "give its new place with --data",
+                         stored.data)
+                   : trf("the run's data folder '{}' does not exist; give its new place with --data", stored.data));
   }
   return stored;
 }
@@ -108,7 +112,7 @@ data::Split split_run(const std::vector<std::string>& ids, const TrainConfig& co
   const std::string val_file = (fs::path(config.out) / "validation_patients.txt").string();
   if (resume && fs::exists(val_file)) {
     UNET_CHECK(data::read_id_list(val_file) == split.validation, "--data",
-               "the validation patients differ from those in " + val_file + "; resume with the run's own data");
+               trf("the validation patients differ from those in {}; resume with the run's own data", val_file));
   }
   if (write) write_file_atomic(val_file, val_text);
   return split;
@@ -121,11 +125,11 @@ void resume_from(const SafetensorsFile& checkpoint, const std::string& last, con
   restore_optimizer(adam, checkpoint, last);
   if (!say) return;
   if (state.epoch >= config.epochs)
-    say("nothing left to train: " + config.out + " has done " + std::to_string(state.epoch) + " of " +
-        std::to_string(config.epochs) + " epochs; give a larger --epochs to continue it");
+    say(trf("nothing left to train: {} has done {} of {} epochs; give a larger --epochs to continue it", config.out,
+            std::to_string(state.epoch), std::to_string(config.epochs)));
   else
-    say("resuming " + config.out + " at epoch " + std::to_string(state.epoch + 1) + ", batch " +
-        std::to_string(state.next_batch) + " (best " + best_what + " so far " + fmt(state.best_dsc) + ")");
+    say(trf("resuming {} at epoch {}, batch {} (best {} so far {})", config.out, std::to_string(state.epoch + 1),
+            std::to_string(state.next_batch), best_what, fmt(state.best_dsc)));
 }
 
 void write_run_config(const TrainConfig& config, const UNet& model, Device device) {

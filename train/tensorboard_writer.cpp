@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "train/tensorboard_event.pb.h"
 
 namespace unet {
@@ -44,7 +45,7 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
                                          "." + host + "." + std::to_string(::getpid()) + ".unet"))
               .string();
   file_ = std::fopen(path_.c_str(), "ab");
-  UNET_CHECK(file_ != nullptr, path_, std::string("cannot create the TensorBoard event file: ") + std::strerror(errno));
+  UNET_CHECK(file_ != nullptr, path_, trf("cannot create the TensorBoard event file: {}", std::strerror(errno)));
   tensorboard::Event first;
   first.set_wall_time(now_seconds());
   first.set_file_version("brain.Event:2");
@@ -74,8 +75,8 @@ void TensorBoardWriter::write_record(const std::string& data) {
   record += data;
   put_le(record, masked_crc32c(data.data(), data.size()), 4);
   if (std::fwrite(record.data(), 1, record.size(), file_) != record.size() || std::fflush(file_) != 0) {
-    std::fprintf(stderr, "unet: writing %s failed (%s); TensorBoard logging stops, training goes on\n", path_.c_str(),
-                 std::strerror(errno));
+    std::fprintf(stderr, tr("unet: writing %s failed (%s); TensorBoard logging stops, training goes on\n").c_str(),
+                 path_.c_str(), std::strerror(errno));
     std::fclose(file_);
     file_ = nullptr;
   }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "train/json_fields.hpp"
 
 namespace unet {
@@ -62,16 +63,16 @@ TrainState TrainState::from_json(const std::string& text, const std::string& whe
         (void)read_fields<EpochMetrics>(h, where, row, /*strict=*/false);
         continue;
       }
-      UNET_CHECK(h.is_array() && h.size() == 8, where, row + " is not a list of 8 numbers");
+      UNET_CHECK(h.is_array() && h.size() == 8, where, trf("{} is not a list of 8 numbers", row));
       for (size_t k = 0; k < 8; ++k)
-        UNET_CHECK(h[k].is_number(), where, row + "[" + std::to_string(k) + "] is " + h[k].dump() + ", not a number");
+        UNET_CHECK(h[k].is_number(), where, trf("{}[{}] is {}, not a number", row, std::to_string(k), h[k].dump()));
     }
   }
   const TrainState s = read_fields<TrainState>(j, where, "train_state", /*strict=*/true);
   for (const auto& [name, count] : {std::pair<const char*, int64_t>{"epoch", s.epoch}, {"next_batch", s.next_batch},
                                     {"partial_samples", s.partial_samples}, {"best_epoch", s.best_epoch},
                                     {"plateau_bad", s.plateau_bad}})
-    UNET_CHECK(count >= 0, where, std::string("train_state.") + name + " is " + std::to_string(count) + ", must be >= 0");
+    UNET_CHECK(count >= 0, where, trf("train_state.{} is {}, must be >= 0", name, std::to_string(count)));
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include "base/allocator.hpp"
 #include "base/error.hpp"
 #include "base/file_io.hpp"
+#include "base/i18n.hpp"
 #include "engine/safetensors.hpp"
 #include "train/checkpoint.hpp"
 #include "train/data_parallel.hpp"
@@ -46,11 +47,11 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   if (resume) {
     checkpoint = read_resume_checkpoint(last);
     config_ = resumed_config(config_, checkpoint, last);
-    UNET_CHECK(!config_.is_brats(), last, "is a checkpoint of a BraTS (3D) run, not of a 2D (kaggle) run");
+    UNET_CHECK(!config_.is_brats(), last, tr("is a checkpoint of a BraTS (3D) run, not of a 2D (kaggle) run"));
     if (const std::string m = resumed_on_other_ranks(config_, comm_->size()); !m.empty()) say(m);
   }
   config_.ranks = comm_->size();
-  UNET_CHECK(!config_.is_brats(), "Trainer", "a BraTS run is trained by BratsTrainer (train/brats_trainer.hpp)");
+  UNET_CHECK(!config_.is_brats(), "Trainer", tr("a BraTS run is trained by BratsTrainer (train/brats_trainer.hpp)"));
   config_.validate();
   // Absolute, so that a resume from another working folder finds them.
   config_.data = fs::absolute(config_.data).lexically_normal().string();
@@ -65,7 +66,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
 
   // Data.
   const data::ScanResult scan = data::scan_kaggle(config_.data);
-  for (const auto& w : scan.warnings) say("warning: " + w);
+  for (const auto& w : scan.warnings) say(trf("warning: {}", w));
   data::LoadConfig load_config;
   load_config.size = config_.size;
   load_config.mode = data::parse_preprocess(config_.preprocess);
@@ -83,13 +84,16 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   comm_->barrier();
   if (!root()) load();
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-  for (const auto& p : load_report_.problems) say("warning: " + p);
-  say("data: " + std::to_string(load_report_.patients) + " patients, " + std::to_string(load_report_.slices) +
-      " slices, " + std::to_string(load_report_.tumour_slices) + " with tumour" +
-      (load_report_.skipped_files ? ", " + std::to_string(load_report_.skipped_files) + " files skipped" : std::string()) +
-      " (" + scan.root + ", " + config_.preprocess + " preprocessing, " + std::to_string(config_.size) + "x" +
-      std::to_string(config_.size) + "; " + (from_cache ? "read from the cache" : "loaded") + " in " +
-      fmt_seconds(load_seconds) + ")");
+  for (const auto& p : load_report_.problems) say(trf("warning: {}", p));
+  const std::string skipped = load_report_.skipped_files
+                                  ? trf(", {} files skipped", std::to_string(load_report_.skipped_files))
+                                  : std::string();
+  const std::string how = from_cache ? trf("read from the cache in {}", fmt_seconds(load_seconds))
+                                     : trf("loaded in {}", fmt_seconds(load_seconds));
+  say(trf("data: {} patients, {} slices, {} with tumour{} ({}, {} preprocessing, {}x{}; {})",
+          std::to_string(load_report_.patients), std::to_string(load_report_.slices),
+          std::to_string(load_report_.tumour_slices), skipped, scan.root, config_.preprocess,
+          std::to_string(config_.size), std::to_string(config_.size), how));
 
   // Split by patient.
   std::vector<std::string> ids;
@@ -100,14 +104,17 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   for (size_t i = 0; i < volumes_.size(); ++i) (val_ids.count(volumes_[i].patient) ? val_ : train_).push_back(i);
   for (size_t i = 0; i < val_.size(); ++i)
     if (static_cast<int>(i % static_cast<size_t>(comm_->size())) == comm_->rank()) val_mine_.push_back(val_[i]);
-  UNET_CHECK(!train_.empty(), "split", "no training patients");
+  UNET_CHECK(!train_.empty(), "split", tr("no training patients"));
   patients_ = ids;
   auto items = data::select_slices(volumes_, train_, config_.drop_empty);
   UNET_CHECK(!items.empty(), "training data",
-             "no training slice has a tumour; train on all slices with --keep-empty");
-  say("split: " + std::to_string(train_.size()) + " training patients (" + std::to_string(items.size()) +
-      " slices" + (config_.drop_empty ? " with tumour" : "") + "), " + std::to_string(val_.size()) +
-      " validation patients (all slices); list in " + (fs::path(config_.out) / "validation_patients.txt").string());
+             tr("no training slice has a tumour; train on all slices with --keep-empty"));
+  const std::string list = (fs::path(config_.out) / "validation_patients.txt").string();
+  say(config_.drop_empty
+          ? trf("split: {} training patients ({} slices with tumour), {} validation patients (all slices); list in {}",
+                train_.size(), items.size(), val_.size(), list)
+          : trf("split: {} training patients ({} slices), {} validation patients (all slices); list in {}",
+                train_.size(), items.size(), val_.size(), list));
 
   // Model and optimizer.
   model_ = std::make_unique<UNet>(config_.model_config(), device_, config_.seed);
@@ -135,7 +142,7 @@ Trainer::Trainer(TrainConfig config, bool resume, std::function<void(const std::
   if (resume) resume_from(checkpoint, last, config_, *model_, *adam_, state_, "DSC", root() ? on_message : Say());
   if (root()) write_run_config(config_, *model_, device_);
   if (comm_->size() > 1) {
-    check_replicas_identical(*comm_, *model_, *adam_, "at the start");
+    check_replicas_identical(*comm_, *model_, *adam_, tr("at the start"));
     say(data_parallel_summary(config_, *comm_));
   }
 }
@@ -243,16 +250,16 @@ bool Trainer::run() {
       } catch (const dist::AllRanksStopped&) {
         // Every rank stops here, before this step changed anything: the state is worth keeping.
         save_checkpoint(last, true);
-        say("saved " + last + " before this step (continue with --resume " + config_.out + ")");
+        say(trf("saved {} before this step (continue with --resume {})", last, config_.out));
         throw;
       }
       const float loss_value = step.loss;
       if (!step.applied)
         throw dist::AllRanksStopped(
             __FILE__, __LINE__, "train",
-            "the loss is " + std::to_string(loss_value) + " at epoch " + std::to_string(state_.epoch + 1) + ", step " +
-                std::to_string(state_.next_batch + 1) + "; stopping. The last good checkpoint is " +
-                (fs::exists(last) ? last : std::string("(none yet)")));
+            trf("the loss is {} at epoch {}, step {}; stopping. The last good checkpoint is {}",
+                std::to_string(loss_value), std::to_string(state_.epoch + 1), std::to_string(state_.next_batch + 1),
+                (fs::exists(last) ? last : tr("(none yet)"))));
       // Hard Dice of this rank's samples, for the console and metrics (while backward and Adam run on a GPU).
       const size_t count = static_cast<size_t>(n * s * s);
       std::vector<uint8_t> p(count), m(count);
@@ -278,8 +285,8 @@ bool Trainer::run() {
       if (comm_->size() > 1 ? step.stop : stop_.load()) {
         add_local_dice();
         save_checkpoint(last, true);
-        say("stopped at epoch " + std::to_string(state_.epoch + 1) + ", step " + std::to_string(state_.next_batch) +
-            "; saved " + last + " (continue with --resume " + config_.out + ")");
+        say(trf("stopped at epoch {}, step {}; saved {} (continue with --resume {})", std::to_string(state_.epoch + 1),
+                std::to_string(state_.next_batch), last, config_.out));
         return false;
       }
     }
@@ -302,13 +309,13 @@ bool Trainer::run() {
     em.val_iou_volume = ev.iou_per_volume;
     em.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool improved = finish_epoch(state_, config_, em, root() ? on_message : Say());
-    if (comm_->size() > 1) check_replicas_identical(*comm_, *model_, *adam_, "after epoch " + std::to_string(em.epoch));
+    if (comm_->size() > 1) check_replicas_identical(*comm_, *model_, *adam_, trf("after epoch {}", em.epoch));
     if (improved) save_checkpoint(best, false);
     save_checkpoint(last, true);
     write_metrics();
     if (on_epoch && root()) on_epoch(em, ev);
     if (stop_requested_anywhere(*comm_, stop_)) {
-      say("stopped after epoch " + std::to_string(em.epoch) + "; saved " + last);
+      say(trf("stopped after epoch {}; saved {}", std::to_string(em.epoch), last));
       return false;
     }
   }

@@ -1,17 +1,19 @@
 #include "unet/class_ops.hpp"
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "kernels/kernels.hpp"
 
 namespace unet {
 
 ClassLayout class_layout(const char* op, const Tensor& logits) {
   UNET_CHECK(logits.ndim() >= 2, op,
-             "logits " + shape_str(logits.shape()) + " must be [N, C, spatial...] with a channel axis");
-  UNET_CHECK(logits.dim(1) >= 2, op,
-             "logits " + shape_str(logits.shape()) + " have " + std::to_string(logits.dim(1)) +
-                 " channel(s); a softmax over classes needs at least 2 (use the binary losses for one)");
-  UNET_CHECK(logits.numel() > 0, op, "empty logits " + shape_str(logits.shape()));
+             trf("logits {} must be [N, C, spatial...] with a channel axis", shape_str(logits.shape())));
+  UNET_CHECK(
+      logits.dim(1) >= 2, op,
+      trf("logits {} have {} channel(s); a softmax over classes needs at least 2 (use the binary losses for one)",
+          shape_str(logits.shape()), std::to_string(logits.dim(1))));
+  UNET_CHECK(logits.numel() > 0, op, trf("empty logits {}", shape_str(logits.shape())));
   ClassLayout l;
   l.n = logits.dim(0);
   l.c = logits.dim(1);
@@ -26,8 +28,8 @@ ClassLayout check_class_map(const char* op, const Tensor& logits, const Tensor& 
   without_channels.erase(without_channels.begin() + 1);
   single_channel[1] = 1;
   UNET_CHECK(classes.shape() == without_channels || classes.shape() == single_channel, op,
-             "class map " + shape_str(classes.shape()) + " does not fit logits " + shape_str(logits.shape()) +
-                 "; expected " + shape_str(without_channels) + " or " + shape_str(single_channel));
+             trf("class map {} does not fit logits {}; expected {} or {}", shape_str(classes.shape()),
+                 shape_str(logits.shape()), shape_str(without_channels), shape_str(single_channel)));
   return l;
 }
 
@@ -49,9 +51,9 @@ Tensor argmax_channels(const Tensor& logits) {
 
 Tensor one_hot_channels(const Tensor& classes, int64_t num_classes) {
   UNET_CHECK(classes.ndim() >= 1 && classes.numel() > 0, "one_hot_channels",
-             "class map " + shape_str(classes.shape()) + " must be a non-empty [N, spatial...] tensor");
+             trf("class map {} must be a non-empty [N, spatial...] tensor", shape_str(classes.shape())));
   UNET_CHECK(num_classes >= 1, "one_hot_channels",
-             "num_classes is " + std::to_string(num_classes) + "; it must be at least 1");
+             trf("num_classes is {}; it must be at least 1", std::to_string(num_classes)));
   // [N, 1, spatial...] is read as [N, spatial...]: its channel axis is replaced.
   Shape out_shape = classes.shape();
   if (out_shape.size() >= 2 && out_shape[1] == 1)

@@ -4,6 +4,7 @@
 
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/ops.hpp"
 #include "unet/class_ops.hpp"
@@ -14,7 +15,7 @@ namespace {
 void check_pair(const char* op, const Tensor& logits, const Tensor& target) {
   check_same_shape(op, logits, target);
   check_same_device(op, logits, target);
-  UNET_CHECK(logits.numel() > 0, op, "empty input " + shape_str(logits.shape()));
+  UNET_CHECK(logits.numel() > 0, op, trf("empty input {}", shape_str(logits.shape())));
 }
 }  // namespace
 
@@ -56,7 +57,7 @@ LossKind LossConfig::parse(const std::string& name) {
   if (name == "bce") return LossKind::Bce;
   if (name == "dice") return LossKind::Dice;
   if (name == "bce+dice") return LossKind::BceDice;
-  UNET_THROW("--loss", "'" + name + "' is not a loss; use bce, dice or bce+dice");
+  UNET_THROW("--loss", trf("'{}' is not a loss; use bce, dice or bce+dice", name));
 }
 
 std::string LossConfig::name(LossKind kind) {
@@ -79,7 +80,7 @@ Tensor segmentation_loss(const Tensor& logits, const Tensor& target, const LossC
       return ops::add(ops::scale(bce_with_logits_loss(logits, target), config.bce_weight),
                       ops::scale(soft_dice_loss(logits, target, config.dice_smooth), config.dice_weight));
   }
-  UNET_THROW("segmentation_loss", "unknown loss kind");
+  UNET_THROW("segmentation_loss", tr("unknown loss kind"));
 }
 
 Tensor softmax_dice_loss(const Tensor& logits, const Tensor& classes, float smooth) {
@@ -126,7 +127,7 @@ MulticlassLossKind MulticlassLossConfig::parse(const std::string& name) {
   if (name == "dice") return MulticlassLossKind::Dice;
   if (name == "ce") return MulticlassLossKind::CrossEntropy;
   if (name == "dice+ce") return MulticlassLossKind::DiceCrossEntropy;
-  UNET_THROW("--loss", "'" + name + "' is not a multi-class loss; use dice, ce or dice+ce");
+  UNET_THROW("--loss", trf("'{}' is not a multi-class loss; use dice, ce or dice+ce", name));
 }
 
 std::string MulticlassLossConfig::name(MulticlassLossKind kind) {
@@ -144,7 +145,7 @@ Tensor multiclass_segmentation_loss(const Tensor& logits, const Tensor& classes,
     case MulticlassLossKind::CrossEntropy: return cross_entropy_loss(logits, classes);
     case MulticlassLossKind::DiceCrossEntropy: return dice_ce_loss(logits, classes, config.dice_smooth);
   }
-  UNET_THROW("multiclass_segmentation_loss", "unknown loss kind");
+  UNET_THROW("multiclass_segmentation_loss", tr("unknown loss kind"));
 }
 
 }  // namespace unet

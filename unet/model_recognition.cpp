@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -74,9 +75,9 @@ std::vector<ExpectedTensor> expected_state(const UNetConfig& config) {
 }
 
 std::string dtype_of_float_file(const std::string& dtype) {
-  return dtype == "F16" || dtype == "BF16" || dtype == "F64" ? " (unet import converts float16, bfloat16 and float64 "
-                                                               "files to float32)"
-                                                             : "";
+  return dtype == "F16" || dtype == "BF16" || dtype == "F64"
+             ? tr(" (unet import converts float16, bfloat16 and float64 files to float32)")
+             : std::string();
 }
 
 // What differs between a file and a candidate model, each list in the model's order.
@@ -99,11 +100,11 @@ Mismatch compare(const SafetensorsFile& file, const std::vector<ExpectedTensor>&
     const RawTensor& t = it->second;
     if (e.counter) {
       if (t.dtype != "I64" || t.bytes.size() != 8)
-        m.dtype.push_back(e.name + " is " + t.dtype + " " + shape_str(t.shape) + ", expected one I64");
+        m.dtype.push_back(trf("{} is {} {}, expected one I64", e.name, t.dtype, shape_str(t.shape)));
     } else if (t.shape != e.shape) {
-      m.shape.push_back(e.name + " is " + shape_str(t.shape) + ", expected " + shape_str(e.shape));
+      m.shape.push_back(trf("{} is {}, expected {}", e.name, shape_str(t.shape), shape_str(e.shape)));
     } else if (t.dtype != "F32") {
-      m.dtype.push_back(e.name + " is " + t.dtype + ", expected F32");
+      m.dtype.push_back(trf("{} is {}, expected F32", e.name, t.dtype));
       if (m.dtype_hint.empty()) m.dtype_hint = dtype_of_float_file(t.dtype);
     }
   }
@@ -114,15 +115,15 @@ Mismatch compare(const SafetensorsFile& file, const std::vector<ExpectedTensor>&
 
 // "2 tensors missing: a, b" / "5 tensors missing: a, b, c and 2 more"
 std::string listed(const std::vector<std::string>& items, const std::string& what) {
-  std::string s = std::to_string(items.size()) + (items.size() == 1 ? " tensor " : " tensors ") + what + ": ";
+  std::string s = items.size() == 1 ? trf("1 tensor {}: ", what) : trf("{} tensors {}: ", items.size(), what);
   for (size_t i = 0; i < items.size() && i < kShown; ++i) s += (i ? ", " : "") + items[i];
-  if (items.size() > kShown) s += " and " + std::to_string(items.size() - kShown) + " more";
+  if (items.size() > kShown) s += trf(" and {} more", items.size() - kShown);
   return s;
 }
 
 std::string describe_layout_config(const UNetConfig& c) {
-  return c.layout_name() + " layout, base " + std::to_string(c.base) + ", depth " + std::to_string(c.depth) + ", " +
-         std::to_string(c.in_channels) + " -> " + std::to_string(c.out_channels) + " channels";
+  return trf("{} layout, base {}, depth {}, {} -> {} channels", c.layout_name(), c.base, c.depth, c.in_channels,
+             c.out_channels);
 }
 
 // The config that a layout's names and its first and last convolutions suggest.
@@ -131,9 +132,12 @@ UNetConfig suggested_config(const SafetensorsFile& file, const KnownLayout& layo
   c.layout = layout.layout;
   const RawTensor& first = file.tensors.at(layout.first_conv);
   const bool three_d = c.rank() == 3;
-  UNET_CHECK(static_cast<int64_t>(first.shape.size()) == c.rank() + 2 && first.shape[0] >= 1 && first.shape[1] >= 1, where,
-             "'" + layout.first_conv + "' has shape " + shape_str(first.shape) + "; the first convolution of a " +
-                 (three_d ? "3D U-Net is [base, in_channels, 3, 3, 3]" : "2D U-Net is [base, in_channels, 3, 3]"));
+  UNET_CHECK(static_cast<int64_t>(first.shape.size()) == c.rank() + 2 && first.shape[0] >= 1 && first.shape[1] >= 1,
+             where,
+             three_d ? trf("'{}' has shape {}; the first convolution of a 3D U-Net is [base, in_channels, 3, 3, 3]",
+                           layout.first_conv, shape_str(first.shape))
+                     : trf("'{}' has shape {}; the first convolution of a 2D U-Net is [base, in_channels, 3, 3]",
+                           layout.first_conv, shape_str(first.shape)));
   c.base = first.shape[0];
   c.in_channels = first.shape[1];
   if (auto out = file.tensors.find(layout.out_conv);
@@ -146,10 +150,10 @@ UNetConfig suggested_config(const SafetensorsFile& file, const KnownLayout& layo
   // "inc", the last down is the bottleneck).
   c.depth = std::max<int64_t>(1, stages);
   UNET_CHECK(c.depth <= kMaxDepth, where,
-             "its names are those of a " + std::string(three_d ? "3D" : "2D") + " U-Net in the " + c.layout_name() +
-                 " layout with more than " +
-                 std::to_string(kMaxDepth) + " levels ('" + layout.stage_conv(kMaxDepth + 1) +
-                 "'); this program runs depths 1 to " + std::to_string(kMaxDepth));
+             trf("its names are those of a {} U-Net in the {} layout with more than {} levels ('{}'); this program "
+                 "runs depths 1 to {}",
+                 std::string(three_d ? "3D" : "2D"), c.layout_name(), std::to_string(kMaxDepth),
+                 layout.stage_conv(kMaxDepth + 1), std::to_string(kMaxDepth)));
   return c;
 }
 
@@ -172,7 +176,7 @@ bool has_engine_metadata(const SafetensorsFile& file) {
 }
 
 RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& where) {
-  UNET_CHECK(!file.tensors.empty(), where, "holds no tensors; expected the weights of a model");
+  UNET_CHECK(!file.tensors.empty(), where, tr("holds no tensors; expected the weights of a model"));
   // Each layout whose first convolution is present is a candidate; the closest one wins.
   bool found = false;
   RecognisedModel best;
@@ -188,23 +192,22 @@ RecognisedModel recognise_model(const SafetensorsFile& file, const std::string& 
     }
   }
   UNET_CHECK(found, where,
-             "not a model this program knows. It looked for a 2D U-Net: the reference layout "
-             "(mateuszbuda/brain-segmentation-pytorch) begins with '" +
-                 known_layouts()[0].first_conv + "', the classic layout with '" + known_layouts()[1].first_conv +
-                 "'; and for the BraTS 3D U-Net, which begins with '" + known_layouts()[2].first_conv +
-                 "'. The file has none of them. Its " + std::to_string(file.tensors.size()) +
-                 " tensors: " + some_tensors(file));
+             trf("not a model this program knows. It looked for a 2D U-Net: the reference layout "
+                 "(mateuszbuda/brain-segmentation-pytorch) begins with '{}', the classic layout with '{}'; and for the "
+                 "BraTS 3D U-Net, which begins with '{}'. The file has none of them. Its {} tensors: {}",
+                 known_layouts()[0].first_conv, known_layouts()[1].first_conv, known_layouts()[2].first_conv,
+                 std::to_string(file.tensors.size()), some_tensors(file)));
   if (best_mismatch.count() == 0) return best;
   std::string problems;
   auto add = [&](const std::vector<std::string>& items, const std::string& what) {
     if (!items.empty()) problems += (problems.empty() ? "" : "; ") + listed(items, what);
   };
-  add(best_mismatch.missing, "missing");
-  add(best_mismatch.shape, "with another shape");
-  add(best_mismatch.dtype, "with another dtype");
-  add(best_mismatch.extra, "that the model does not have");
-  UNET_THROW(where, "its names are those of a " + describe_model(best) + ", but it does not match one: " + problems +
-                        best_mismatch.dtype_hint);
+  add(best_mismatch.missing, tr("missing"));
+  add(best_mismatch.shape, tr("with another shape"));
+  add(best_mismatch.dtype, tr("with another dtype"));
+  add(best_mismatch.extra, tr("that the model does not have"));
+  UNET_THROW(where, trf("its names are those of a {}, but it does not match one: {}{}", describe_model(best), problems,
+                        best_mismatch.dtype_hint));
 }
 
 ModelKind kind_of(const UNetConfig& config) { return config.rank() == 3 ? ModelKind::UNet3D : ModelKind::UNet2D; }
@@ -216,7 +219,7 @@ std::string describe_model(const RecognisedModel& model) {
     case ModelKind::UNet3D:
       return "3D U-Net, " + describe_layout_config(model.config);
   }
-  return "unknown model";
+  return tr("unknown model");
 }
 
 }  // namespace unet

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -39,12 +40,12 @@ void for_each_row(int64_t channels, const Dims3& big, const Dims3& box, const Di
 }  // namespace
 
 std::vector<int64_t> sliding_window_steps(int64_t size, int64_t patch, double overlap) {
-  UNET_CHECK(patch > 0, "sliding_window_steps", "the patch size must be positive; got " + std::to_string(patch));
+  UNET_CHECK(patch > 0, "sliding_window_steps", trf("the patch size must be positive; got {}", std::to_string(patch)));
   UNET_CHECK(size >= patch, "sliding_window_steps",
-             "the axis (" + std::to_string(size) + " voxels) is shorter than the patch (" + std::to_string(patch) +
-                 "); pad it first");
+             trf("the axis ({} voxels) is shorter than the patch ({}); pad it first", std::to_string(size),
+                 std::to_string(patch)));
   UNET_CHECK(overlap >= 0.0 && overlap < 1.0, "sliding_window_steps",
-             "the overlap must lie in [0, 1); got " + std::to_string(overlap));
+             trf("the overlap must lie in [0, 1); got {}", std::to_string(overlap)));
   const double step = static_cast<double>(patch) * (1.0 - overlap);
   const int64_t last = size - patch;
   const auto count = static_cast<int64_t>(std::ceil(static_cast<double>(last) / step)) + 1;
@@ -58,13 +59,13 @@ std::vector<int64_t> sliding_window_steps(int64_t size, int64_t patch, double ov
 }
 
 std::vector<float> gaussian_importance_map(const std::vector<int64_t>& patch, double sigma_scale) {
-  UNET_CHECK(!patch.empty(), "gaussian_importance_map", "the patch has no axes");
+  UNET_CHECK(!patch.empty(), "gaussian_importance_map", tr("the patch has no axes"));
   UNET_CHECK(sigma_scale > 0.0 && std::isfinite(sigma_scale), "gaussian_importance_map",
-             "sigma_scale must be a positive number; got " + std::to_string(sigma_scale));
+             trf("sigma_scale must be a positive number; got {}", std::to_string(sigma_scale)));
   // One factor per axis; the map is their outer product.
   std::vector<std::vector<double>> factors;
   for (const int64_t p : patch) {
-    UNET_CHECK(p > 0, "gaussian_importance_map", "every patch size must be positive; got " + std::to_string(p));
+    UNET_CHECK(p > 0, "gaussian_importance_map", trf("every patch size must be positive; got {}", std::to_string(p)));
     const double sigma = static_cast<double>(p) * sigma_scale, centre = static_cast<double>(p / 2);
     std::vector<double> f(static_cast<size_t>(p));
     for (int64_t i = 0; i < p; ++i) {
@@ -95,14 +96,15 @@ std::vector<float> gaussian_importance_map(const std::vector<int64_t>& patch, do
 
 Tensor sliding_window_predict(const Tensor& image, const PatchPredictor& predict, const SlidingWindowOptions& options) {
   const char* op = "sliding_window_predict";
-  UNET_CHECK(image.defined(), op, "the image is undefined");
+  UNET_CHECK(image.defined(), op, tr("the image is undefined"));
   const auto spatial_dims = static_cast<int64_t>(options.patch.size());
   UNET_CHECK(spatial_dims == 2 || spatial_dims == 3, op,
-             "the patch must have 2 or 3 sizes (2D or 3D); got " + std::to_string(spatial_dims));
-  UNET_CHECK(image.ndim() == spatial_dims + 1, op,
-             "the image must be [C, " + std::string(spatial_dims == 3 ? "X, Y, Z" : "X, Y") + "] for a " +
-                 std::to_string(spatial_dims) + "D patch; got " + shape_str(image.shape()));
-  UNET_CHECK(static_cast<bool>(predict), op, "the patch predictor is empty");
+             trf("the patch must have 2 or 3 sizes (2D or 3D); got {}", std::to_string(spatial_dims)));
+  UNET_CHECK(
+      image.ndim() == spatial_dims + 1, op,
+      trf("the image must be [C, {}] for a {}D patch; got {}", std::string(spatial_dims == 3 ? "X, Y, Z" : "X, Y"),
+          std::to_string(spatial_dims), shape_str(image.shape())));
+  UNET_CHECK(static_cast<bool>(predict), op, tr("the patch predictor is empty"));
   const int64_t channels = image.dim(0);
   const Shape spatial_shape(image.shape().begin() + 1, image.shape().end());
   const Dims3 size = as_3d(spatial_shape), patch = as_3d(options.patch);
@@ -142,15 +144,16 @@ Tensor sliding_window_predict(const Tensor& image, const PatchPredictor& predict
         UNET_CHECK(out.defined() && out.ndim() == spatial_dims + 2 && out.dim(0) == 1 &&
                        std::equal(options.patch.begin(), options.patch.end(), out.shape().begin() + 2),
                    op,
-                   "the predictor must return [1, K, patch...] = [1, K, " + shape_str(options.patch) + "] for input " +
-                       shape_str(patch_shape) + "; got " + (out.defined() ? shape_str(out.shape()) : "nothing"));
+                   trf("the predictor must return [1, K, patch...] = [1, K, {}] for input {}; got {}",
+                       shape_str(options.patch), shape_str(patch_shape),
+                       (out.defined() ? shape_str(out.shape()) : tr("nothing"))));
         if (classes == 0) {
           classes = out.dim(1);
           weighted_sum.assign(static_cast<size_t>(classes * volume_of(padded)), 0.0f);
         }
         UNET_CHECK(out.dim(1) == classes, op,
-                   "the predictor returned " + std::to_string(out.dim(1)) + " classes for one patch and " +
-                       std::to_string(classes) + " for an earlier one");
+                   trf("the predictor returned {} classes for one patch and {} for an earlier one",
+                       std::to_string(out.dim(1)), std::to_string(classes)));
         const std::vector<float> scores = out.to_vector();
         for_each_row(classes, padded, patch, origin, [&](int64_t big_at, int64_t box_at, int64_t n) {
           const float* g = gaussian.data() + box_at % patch_voxels;
@@ -175,7 +178,7 @@ Tensor sliding_window_predict(const Tensor& image, const PatchPredictor& predict
 
 Tensor softmax_over_classes(const Tensor& scores) {
   UNET_CHECK(scores.defined() && scores.ndim() >= 1 && scores.dim(0) > 0, "softmax_over_classes",
-             "the scores must be [K, ...] with K >= 1");
+             tr("the scores must be [K, ...] with K >= 1"));
   std::vector<float> v = scores.to_vector();
   const int64_t classes = scores.dim(0), voxels = scores.numel() / classes;
   for (int64_t i = 0; i < voxels; ++i) {
@@ -194,7 +197,7 @@ Tensor softmax_over_classes(const Tensor& scores) {
 
 std::vector<uint8_t> argmax_classes(const Tensor& scores) {
   UNET_CHECK(scores.defined() && scores.ndim() >= 1 && scores.dim(0) > 0 && scores.dim(0) <= 256, "argmax_classes",
-             "the scores must be [K, ...] with 1 <= K <= 256");
+             tr("the scores must be [K, ...] with 1 <= K <= 256"));
   const std::vector<float> v = scores.to_vector();
   const int64_t classes = scores.dim(0), voxels = scores.numel() / classes;
   std::vector<uint8_t> out(static_cast<size_t>(voxels), 0);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
@@ -26,11 +27,11 @@ std::string excerpt(const nlohmann::json& v) {
 // for every caller but the uint64 one, which reads them itself).
 int64_t whole_number(const nlohmann::json& v, int64_t lo, int64_t hi, const std::string& where,
                      const std::string& field) {
-  UNET_CHECK(v.is_number_integer(), where, field + " is " + excerpt(v) + ", not a whole number");
+  UNET_CHECK(v.is_number_integer(), where, trf("{} is {}, not a whole number", field, excerpt(v)));
   const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
                                            : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
   UNET_CHECK(fits, where,
-             field + " is " + excerpt(v) + ", out of range " + std::to_string(lo) + " to " + std::to_string(hi));
+             trf("{} is {}, out of range {} to {}", field, excerpt(v), std::to_string(lo), std::to_string(hi)));
   return v.get<int64_t>();
 }
 }  // namespace
@@ -40,15 +41,15 @@ nlohmann::json parse_json_object(const std::string& text, const std::string& whe
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    UNET_THROW(where, field + " is not valid JSON: " + e.what());
+    UNET_THROW(where, trf("{} is not valid JSON: {}", field, e.what()));
   }
-  UNET_CHECK(j.is_object(), where, field + " is " + excerpt(j) + ", not a JSON object");
+  UNET_CHECK(j.is_object(), where, trf("{} is {}, not a JSON object", field, excerpt(j)));
   return j;
 }
 
 const nlohmann::json& json_member(const nlohmann::json& object, const std::string& key, const std::string& where,
                                   const std::string& field) {
-  UNET_CHECK(object.is_object() && object.contains(key), where, field + "." + key + " is missing");
+  UNET_CHECK(object.is_object() && object.contains(key), where, trf("{}.{} is missing", field, key));
   return object.at(key);
 }
 
@@ -61,22 +62,22 @@ void read_json(const nlohmann::json& v, int& out, const std::string& where, cons
 }
 
 void read_json(const nlohmann::json& v, uint64_t& out, const std::string& where, const std::string& field) {
-  UNET_CHECK(v.is_number_unsigned(), where, field + " is " + excerpt(v) + ", not a whole number >= 0");
+  UNET_CHECK(v.is_number_unsigned(), where, trf("{} is {}, not a whole number >= 0", field, excerpt(v)));
   out = v.get<uint64_t>();
 }
 
 void read_json(const nlohmann::json& v, double& out, const std::string& where, const std::string& field) {
-  UNET_CHECK(v.is_number(), where, field + " is " + excerpt(v) + ", not a number");
+  UNET_CHECK(v.is_number(), where, trf("{} is {}, not a number", field, excerpt(v)));
   out = v.get<double>();
 }
 
 void read_json(const nlohmann::json& v, bool& out, const std::string& where, const std::string& field) {
-  UNET_CHECK(v.is_boolean(), where, field + " is " + excerpt(v) + ", not true or false");
+  UNET_CHECK(v.is_boolean(), where, trf("{} is {}, not true or false", field, excerpt(v)));
   out = v.get<bool>();
 }
 
 void read_json(const nlohmann::json& v, std::string& out, const std::string& where, const std::string& field) {
-  UNET_CHECK(v.is_string(), where, field + " is " + excerpt(v) + ", not a string");
+  UNET_CHECK(v.is_string(), where, trf("{} is {}, not a string", field, excerpt(v)));
   out = v.get<std::string>();
 }
 
@@ -90,7 +91,7 @@ UNetConfig config_from_json(const std::string& json, const std::string& where) {
   std::string layout;
   read_json(json_member(j, "layout", where, "config"), layout, where, "config.layout");
   UNET_CHECK(layout == "reference" || layout == "classic" || layout == "brats3d", where,
-             "config.layout '" + layout.substr(0, 60) + "' is not a U-Net layout; use reference, classic or brats3d");
+             trf("config.layout '{}' is not a U-Net layout; use reference, classic or brats3d", layout.substr(0, 60)));
   c.layout = UNetConfig::parse_layout(layout);
   c.validate(where);
   return c;
@@ -118,30 +119,30 @@ void load_model_state(UNet& model, const SafetensorsFile& file, const std::strin
   if (auto it = file.metadata.find("config"); it != file.metadata.end()) {
     const UNetConfig saved = config_from_json(it->second, where);
     UNET_CHECK(saved == model.config(), where,
-               "architecture mismatch: the checkpoint holds a U-Net with " + describe(saved) +
-                   ", the model is " + describe(model.config()));
+               trf("architecture mismatch: the checkpoint holds a U-Net with {}, the model is {}", describe(saved),
+                   describe(model.config())));
   }
   std::set<std::string> expected;
   for (const StateEntry& e : model.state()) expected.insert(e.name);
   for (const auto& [name, t] : file.tensors)
     UNET_CHECK(expected.count(name) || name.rfind("optimizer.", 0) == 0 || name.rfind("train.", 0) == 0, where,
-               "unexpected tensor '" + name + "' (not in this model's state_dict)");
+               trf("unexpected tensor '{}' (not in this model's state_dict)", name));
   // Check everything before writing anything, so a bad file leaves the model untouched.
   for (const StateEntry& e : model.state()) {
     auto it = file.tensors.find(e.name);
-    UNET_CHECK(it != file.tensors.end(), where, "missing tensor '" + e.name + "'");
+    UNET_CHECK(it != file.tensors.end(), where, trf("missing tensor '{}'", e.name));
     const RawTensor& t = it->second;
     if (e.counter != nullptr) {
       UNET_CHECK(t.dtype == "I64" && t.bytes.size() == 8 && (t.shape.empty() || t.shape == Shape{1}), where,
-                 "tensor '" + e.name + "' must be a scalar I64, got " + t.dtype + " " + shape_str(t.shape));
+                 trf("tensor '{}' must be a scalar I64, got {} {}", e.name, t.dtype, shape_str(t.shape)));
     } else {
       UNET_CHECK(t.shape == e.tensor.shape(), where,
-                 "tensor '" + e.name + "' has shape " + shape_str(t.shape) + ", the model expects " +
-                     shape_str(e.tensor.shape()));
-      UNET_CHECK(t.dtype == "F32", where, "tensor '" + e.name + "' has dtype " + t.dtype + ", expected F32");
+                 trf("tensor '{}' has shape {}, the model expects {}", e.name, shape_str(t.shape),
+                     shape_str(e.tensor.shape())));
+      UNET_CHECK(t.dtype == "F32", where, trf("tensor '{}' has dtype {}, expected F32", e.name, t.dtype));
       UNET_CHECK(t.bytes.size() == static_cast<size_t>(e.tensor.numel()) * sizeof(float), where,
-                 "tensor '" + e.name + "' has " + std::to_string(t.bytes.size()) + " bytes, its shape " +
-                     shape_str(t.shape) + " of F32 needs " + std::to_string(e.tensor.numel() * 4));
+                 trf("tensor '{}' has {} bytes, its shape {} of F32 needs {}", e.name, std::to_string(t.bytes.size()),
+                     shape_str(t.shape), std::to_string(e.tensor.numel() * 4)));
     }
   }
   for (const StateEntry& e : model.state()) {

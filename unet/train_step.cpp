@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/i18n.hpp"
 #include "engine/autograd.hpp"
 
 namespace unet {
@@ -58,9 +59,11 @@ StepResult data_parallel_step(UNet& model, Adam& adam, const Tensor& x,
   if (!failure.empty())
     throw dist::AllRanksStopped(__FILE__, __LINE__, "train step", dist::rank_prefix() + failure);
   if (vote[1] > 0)
-    throw dist::AllRanksStopped(__FILE__, __LINE__, "train step",
-                                dist::rank_prefix() + std::to_string(static_cast<int>(vote[1])) +
-                                    " other rank(s) failed at this step (their own lines say why); every rank stops");
+    throw dist::AllRanksStopped(
+        __FILE__, __LINE__, "train step",
+        dist::rank_prefix() + trf("{} other rank(s) failed at this step (their own lines say why); every rank "
+                                  "stops",
+                                  static_cast<int>(vote[1])));
   if (vote[2] > 0) {
     r.loss = NAN;  // every rank reports the step as not applied
     return r;

@@ -1,18 +1,21 @@
 #include "unet/training_memory.hpp"
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 
 namespace unet {
 
 TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const std::vector<int64_t>& size, int64_t batch) {
   config.validate("estimate_training_memory");
   UNET_CHECK(static_cast<int64_t>(size.size()) == config.rank(), "estimate_training_memory",
-             "the input size needs " + std::to_string(config.rank()) + " dims, got " + std::to_string(size.size()));
-  UNET_CHECK(batch >= 1, "estimate_training_memory", "the batch must be at least 1, got " + std::to_string(batch));
+             trf("the input size needs {} dims, got {}", std::to_string(config.rank()), std::to_string(size.size())));
+  UNET_CHECK(batch >= 1, "estimate_training_memory",
+             trf("the batch must be at least 1, got {}", std::to_string(batch)));
   const int64_t multiple = int64_t{1} << config.depth;
   for (int64_t s : size)
-    UNET_CHECK(s >= multiple && s % multiple == 0, "estimate_training_memory",
-               "every input size must be a positive multiple of " + std::to_string(multiple) + ", got " + std::to_string(s));
+    UNET_CHECK(
+        s >= multiple && s % multiple == 0, "estimate_training_memory",
+        trf("every input size must be a positive multiple of {}, got {}", std::to_string(multiple), std::to_string(s)));
   auto voxels = [&](int64_t level) {  // per sample, at `level` poolings
     int64_t v = 1;
     for (int64_t s : size) v *= s >> level;

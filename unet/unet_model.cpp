@@ -2,6 +2,7 @@
 
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "layers/ops.hpp"
 
 namespace unet {
@@ -19,7 +20,7 @@ UNetLayout UNetConfig::parse_layout(const std::string& name) {
   if (name == "reference") return UNetLayout::Reference;
   if (name == "classic") return UNetLayout::Classic;
   if (name == "brats3d") return UNetLayout::Brats3d;
-  UNET_THROW("layout", "'" + name + "' is not a U-Net layout; use reference, classic or brats3d");
+  UNET_THROW("layout", trf("'{}' is not a U-Net layout; use reference, classic or brats3d", name));
 }
 
 UNetConfig UNetConfig::brats3d() {
@@ -66,8 +67,8 @@ void UNetConfig::validate(const std::string& what) const {
   // far below 2^63, so every count below is exact in 64 bits.
   auto check_range = [&](const char* name, int64_t v, int64_t hi) {
     UNET_CHECK(v >= 1 && v <= hi, what,
-               std::string("model config: ") + name + " " + std::to_string(v) +
-                   " is out of range; this U-Net supports " + name + " 1 to " + std::to_string(hi));
+               trf("model config: {} {} is out of range; this U-Net supports {} 1 to {}", name, std::to_string(v), name,
+                   std::to_string(hi)));
   };
   check_range("in_channels", in_channels, kMaxChannels);
   check_range("out_channels", out_channels, kMaxChannels);
@@ -77,10 +78,11 @@ void UNetConfig::validate(const std::string& what) const {
   // 4 GiB of weights and 16 GiB with gradients and Adam's moments, 35 times the spec's
   // largest model (31 M): more is a damaged config, refused before anything is allocated.
   const int64_t n = parameter_count();
-  UNET_CHECK(n <= kMaxParameters, what,
-             "model config: base " + std::to_string(base) + ", depth " + std::to_string(depth) + " and " +
-                 std::to_string(in_channels) + " -> " + std::to_string(out_channels) + " channels make " +
-                 std::to_string(n) + " parameters; this U-Net supports at most " + std::to_string(kMaxParameters));
+  UNET_CHECK(
+      n <= kMaxParameters, what,
+      trf("model config: base {}, depth {} and {} -> {} channels make {} parameters; this U-Net supports at most {}",
+          std::to_string(base), std::to_string(depth), std::to_string(in_channels), std::to_string(out_channels),
+          std::to_string(n), std::to_string(kMaxParameters)));
 }
 
 DoubleConv::DoubleConv(ModuleRegistry& reg, const std::string conv_names[2], const std::string norm_names[2],
@@ -193,14 +195,16 @@ Tensor UNet::forward(const Tensor& x) {
   check_ndim("UNet.forward", x, config_.rank() + 2, config_.rank() == 3 ? "input [N, C, D, H, W]" : "input [N, C, H, W]");
   const int64_t multiple = int64_t{1} << config_.depth;
   UNET_CHECK(x.dim(1) == config_.in_channels, "UNet.forward",
-             "input " + shape_str(x.shape()) + " has " + std::to_string(x.dim(1)) + " channels, the model expects " +
-                 std::to_string(config_.in_channels));
+             trf("input {} has {} channels, the model expects {}", shape_str(x.shape()), std::to_string(x.dim(1)),
+                 std::to_string(config_.in_channels)));
   for (int64_t i = 2; i < x.ndim(); ++i)
     UNET_CHECK(x.dim(i) % multiple == 0, "UNet.forward",
-               "input " + shape_str(x.shape()) + (config_.rank() == 3 ? ": depth, height" : ": height") +
-                   " and width must be multiples of " + std::to_string(multiple));
+               config_.rank() == 3 ? trf("input {}: depth, height and width must be multiples of {}",
+                                         shape_str(x.shape()), std::to_string(multiple))
+                                   : trf("input {}: height and width must be multiples of {}", shape_str(x.shape()),
+                                         std::to_string(multiple)));
   UNET_CHECK(x.device() == device_, "UNet.forward",
-             std::string("input is on ") + device_name(x.device()) + ", the model on " + device_name(device_));
+             trf("input is on {}, the model on {}", device_name(x.device()), device_name(device_)));
   std::vector<Tensor> skips;
   Tensor h = x;
   for (auto& enc : encoders_) {
@@ -228,7 +232,7 @@ Tensor UNet::forward(const Tensor& x) {
 double UNet::forward_flops(const std::vector<int64_t>& size) const {
   const auto& c = config_;
   UNET_CHECK(static_cast<int64_t>(size.size()) == c.rank(), "UNet.forward_flops",
-             "the input size needs " + std::to_string(c.rank()) + " dims, got " + shape_str(size));
+             trf("the input size needs {} dims, got {}", std::to_string(c.rank()), shape_str(size)));
   const double k3 = c.rank() == 3 ? 27 : 9, k2 = c.rank() == 3 ? 8 : 4;  // 3x3(x3) and 2x2(x2) kernels
   auto width = [&](int64_t level) { return static_cast<double>(c.base << level); };
   auto positions = [&](int64_t level) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "engine/tensor.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"
@@ -72,7 +73,7 @@ void* scratchpad(std::size_t bytes) {
   if (bytes > buf.size) {
     std::free(buf.p);
     buf.p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    UNET_CHECK(buf.p != nullptr, "oneDNN scratchpad", "out of memory allocating " + std::to_string(bytes) + " bytes");
+    UNET_CHECK(buf.p != nullptr, "oneDNN scratchpad", trf("out of memory allocating {} bytes", std::to_string(bytes)));
     buf.size = bytes;
   }
   return buf.p;
@@ -91,7 +92,8 @@ auto dnnl_call(const std::string& what, Fn&& fn) {
   try {
     return fn();
   } catch (const dnnl::error& e) {
-    UNET_THROW("oneDNN " + what, std::string(e.what()) + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
+    UNET_THROW("oneDNN " + what,
+               trf("{} (status {})", std::string(e.what()), std::to_string(static_cast<int>(e.status))));
   }
 }
 

@@ -7,6 +7,7 @@
 #include "base/cuda_context.hpp"
 #include "base/error.hpp"
 #include "base/gpu_math.hpp"
+#include "base/i18n.hpp"
 #include "layers/backend.hpp"
 #include "layers/cuda/cudnn_algorithm_choice.hpp"
 #include "layers/cuda/cudnn_descriptors.hpp"
@@ -34,8 +35,11 @@ void choose(const char* what, const std::vector<Perf>& perfs, int returned, cudn
     if (pref.deterministic && p.determinism != CUDNN_DETERMINISTIC) {
       static bool warned = false;  // once per process: the choice is made per layer shape
       if (!warned)
-        std::fprintf(stderr, "unet: %s offers no deterministic algorithm within the %zu MiB workspace limit; "
-                             "results may vary slightly from run to run.\n", what, limit >> 20);
+        std::fprintf(stderr,
+                     tr("unet: %s offers no deterministic algorithm within the %zu MiB workspace limit; results may "
+                        "vary slightly from run to run.\n")
+                         .c_str(),
+                     what, limit >> 20);
       warned = true;
     }
     algo = p.algo;
@@ -43,8 +47,10 @@ void choose(const char* what, const std::vector<Perf>& perfs, int returned, cudn
     return;
   }
   UNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, initial_conv_math_type()));
-  UNET_THROW(what, "no algorithm runs within the workspace limit of " + std::to_string(limit >> 20) + " MiB" +
-                       (pref.allow_tf32 ? "" : " without TF32"));
+  UNET_THROW(what, pref.allow_tf32
+                       ? trf("no algorithm runs within the workspace limit of {} MiB", std::to_string(limit >> 20))
+                       : trf("no algorithm runs within the workspace limit of {} MiB without TF32",
+                             std::to_string(limit >> 20)));
 }
 
 class CudnnConv final : public ConvPrimitive {
@@ -136,7 +142,7 @@ class GemmConv1x1 final : public ConvPrimitive {
     set_packed(y_desc_, s.output_shape());
     set_channel_vector(bias_desc_, s.c_out, s.output_shape().size());
     const int64_t hw = shape_numel(s.in);
-    UNET_CHECK(hw <= 0x7fffffff, "1x1 convolution", "more spatial positions than cuBLAS's int holds: " + s.str());
+    UNET_CHECK(hw <= 0x7fffffff, "1x1 convolution", trf("more spatial positions than cuBLAS's int holds: {}", s.str()));
   }
 
   void forward(const float* x, const float* w, const float* b, float* y) override {

@@ -2,6 +2,7 @@
 
 #include "base/error.hpp"
 #include "base/gpu_math.hpp"
+#include "base/i18n.hpp"
 #include "engine/tensor.hpp"
 
 namespace unet::cuda {
@@ -10,7 +11,8 @@ namespace {
 std::vector<int> to_int(const Shape& s) {
   std::vector<int> v;
   for (int64_t x : s) {
-    UNET_CHECK(x > 0 && x <= 0x7fffffff, "cuDNN descriptor", "dimension " + std::to_string(x) + " of " + shape_str(s) + " does not fit cuDNN's int");
+    UNET_CHECK(x > 0 && x <= 0x7fffffff, "cuDNN descriptor",
+               trf("dimension {} of {} does not fit cuDNN's int", std::to_string(x), shape_str(s)));
     v.push_back(static_cast<int>(x));
   }
   return v;
@@ -52,7 +54,7 @@ ConvDescriptors::ConvDescriptors(const ConvSpec& s) {
   }
   const Shape want = s.transposed ? s.input_shape() : s.output_shape();
   UNET_CHECK(forward_output_dims() == want, "cudnnGetConvolutionNdForwardOutputDim",
-             "cuDNN disagrees on the output shape of " + s.str() + ": " + shape_str(forward_output_dims()));
+             trf("cuDNN disagrees on the output shape of {}: {}", s.str(), shape_str(forward_output_dims())));
 }
 
 Shape ConvDescriptors::forward_output_dims() const {
@@ -70,7 +72,8 @@ PoolDescriptors::PoolDescriptors(const PoolSpec& s) {
   UNET_CUDNN_CHECK(cudnnSetPoolingNdDescriptor(pool, CUDNN_POOLING_MAX, CUDNN_NOT_PROPAGATE_NAN, rank, window.data(),
                                                zero.data(), window.data()));
   UNET_CHECK(output_dims() == s.output_shape(), "cudnnGetPoolingNdForwardOutputDim",
-             "cuDNN disagrees on the pooled shape: " + shape_str(output_dims()) + ", expected " + shape_str(s.output_shape()));
+             trf("cuDNN disagrees on the pooled shape: {}, expected {}", shape_str(output_dims()),
+                 shape_str(s.output_shape())));
 }
 
 Shape PoolDescriptors::output_dims() const {

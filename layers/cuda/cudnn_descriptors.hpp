@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/cuda_check.hpp"
+#include "base/i18n.hpp"
 #include "layers/backend.hpp"
 
 namespace unet::cuda {
@@ -19,7 +20,8 @@ class CudnnDescriptor {
   CudnnDescriptor() { UNET_CUDNN_CHECK(Create(&desc_)); }
   ~CudnnDescriptor() {
     // Destructors report instead of throwing.
-    if (desc_ != nullptr && Destroy(desc_) != CUDNN_STATUS_SUCCESS) std::fprintf(stderr, "unet: destroying a cuDNN descriptor failed\n");
+    if (desc_ != nullptr && Destroy(desc_) != CUDNN_STATUS_SUCCESS)
+      std::fputs(tr("unet: destroying a cuDNN descriptor failed\n").c_str(), stderr);
   }
   CudnnDescriptor(const CudnnDescriptor&) = delete;
   CudnnDescriptor& operator=(const CudnnDescriptor&) = delete;
