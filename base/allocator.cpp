@@ -7,9 +7,9 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_check.hpp"
-#include "base/i18n.hpp"
 #endif
 
 namespace unet {

@@ -6,12 +6,12 @@
 #include <mutex>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "base/gpu_support.hpp"
 #ifdef UNET_HAS_CUDA
 #include <cuda_runtime.h>
 
 #include "base/cuda_context.hpp"
-#include "base/i18n.hpp"
 #endif
 
 namespace unet {

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_context.hpp"
-#include "base/i18n.hpp"
 #endif
 #ifdef UNET_HAS_NCCL
 #include "dist/nccl_device_comm.hpp"
@@ -33,8 +33,6 @@
 namespace unet::dist {
 
 namespace {
-
-int g_local_rank = 0;
 
 // Counts above INT_MAX go in pieces: MPI counts are ints.
 template <class F>
@@ -142,6 +140,7 @@ class MpiCommunicator final : public Communicator {
     UNET_CUDA_CHECK(cudaMemcpyAsync(data, host.data(), bytes, cudaMemcpyHostToDevice, ctx.stream()));
     ctx.synchronize();  // `host` is freed on return
 #else
+    (void)count;
     UNET_THROW("allreduce", tr("CUDA data in a build without CUDA"));
 #endif
   }
@@ -162,15 +161,16 @@ std::unique_ptr<Communicator> start_mpi(int& argc, char**& argv) {
   UNET_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
   int rank = 0;
   UNET_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  MPI_Comm node = MPI_COMM_NULL;
+  MPI_Comm node = MPI_COMM_NULL;  // the ranks on this machine
+  int local_rank = 0;
   UNET_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
-  UNET_MPI_CHECK(MPI_Comm_rank(node, &g_local_rank));
+  UNET_MPI_CHECK(MPI_Comm_rank(node, &local_rank));
   UNET_MPI_CHECK(MPI_Comm_free(&node));
 #ifdef UNET_HAS_CUDA
   // Before any other CUDA call makes a context on GPU 0. No GPU (or no driver): the CPU is used,
   // and resolve_device says so when CUDA is asked for.
   int gpus = 0;
-  if (cudaGetDeviceCount(&gpus) == cudaSuccess && gpus > 0) UNET_CUDA_CHECK(cudaSetDevice(g_local_rank % gpus));
+  if (cudaGetDeviceCount(&gpus) == cudaSuccess && gpus > 0) UNET_CUDA_CHECK(cudaSetDevice(local_rank % gpus));
   cudaGetLastError();  // clears the "no driver" error of a GPU-less machine
 #endif
   return std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false);
@@ -183,8 +183,6 @@ void finish_mpi() {
 }
 
 void abort_mpi(int status) { MPI_Abort(MPI_COMM_WORLD, status); }
-
-int mpi_local_rank() { return g_local_rank; }
 
 void enable_nccl(Communicator& world) {
 #ifdef UNET_HAS_NCCL

@@ -6,10 +6,10 @@
 #include "base/allocator.hpp"
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "kernels/kernels.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_context.hpp"
-#include "base/i18n.hpp"
 #endif
 
 namespace unet {

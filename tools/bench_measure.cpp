@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/i18n.hpp"
 #include "base/rng.hpp"
 #ifdef UNET_HAS_CUDA
 #include "base/cuda_context.hpp"
 #include "base/gpu_math.hpp"
-#include "base/i18n.hpp"
 #include "layers/cuda/cudnn_algorithm_choice.hpp"
 #endif
 
