@@ -4,6 +4,7 @@
 
 #include "base/error.hpp"
 #include "base/i18n.hpp"
+#include "dist/rank_share.hpp"
 
 namespace unet::data {
 
@@ -102,9 +103,8 @@ void Loader::build(int64_t b, Batch& out) const {
   const int64_t n_total = static_cast<int64_t>(order_.size());
   const int64_t global_begin = b * config_.batch_size;
   const int64_t global_n = std::min(config_.batch_size, n_total - global_begin);
-  // This rank's contiguous share: equal shares of a full batch, near-equal of the last one.
-  const int64_t begin = global_begin + global_n * config_.rank / config_.ranks;
-  const int64_t n = global_begin + global_n * (config_.rank + 1) / config_.ranks - begin;
+  const dist::RankShare share = dist::rank_share(global_n, config_.rank, config_.ranks);
+  const int64_t begin = global_begin + share.begin, n = share.end - share.begin;
   const int64_t s = volumes_[static_cast<size_t>(order_[0].volume)].size, plane = s * s;
   out.index = b;
   out.size = n;

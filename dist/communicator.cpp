@@ -74,13 +74,6 @@ void Session::abort_all(int status) {
 #endif
 }
 
-int local_rank() {
-#ifdef UNET_HAS_MPI
-  if (g_mpi_started) return mpi_local_rank();
-#endif
-  return 0;
-}
-
 void use_nccl_for_device_data() {
 #ifdef UNET_HAS_MPI
   if (g_mpi_started && world().size() > 1) enable_nccl(world());

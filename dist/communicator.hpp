@@ -64,10 +64,6 @@ class AllRanksStopped : public Error {
 // All processes of this launch: MPI_COMM_WORLD once a Session has started MPI, else a world of one.
 Communicator& world();
 
-// Which GPU this rank uses: local_rank % device_count, set by the Session before any CUDA
-// work (0 outside MPI).
-int local_rank();
-
 // Sends device collectives of world() through NCCL from now on (a CUDA run of several ranks).
 // Needs a build with NCCL; without it, device data is staged through the host (and a line says so).
 void use_nccl_for_device_data();

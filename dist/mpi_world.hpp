@@ -13,7 +13,6 @@ namespace unet::dist {
 std::unique_ptr<Communicator> start_mpi(int& argc, char**& argv);
 void finish_mpi();
 void abort_mpi(int status);
-int mpi_local_rank();
 // Bootstraps an NCCL communicator over `world` (rank 0's ncclUniqueId broadcast over MPI).
 void enable_nccl(Communicator& world);
 

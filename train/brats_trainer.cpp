@@ -16,6 +16,7 @@
 #include "data/patch_sampler.hpp"
 #include "data/split.hpp"
 #include "train/checkpoint.hpp"
+#include "dist/rank_share.hpp"
 #include "train/data_parallel.hpp"
 #include "train/metrics.hpp"
 #include "train/run_folder.hpp"
@@ -224,7 +225,7 @@ bool BratsTrainer::run() {
     while (state_.next_batch < steps) {
       const int64_t global_first = state_.next_batch * config_.batch;
       const int64_t global_n = std::min<int64_t>(config_.batch, static_cast<int64_t>(order.size()) - global_first);
-      const Share mine = rank_share(global_n, *comm_);  // this rank's patches of the global batch
+      const dist::RankShare mine = dist::rank_share(global_n, comm_->rank(), comm_->size());  // this rank's patches
       const std::vector<data::PatchRef> refs(order.begin() + global_first + mine.begin,
                                              order.begin() + global_first + mine.end);
       data::PatchBatch b;

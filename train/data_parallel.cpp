@@ -15,10 +15,6 @@ void check_global_batch(const TrainConfig& config, const dist::Communicator& com
                                     config.batch, comm.size(), comm.size()));
 }
 
-Share rank_share(int64_t n, const dist::Communicator& comm) {
-  return Share{n * comm.rank() / comm.size(), n * (comm.rank() + 1) / comm.size()};
-}
-
 std::string resumed_on_other_ranks(const TrainConfig& stored, int ranks) {
   if (stored.ranks == ranks) return {};
   const std::string bn = stored.sync_bn

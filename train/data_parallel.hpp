@@ -15,12 +15,6 @@ namespace unet {
 // --batch is the global batch: refused on every rank (AllRanksStopped) when it does not divide.
 void check_global_batch(const TrainConfig& config, const dist::Communicator& comm);
 
-// This rank's contiguous share [begin, end) of a global batch of n samples.
-struct Share {
-  int64_t begin, end;
-};
-Share rank_share(int64_t n, const dist::Communicator& comm);
-
 // What changes when a run resumes on another number of processes ("" when it is the same).
 std::string resumed_on_other_ranks(const TrainConfig& stored, int ranks);
 
