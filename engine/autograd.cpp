@@ -42,6 +42,7 @@ Tensor detached(const Tensor& t) {
   impl->offset = t.impl()->offset;
   impl->shape = t.impl()->shape;
   impl->device = t.impl()->device;
+  impl->channel_block = t.impl()->channel_block;
   return Tensor(impl);
 }
 
@@ -49,6 +50,10 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
   TensorImpl* impl = t.impl();
   if (impl->grad == nullptr) {
     check_same_shape("accumulate_grad", t, g);
+    // A gradient has its tensor's layout: every op's backward writes it so.
+    UNET_CHECK(t.channel_block() == g.channel_block(), "accumulate_grad",
+               trf("layout mismatch: {} vs {} channels per block", std::to_string(t.channel_block()),
+                   std::to_string(g.channel_block())));
     // Adopt the gradient when nobody else can see its storage; otherwise copy, so that a
     // later += into this gradient cannot change another tensor's.
     if (g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1) {
@@ -60,7 +65,10 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
   }
   Tensor acc(impl->grad);
   check_same_shape("accumulate_grad", acc, g);
-  kernels::axpy(acc.device(), acc.numel(), 1.0f, g.data(), acc.data());
+  UNET_CHECK(acc.channel_block() == g.channel_block(), "accumulate_grad",
+             trf("layout mismatch: {} vs {} channels per block", std::to_string(acc.channel_block()),
+                 std::to_string(g.channel_block())));
+  kernels::axpy(acc.device(), acc.numel(), 1.0f, g.raw_data(), acc.raw_data());
 }
 
 void run_backward(const Tensor& loss) {

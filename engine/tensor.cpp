@@ -54,14 +54,22 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, std:
 }
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape, Device device) {
+Tensor Tensor::empty(const Shape& shape, Device device, int64_t channel_block) {
   for (int64_t d : shape) UNET_CHECK(d >= 0, "Tensor::empty", trf("negative dimension in shape {}", shape_str(shape)));
+  UNET_CHECK(channel_block == 0 || (device == Device::CPU && shape.size() >= 3 && channel_block > 0 &&
+                                    shape[1] % channel_block == 0),
+             "Tensor::empty",
+             trf("a layout of {} channels per block does not fit shape {} on {}", std::to_string(channel_block),
+                 shape_str(shape), device_name(device)));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->device = device;
+  impl->channel_block = channel_block;
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape_numel(shape)) * sizeof(float), device);
   return Tensor(impl);
 }
+
+Tensor Tensor::empty_like(const Tensor& t) { return empty(t.shape(), t.device(), t.channel_block()); }
 
 Tensor Tensor::zeros(const Shape& shape, Device device) { return full(shape, 0.0f, device); }
 
@@ -123,8 +131,21 @@ Device Tensor::device() const {
   return impl_->device;
 }
 
+int64_t Tensor::channel_block() const {
+  UNET_CHECK(defined(), "Tensor::channel_block", tr("undefined tensor"));
+  return impl_->channel_block;
+}
+
 float* Tensor::data() const {
   UNET_CHECK(defined(), "Tensor::data", tr("undefined tensor"));
+  UNET_CHECK(impl_->channel_block == 0, "Tensor::data",
+             trf("tensor {} is in a layout of {} channels per block, not row-major; convert it with ops::to_plain",
+                 shape_str(impl_->shape), std::to_string(impl_->channel_block)));
+  return raw_data();
+}
+
+float* Tensor::raw_data() const {
+  UNET_CHECK(defined(), "Tensor::raw_data", tr("undefined tensor"));
   return static_cast<float*>(impl_->storage->data()) + impl_->offset;
 }
 
@@ -147,7 +168,7 @@ Tensor Tensor::to(Device device) const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor t = empty(shape(), device());
+  Tensor t = empty_like(*this);
   t.copy_from(*this);
   return t;
 }
@@ -155,12 +176,17 @@ Tensor Tensor::clone() const {
 void Tensor::copy_from(const Tensor& src) const {
   UNET_CHECK(numel() == src.numel(), "Tensor::copy_from",
              trf("shape mismatch {} vs {}", shape_str(shape()), shape_str(src.shape())));
-  copy_bytes(data(), device(), src.data(), src.device(), static_cast<std::size_t>(numel()) * sizeof(float));
+  UNET_CHECK(channel_block() == src.channel_block(), "Tensor::copy_from",
+             trf("layout mismatch: {} vs {} channels per block", std::to_string(channel_block()),
+                 std::to_string(src.channel_block())));
+  copy_bytes(raw_data(), device(), src.raw_data(), src.device(), static_cast<std::size_t>(numel()) * sizeof(float));
 }
 
-void Tensor::fill_(float value) const { kernels::fill(device(), numel(), value, data()); }
+// Every element takes the value, whatever their order.
+void Tensor::fill_(float value) const { kernels::fill(device(), numel(), value, raw_data()); }
 
 Tensor Tensor::reshape(const Shape& shape) const {
+  (void)data();  // a view of other dimensions is row-major; refuses a blocked tensor
   UNET_CHECK(shape_numel(shape) == numel(), "reshape",
              trf("cannot view {} as {}", shape_str(this->shape()), shape_str(shape)));
   Tensor t = detached(*this);
@@ -169,6 +195,7 @@ Tensor Tensor::reshape(const Shape& shape) const {
 }
 
 Tensor Tensor::view_range(int64_t offset, const Shape& shape) const {
+  (void)data();  // as reshape
   UNET_CHECK(offset >= 0 && offset + shape_numel(shape) <= numel(), "view_range",
              trf("range [{}, +{}) outside a tensor of {} elements", std::to_string(offset),
                  std::to_string(shape_numel(shape)), std::to_string(numel())));

@@ -1,4 +1,7 @@
 // Tensor: float32, contiguous, row-major (NCHW for images), on the CPU or a CUDA device.
+// Between the CPU layers of a model an activation may instead be in oneDNN's channel-blocked
+// layout (see TensorImpl::channel_block); data() refuses such a tensor, so no code that
+// indexes NCHW can read one by mistake.
 // Storage is shared: views (reshape, parameter views into one flat buffer) alias it.
 // A tensor also carries its autograd state: requires_grad, the accumulated gradient and
 // the node that produced it.
@@ -45,6 +48,9 @@ struct TensorImpl {
   int64_t offset = 0;  // in elements
   Shape shape;
   Device device = Device::CPU;
+  // 0: plain row-major. b > 0: oneDNN's nC[d]hw{b}c, [N, C/b, *spatial, b] in memory (CPU only,
+  // C % b == 0, so still numel() floats). Set by layers/ops between CPU layers.
+  int64_t channel_block = 0;
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated gradient, same shape and device
   std::shared_ptr<Node> grad_fn;     // the op that produced this tensor, if recorded
@@ -56,7 +62,9 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // Factories. Contents of empty() are unspecified.
-  static Tensor empty(const Shape& shape, Device device = Device::CPU);
+  static Tensor empty(const Shape& shape, Device device = Device::CPU, int64_t channel_block = 0);
+  // Same shape, device and memory layout as t.
+  static Tensor empty_like(const Tensor& t);
   static Tensor zeros(const Shape& shape, Device device = Device::CPU);
   static Tensor full(const Shape& shape, float value, Device device = Device::CPU);
   static Tensor from_vector(const Shape& shape, const std::vector<float>& values,
@@ -78,13 +86,20 @@ class Tensor {
   int64_t numel() const { return shape_numel(shape()); }
   Device device() const;
 
-  float* data() const;  // device pointer for CUDA tensors
+  int64_t channel_block() const;  // 0 when plain (TensorImpl::channel_block)
+  bool is_plain() const { return channel_block() == 0; }
+  // The elements in row-major order: a device pointer for CUDA tensors. Throws for a tensor in
+  // a blocked layout (convert it with ops::to_plain).
+  float* data() const;
+  // The storage in whatever layout the tensor has: for layout-aware code (the backends and the
+  // elementwise kernels, which are indifferent to the order of the elements).
+  float* raw_data() const;
   std::vector<float> to_vector() const;  // copies to the host
   float item() const;                    // the value of a one-element tensor
   Tensor to(Device device) const;        // a copy on `device` (shares when already there)
-  Tensor clone() const;
+  Tensor clone() const;  // same layout
   // Writes through the handle: a const Tensor is a const handle, not const data.
-  void copy_from(const Tensor& src) const;  // same numel; any devices
+  void copy_from(const Tensor& src) const;  // same numel and layout; any devices
   void fill_(float value) const;
 
   // A view with another shape over the same storage (same numel).

@@ -36,7 +36,8 @@ void relu_backward(Device d, int64_t n, const float* y, const float* dy, float* 
 void sigmoid_forward(Device d, int64_t n, const float* x, float* y);
 void sigmoid_backward(Device d, int64_t n, const float* y, const float* dy, float* dx);
 
-// y [N, Ca+Cb, H, W] = cat(a [N, Ca, H, W], b [N, Cb, H, W]) along channels.
+// y [N, Ca+Cb, *S] = cat(a [N, Ca, *S], b [N, Cb, *S]) along channels, hw = prod(S); any
+// layout in which image n of y is image n of a, then of b (plain, or whole channel blocks).
 void concat_channels(Device d, int64_t n, int64_t ca, int64_t cb, int64_t hw, const float* a,
                      const float* b, float* y);
 // da, db may be null.

@@ -28,6 +28,10 @@ struct ConvSpec {
   int64_t kernel, stride, pad;
   bool bias;
   bool transposed;
+  // Memory layouts (CPU only; TensorImpl::channel_block): the input's, and whether the output
+  // may come in the blocked layout the primitive prefers (ConvPrimitive::output_block()).
+  int64_t src_block = 0;
+  bool blocked_out = false;
 
   int64_t rank() const { return static_cast<int64_t>(in.size()); }  // 2 or 3
   SpatialDims out() const;
@@ -44,6 +48,9 @@ struct ConvSpec {
 class ConvPrimitive {
  public:
   virtual ~ConvPrimitive() = default;
+  // The channel block of y (and so of dy); dx comes in spec.src_block. 0 unless
+  // spec.blocked_out and the backend runs faster so.
+  virtual int64_t output_block() const { return 0; }
   // y = conv(x, w) + b; b is null when !spec.bias.
   virtual void forward(const float* x, const float* w, const float* b, float* y) = 0;
   virtual void backward_data(const float* dy, const float* w, float* dx) = 0;
@@ -56,6 +63,7 @@ struct BatchNormSpec {
   int64_t n, c;
   SpatialDims spatial;
   float eps;
+  int64_t block = 0;  // the layout of x, y, dy and dx (TensorImpl::channel_block)
   int64_t values_per_channel() const;  // n * prod(spatial)
   Shape shape() const;                 // [n, c, *spatial]
   auto operator<=>(const BatchNormSpec&) const = default;
@@ -82,6 +90,7 @@ struct PoolSpec {
   int64_t n, c;
   SpatialDims in;
   int64_t kernel;
+  int64_t block = 0;  // the layout of x, y and their gradients (TensorImpl::channel_block)
   SpatialDims out() const;
   Shape input_shape() const;   // [n, c, *in]
   Shape output_shape() const;  // [n, c, *out()]
@@ -105,6 +114,8 @@ BatchNormPrimitive& batchnorm_primitive(Device d, const BatchNormSpec& spec);
 PoolPrimitive& pool_primitive(Device d, const PoolSpec& spec);
 
 namespace cpu {
+// dst = src in another channel blocking (0: plain) of the same [N, C, *spatial] shape.
+void reorder_channels(const Shape& shape, const float* src, int64_t src_block, float* dst, int64_t dst_block);
 std::unique_ptr<ConvPrimitive> make_conv(const ConvSpec& spec);
 std::unique_ptr<BatchNormPrimitive> make_batchnorm(const BatchNormSpec& spec);
 std::unique_ptr<PoolPrimitive> make_pool(const PoolSpec& spec);

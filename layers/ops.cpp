@@ -10,6 +10,7 @@
 #include "base/i18n.hpp"
 #include "kernels/kernels.hpp"
 #include "layers/backend.hpp"
+#include "layers/layout.hpp"
 #include "layers/profiler.hpp"
 
 namespace unet {
@@ -148,15 +149,17 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
     check_vector(op, b, c_out, "bias");
     check_same_device(op, x, b);
   }
-  const ConvSpec spec{x.dim(0), x.dim(1), c_out, spatial_dims(x), w.dim(2), stride, pad, b.defined(), transposed};
+  const Device d = x.device();
+  ConvSpec spec{x.dim(0), x.dim(1), c_out, spatial_dims(x), w.dim(2), stride, pad, b.defined(), transposed};
+  spec.src_block = x.channel_block();
+  spec.blocked_out = d == Device::CPU && blocked_layout_allowed();
   for (int64_t o : spec.out())
     UNET_CHECK(o > 0, op, trf("input {} is too small for kernel {}", shape_str(x.shape()), std::to_string(w.dim(2))));
-  const Device d = x.device();
   ConvPrimitive& prim = conv_primitive(d, spec);
-  Tensor y = Tensor::empty(spec.output_shape(), d);  // [N, Cout, *out]
+  Tensor y = Tensor::empty(spec.output_shape(), d, prim.output_block());  // [N, Cout, *out]
   {
     ScopedOpTimer timer(d, [&] { return spec.str(); }, false, spec.flops());
-    prim.forward(x.data(), w.data(), b.defined() ? b.data() : nullptr, y.data());
+    prim.forward(x.raw_data(), w.data(), b.defined() ? b.data() : nullptr, y.raw_data());
   }
 
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.requires_grad();
@@ -166,13 +169,13 @@ Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor&
                         spec.flops() * ((need_x ? 1.0 : 0.0) + (need_w || need_b ? 1.0 : 0.0)));
     Tensor dx, dw, db;
     if (need_x) {
-      dx = Tensor::empty(x_saved.shape(), d);
-      p.backward_data(dy.data(), w_saved.data(), dx.data());
+      dx = Tensor::empty_like(x_saved);
+      p.backward_data(dy.raw_data(), w_saved.data(), dx.raw_data());
     }
     if (need_w || need_b) {
       dw = Tensor::empty(w_saved.shape(), d);
       if (spec.bias) db = Tensor::empty({spec.c_out}, d);
-      p.backward_weights(x_saved.data(), dy.data(), dw.data(), spec.bias ? db.data() : nullptr);
+      p.backward_weights(x_saved.raw_data(), dy.raw_data(), dw.data(), spec.bias ? db.data() : nullptr);
     }
     return std::vector<Tensor>{dx, need_w ? dw : Tensor(), need_b ? db : Tensor()};
   });
@@ -204,8 +207,9 @@ namespace {
 
 // Mean and biased variance over the global batch: each rank's sums, summed over the ranks, then
 // the backend's inference primitive normalises with them; backward in kernels/channel_sums.hpp.
-Tensor sync_batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+Tensor sync_batch_norm_train(const Tensor& x_any, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                              const Tensor& running_var, float momentum, float eps, const BatchNormSync& sync) {
+  const Tensor x = to_plain(x_any);  // the channel sums index NCHW
   const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
   const int64_t n = spec.n, c = spec.c, p = shape_numel(spec.spatial);
   UNET_CHECK(sync.global_batch >= n, "sync_batch_norm",
@@ -260,15 +264,15 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta
   check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
   if (sync != nullptr && sync->comm != nullptr && sync->comm->size() > 1)
     return sync_batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, eps, *sync);
-  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
+  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps, x.channel_block()};
   UNET_CHECK(spec.values_per_channel() > 1, "batch_norm",
              trf("training needs more than one value per channel, got input {}", shape_str(x.shape())));
   const Device d = x.device();
-  Tensor y = Tensor::empty(x.shape(), d);
+  Tensor y = Tensor::empty_like(x);
   Tensor saved = Tensor::empty({2, spec.c}, d);  // backend-defined per-channel statistics
   // Bytes: x read for the statistics and again to normalise, y written.
   ScopedOpTimer timer(d, [&] { return "batch_norm " + shape_str(x.shape()); }, false, 0.0, 12.0 * static_cast<double>(x.numel()));
-  batchnorm_primitive(d, spec).forward_train(x.data(), gamma.data(), beta.data(), y.data(), saved.data(),
+  batchnorm_primitive(d, spec).forward_train(x.raw_data(), gamma.data(), beta.data(), y.raw_data(), saved.data(),
                                              running_mean.data(), running_var.data(), momentum);
   const bool need_x = x.requires_grad();
   record(y, "batch_norm", {x, gamma, beta},
@@ -276,10 +280,10 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta
            // Bytes: x and dy read for the two sums and again for dx, dx written.
            ScopedOpTimer t(d, [&] { return "batch_norm " + shape_str(xs.shape()); }, true, 0.0,
                            20.0 * static_cast<double>(xs.numel()));
-           Tensor dx = Tensor::empty(xs.shape(), d);
+           Tensor dx = Tensor::empty_like(xs);
            Tensor dgamma = Tensor::empty({spec.c}, d), dbeta = Tensor::empty({spec.c}, d);
-           batchnorm_primitive(d, spec).backward(xs.data(), dy.data(), gs.data(), bs.data(), saved.data(), dx.data(),
-                                                 dgamma.data(), dbeta.data());
+           batchnorm_primitive(d, spec).backward(xs.raw_data(), dy.raw_data(), gs.data(), bs.data(), saved.data(),
+                                                 dx.raw_data(), dgamma.data(), dbeta.data());
            return std::vector<Tensor>{need_x ? dx : Tensor(), dgamma, dbeta};
          });
   return y;
@@ -288,10 +292,10 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta
 Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                        const Tensor& running_var, float eps) {
   check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
-  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps};
-  Tensor y = Tensor::empty(x.shape(), x.device());
+  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps, x.channel_block()};
+  Tensor y = Tensor::empty_like(x);
   batchnorm_primitive(x.device(), spec)
-      .forward_eval(x.data(), gamma.data(), beta.data(), running_mean.data(), running_var.data(), y.data());
+      .forward_eval(x.raw_data(), gamma.data(), beta.data(), running_mean.data(), running_var.data(), y.raw_data());
   // Evaluation mode is not differentiated in this engine (it is used for validation only).
   UNET_CHECK(!needs_graph({x, gamma, beta}), "batch_norm",
              tr("evaluation mode does not record gradients; wrap it in NoGradGuard"));
@@ -305,10 +309,10 @@ Tensor max_pool(const Tensor& x, int64_t kernel) {
   for (int64_t i = 2; i < x.ndim(); ++i)
     UNET_CHECK(x.dim(i) >= kernel, op,
                trf("input {} is smaller than the window {}", shape_str(x.shape()), std::to_string(kernel)));
-  const PoolSpec spec{x.dim(0), x.dim(1), spatial_dims(x), kernel};
+  const PoolSpec spec{x.dim(0), x.dim(1), spatial_dims(x), kernel, x.channel_block()};
   const Device d = x.device();
   PoolPrimitive& prim = pool_primitive(d, spec);
-  Tensor y = Tensor::empty(spec.output_shape(), d);  // [N, C, *in / k]
+  Tensor y = Tensor::empty(spec.output_shape(), d, spec.block);  // [N, C, *in / k]
   // The pooling workspace (cuDNN: none; oneDNN: the argmax indices) lives until backward.
   const int64_t workspace_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
   Tensor workspace = workspace_floats > 0 ? Tensor::empty({workspace_floats}, d) : Tensor();
@@ -316,13 +320,14 @@ Tensor max_pool(const Tensor& x, int64_t kernel) {
     // Bytes: x read, y (1/k^d of x) written; counted as x read and written once.
     ScopedOpTimer timer(d, [&] { return std::string(op) + " " + shape_str(x.shape()); }, false, 0.0,
                         8.0 * static_cast<double>(x.numel()));
-    prim.forward(x.data(), y.data(), workspace.defined() ? workspace.data() : nullptr);
+    prim.forward(x.raw_data(), y.raw_data(), workspace.defined() ? workspace.data() : nullptr);
   }
   record(y, op, {x}, [spec, d, op, xs = detached(x), ys = detached(y), workspace](const Tensor& dy) {
     ScopedOpTimer t(d, [&] { return std::string(op) + " " + shape_str(xs.shape()); }, true, 0.0,
                     8.0 * static_cast<double>(xs.numel()));
-    Tensor dx = Tensor::empty(xs.shape(), d);
-    pool_primitive(d, spec).backward(xs.data(), ys.data(), dy.data(), workspace.defined() ? workspace.data() : nullptr, dx.data());
+    Tensor dx = Tensor::empty_like(xs);
+    pool_primitive(d, spec).backward(xs.raw_data(), ys.raw_data(), dy.raw_data(),
+                                     workspace.defined() ? workspace.data() : nullptr, dx.raw_data());
     return std::vector<Tensor>{dx};
   });
   return y;
@@ -330,18 +335,18 @@ Tensor max_pool(const Tensor& x, int64_t kernel) {
 
 namespace {
 Tensor relu_impl(const Tensor& x, bool in_place) {
-  Tensor y = in_place ? detached(x) : Tensor::empty(x.shape(), x.device());
+  Tensor y = in_place ? detached(x) : Tensor::empty_like(x);
   {
     ScopedOpTimer timer(x.device(), [&] { return "relu " + shape_str(x.shape()); }, false, 0.0,
                         8.0 * static_cast<double>(x.numel()));
-    kernels::relu_forward(x.device(), x.numel(), x.data(), y.data());
+    kernels::relu_forward(x.device(), x.numel(), x.raw_data(), y.raw_data());  // elementwise: any layout
   }
   // The backward needs only the output (y > 0 exactly where x > 0).
   record(y, "relu", {x}, [ys = detached(y)](const Tensor& dy) {
     ScopedOpTimer t(ys.device(), [&] { return "relu " + shape_str(ys.shape()); }, true, 0.0,
                     12.0 * static_cast<double>(ys.numel()));
-    Tensor dx = Tensor::empty(ys.shape(), ys.device());
-    kernels::relu_backward(ys.device(), ys.numel(), ys.data(), dy.data(), dx.data());
+    Tensor dx = Tensor::empty_like(ys);
+    kernels::relu_backward(ys.device(), ys.numel(), ys.raw_data(), dy.raw_data(), dx.raw_data());
     return std::vector<Tensor>{dx};
   });
   return y;
@@ -353,19 +358,43 @@ Tensor relu(const Tensor& x) { return relu_impl(x, false); }
 Tensor relu_(const Tensor& x) { return relu_impl(x, true); }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor y = Tensor::empty(x.shape(), x.device());
-  kernels::sigmoid_forward(x.device(), x.numel(), x.data(), y.data());
+  Tensor y = Tensor::empty_like(x);
+  kernels::sigmoid_forward(x.device(), x.numel(), x.raw_data(), y.raw_data());  // elementwise: any layout
   record(y, "sigmoid", {x}, [ys = detached(y)](const Tensor& dy) {
-    Tensor dx = Tensor::empty(ys.shape(), ys.device());
-    kernels::sigmoid_backward(ys.device(), ys.numel(), ys.data(), dy.data(), dx.data());
+    Tensor dx = Tensor::empty_like(ys);
+    kernels::sigmoid_backward(ys.device(), ys.numel(), ys.raw_data(), dy.raw_data(), dx.raw_data());
     return std::vector<Tensor>{dx};
   });
   return y;
 }
 
-Tensor concat_channels(const Tensor& a, const Tensor& b) {
-  check_spatial("concat_channels", a, "first input");
-  check_spatial("concat_channels", b, "second input");
+Tensor to_plain(const Tensor& x) {
+  UNET_CHECK(x.defined(), "to_plain", tr("undefined tensor"));
+  if (x.is_plain()) return x;
+  const int64_t block = x.channel_block();  // blocked tensors exist on the CPU only
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  {
+    ScopedOpTimer timer(x.device(), [&] { return "to_plain " + shape_str(x.shape()); }, false, 0.0,
+                        8.0 * static_cast<double>(x.numel()));
+    cpu::reorder_channels(x.shape(), x.raw_data(), block, y.data(), 0);
+  }
+  record(y, "to_plain", {x}, [block](const Tensor& dy) {
+    ScopedOpTimer t(dy.device(), [&] { return "to_plain " + shape_str(dy.shape()); }, true, 0.0,
+                    8.0 * static_cast<double>(dy.numel()));
+    Tensor dx = Tensor::empty(dy.shape(), dy.device(), block);
+    cpu::reorder_channels(dy.shape(), dy.data(), 0, dx.raw_data(), block);
+    return std::vector<Tensor>{dx};
+  });
+  return y;
+}
+
+Tensor concat_channels(const Tensor& a_any, const Tensor& b_any) {
+  check_spatial("concat_channels", a_any, "first input");
+  check_spatial("concat_channels", b_any, "second input");
+  // Both in one layout: with whole channel blocks, image n of the result is then image n of a
+  // followed by image n of b in memory, in either layout.
+  const bool same_layout = a_any.channel_block() == b_any.channel_block();
+  const Tensor a = same_layout ? a_any : to_plain(a_any), b = same_layout ? b_any : to_plain(b_any);
   check_same_device("concat_channels", a, b);
   UNET_CHECK(a.dim(0) == b.dim(0) && spatial_dims(a) == spatial_dims(b), "concat_channels",
              trf("inputs differ outside the channel dimension: {} vs {}", shape_str(a.shape()), shape_str(b.shape())));
@@ -373,38 +402,41 @@ Tensor concat_channels(const Tensor& a, const Tensor& b) {
   const Device d = a.device();
   Shape y_shape = a.shape();
   y_shape[1] = ca + cb;
-  Tensor y = Tensor::empty(y_shape, d);  // [N, Ca+Cb, *spatial]
+  const int64_t block = a.channel_block();
+  Tensor y = Tensor::empty(y_shape, d, block);  // [N, Ca+Cb, *spatial]
   {
     ScopedOpTimer timer(d, [&] { return "concat " + shape_str(y.shape()); }, false, 0.0, 8.0 * static_cast<double>(y.numel()));
-    kernels::concat_channels(d, n, ca, cb, hw, a.data(), b.data(), y.data());
+    kernels::concat_channels(d, n, ca, cb, hw, a.raw_data(), b.raw_data(), y.raw_data());
   }
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   record(y, "concat_channels", {a, b}, [=, sa = a.shape(), sb = b.shape()](const Tensor& dy) {
     ScopedOpTimer t(d, [&] { return "concat " + shape_str(y_shape); }, true, 0.0, 8.0 * static_cast<double>(shape_numel(y_shape)));
-    Tensor da = need_a ? Tensor::empty(sa, d) : Tensor();
-    Tensor db = need_b ? Tensor::empty(sb, d) : Tensor();
-    kernels::concat_channels_backward(d, n, ca, cb, hw, dy.data(), need_a ? da.data() : nullptr,
-                                      need_b ? db.data() : nullptr);
+    Tensor da = need_a ? Tensor::empty(sa, d, block) : Tensor();
+    Tensor db = need_b ? Tensor::empty(sb, d, block) : Tensor();
+    kernels::concat_channels_backward(d, n, ca, cb, hw, dy.raw_data(), need_a ? da.raw_data() : nullptr,
+                                      need_b ? db.raw_data() : nullptr);
     return std::vector<Tensor>{da, db};
   });
   return y;
 }
 
-Tensor add(const Tensor& a, const Tensor& b) {
-  check_same_shape("add", a, b);
-  check_same_device("add", a, b);
-  Tensor y = Tensor::empty(a.shape(), a.device());
-  kernels::add(a.device(), a.numel(), a.data(), b.data(), y.data());
+Tensor add(const Tensor& a_any, const Tensor& b_any) {
+  check_same_shape("add", a_any, b_any);
+  check_same_device("add", a_any, b_any);
+  const bool same_layout = a_any.channel_block() == b_any.channel_block();
+  const Tensor a = same_layout ? a_any : to_plain(a_any), b = same_layout ? b_any : to_plain(b_any);
+  Tensor y = Tensor::empty_like(a);
+  kernels::add(a.device(), a.numel(), a.raw_data(), b.raw_data(), y.raw_data());
   record(y, "add", {a, b}, [](const Tensor& dy) { return std::vector<Tensor>{dy, dy}; });
   return y;
 }
 
 Tensor scale(const Tensor& x, float alpha) {
-  Tensor y = Tensor::empty(x.shape(), x.device());
-  kernels::scale(x.device(), x.numel(), alpha, x.data(), y.data());
+  Tensor y = Tensor::empty_like(x);
+  kernels::scale(x.device(), x.numel(), alpha, x.raw_data(), y.raw_data());
   record(y, "scale", {x}, [alpha](const Tensor& dy) {
-    Tensor dx = Tensor::empty(dy.shape(), dy.device());
-    kernels::scale(dy.device(), dy.numel(), alpha, dy.data(), dx.data());
+    Tensor dx = Tensor::empty_like(dy);
+    kernels::scale(dy.device(), dy.numel(), alpha, dy.raw_data(), dx.raw_data());
     return std::vector<Tensor>{dx};
   });
   return y;
@@ -412,10 +444,10 @@ Tensor scale(const Tensor& x, float alpha) {
 
 Tensor sum(const Tensor& x) {
   Tensor y = Tensor::empty({1}, x.device());
-  kernels::sum(x.device(), x.numel(), x.data(), y.data());
-  record(y, "sum", {x}, [shape = x.shape()](const Tensor& dy) {
-    Tensor dx = Tensor::empty(shape, dy.device());
-    kernels::broadcast_scalar(dy.device(), dx.numel(), dy.data(), dx.data());
+  kernels::sum(x.device(), x.numel(), x.raw_data(), y.data());  // any order of the elements
+  record(y, "sum", {x}, [shape = x.shape(), block = x.channel_block()](const Tensor& dy) {
+    Tensor dx = Tensor::empty(shape, dy.device(), block);
+    kernels::broadcast_scalar(dy.device(), dx.numel(), dy.data(), dx.raw_data());
     return std::vector<Tensor>{dx};
   });
   return y;

@@ -2,6 +2,10 @@
 // op and the shapes), runs on the inputs' device, and records its backward when a gradient
 // is needed. Tensors are float32 [N, C, H, W] images or [N, C, D, H, W] volumes: each layer
 // op is one N-d op, and the 2D U-Net is its N = 2 case.
+//
+// Layout: every op takes tensors in any layout (plain, or oneDNN's blocked one on the CPU) and
+// returns its input's layout; a convolution's output is plain unless a BlockedLayoutScope is
+// open (layers/layout.hpp). Gradients have their tensors' layouts.
 #pragma once
 
 #include "dist/communicator.hpp"
@@ -43,6 +47,8 @@ Tensor relu_(const Tensor& x);
 Tensor concat_channels(const Tensor& a, const Tensor& b);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor scale(const Tensor& x, float alpha);
+// x in row-major order whatever its layout; x itself when it is plain already.
+Tensor to_plain(const Tensor& x);
 
 // Test-only: the model uses relu_ and the fused losses (unet/losses.hpp); the gradient
 // checks, parity and golden tests compose these to reach the same kernels through autograd.

@@ -10,7 +10,6 @@
 #include "base/error.hpp"
 #include "base/i18n.hpp"
 #include "engine/autograd.hpp"
-#include "layers/profiler.hpp"
 #include "tools/bench_measure.hpp"
 #include "unet/adam.hpp"
 #include "unet/inference_memory.hpp"
@@ -124,16 +123,12 @@ int run_bench_3d(const Bench3dOptions& o) {
               volume_s, static_cast<long long>(tiles), plural_s(tiles), static_cast<long long>(p), o.overlap, o.volumes,
               plural_s(o.volumes));
 
-  // Per-op table from one profiled training step.
-  std::vector<OpTiming> layer_times;
+  // Per-op table from warm steps (bench_measure.hpp).
+  WarmLayerTimes layers;
   if (o.layers) {
     allocator_for(d).empty_cache();  // back to training shapes
     model.train(true);
-    OpProfiler::get().reset();
-    OpProfiler::get().set_enabled(true);
-    step();
-    OpProfiler::get().set_enabled(false);
-    layer_times = OpProfiler::get().results();
+    layers = warm_layer_times(d, step, d == Device::CPU ? 3 : 10);
   }
 
   const double rss = peak_rss_mb();
@@ -158,7 +153,7 @@ int run_bench_3d(const Bench3dOptions& o) {
                  "machine's fp32 GEMM rate (%.0f GFLOP/s)\n")
                   .c_str(),
               achieved, train_flops / 1e9, 100.0 * achieved / gemm, gemm);
-  const nlohmann::json layers_json = print_layer_table(layer_times);
+  const nlohmann::json layers_json = print_layer_table(layers.ops, layers.step_seconds);
 
   if (!o.json_path.empty()) {
     const TrainingMemoryEstimate e = estimate_training_memory(config, {p, p, p}, n);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/device.hpp"
 #include "base/error.hpp"
 #include "base/i18n.hpp"
 #include "base/rng.hpp"
@@ -90,6 +91,28 @@ std::vector<OpTiming> median_op_timings(const std::vector<std::vector<OpTiming>>
     op.backward_seconds = median_seconds(b);
   }
   return out;
+}
+
+WarmLayerTimes warm_layer_times(Device d, const std::function<void()>& step, int k) {
+  using clock_type = std::chrono::steady_clock;
+  step();
+  std::vector<double> step_times;
+  for (int i = 0; i < k; ++i) {
+    synchronize(d);
+    const auto s0 = clock_type::now();
+    step();
+    synchronize(d);
+    step_times.push_back(std::chrono::duration<double>(clock_type::now() - s0).count());
+  }
+  std::vector<std::vector<OpTiming>> runs;
+  for (int i = 0; i < k; ++i) {
+    OpProfiler::get().reset();
+    OpProfiler::get().set_enabled(true);
+    step();
+    OpProfiler::get().set_enabled(false);
+    runs.push_back(OpProfiler::get().results());
+  }
+  return WarmLayerTimes{median_op_timings(runs), median_seconds(step_times)};
 }
 
 const char* pass_fail(bool ok) {

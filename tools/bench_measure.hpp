@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -27,6 +28,15 @@ double median_seconds(std::vector<double> v);
 // Op by op (matched by name, in the first run's order), the median over runs of each time; the
 // work (FLOPs, bytes) is the first run's.
 std::vector<OpTiming> median_op_timings(const std::vector<std::vector<OpTiming>>& runs);
+
+// The per-op table of warm training steps: one `step` to refill the caches (the allocator's,
+// the primitives'), then the median of k unprofiled steps and, op by op, the median of k
+// profiled ones. A table from one step after a change of shapes shows first-call costs.
+struct WarmLayerTimes {
+  std::vector<OpTiming> ops;
+  double step_seconds = 0.0;  // median unprofiled step
+};
+WarmLayerTimes warm_layer_times(Device d, const std::function<void()>& step, int k);
 
 // Prints the per-op table of a training step (forward and backward ms per op, its share of the
 // sum, achieved GFLOP/s for convolutions or GB/s for memory-bound ops), the sum beside the

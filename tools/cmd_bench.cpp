@@ -17,7 +17,6 @@
 #include "base/error.hpp"
 #include "base/gpu_math.hpp"
 #include "base/i18n.hpp"
-#include "layers/profiler.hpp"
 #include "tools/bench_3d.hpp"
 #include "tools/bench_scaling.hpp"
 #include "dist/communicator.hpp"
@@ -187,34 +186,15 @@ Runner add_bench_command(CLI::App& app) {
     }
     const AllocatorStats infer_mem = allocator_for(d).stats();
 
-    // Per-layer table from warm steps: after a step that refills the caches, the median of
-    // several unprofiled steps and, op by op, the median of as many profiled ones.
-    std::vector<OpTiming> layer_times;
-    double step_median_s = 0.0;
+    // Per-layer table from warm steps (bench_measure.hpp).
+    WarmLayerTimes layers;
     if (o->layers) {
       allocator_for(d).empty_cache();  // back to training shapes
       model.train(true);
-      step();
-      const int k = d == Device::CPU ? 5 : 20;
-      std::vector<double> step_times;
-      for (int i = 0; i < k; ++i) {
-        synchronize(d);
-        const auto s0 = clock_type::now();
-        step();
-        synchronize(d);
-        step_times.push_back(std::chrono::duration<double>(clock_type::now() - s0).count());
-      }
-      step_median_s = median_seconds(step_times);
-      std::vector<std::vector<OpTiming>> runs;
-      for (int i = 0; i < k; ++i) {
-        OpProfiler::get().reset();
-        OpProfiler::get().set_enabled(true);
-        step();
-        OpProfiler::get().set_enabled(false);
-        runs.push_back(OpProfiler::get().results());
-      }
-      layer_times = median_op_timings(runs);
+      layers = warm_layer_times(d, step, d == Device::CPU ? 5 : 20);
     }
+    const std::vector<OpTiming>& layer_times = layers.ops;
+    const double step_median_s = layers.step_seconds;
 
     const fs::path tmp = fs::temp_directory_path() / ("unet_bench_" + std::to_string(o->base) + ".safetensors");
     save_weights(model, tmp.string());

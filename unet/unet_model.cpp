@@ -3,6 +3,7 @@
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
 #include "base/i18n.hpp"
+#include "layers/layout.hpp"
 #include "layers/ops.hpp"
 
 namespace unet {
@@ -205,6 +206,7 @@ Tensor UNet::forward(const Tensor& x) {
                                          std::to_string(multiple)));
   UNET_CHECK(x.device() == device_, "UNet.forward",
              trf("input is on {}, the model on {}", device_name(x.device()), device_name(device_)));
+  const BlockedLayoutScope layouts(blocked_layouts_);
   std::vector<Tensor> skips;
   Tensor h = x;
   for (auto& enc : encoders_) {
@@ -226,7 +228,7 @@ Tensor UNet::forward(const Tensor& x) {
     }
     h = decoders_[static_cast<size_t>(i)]->forward(std::move(cat));
   }
-  return out_conv_->forward(h);
+  return ops::to_plain(out_conv_->forward(h));
 }
 
 double UNet::forward_flops(const std::vector<int64_t>& size) const {

@@ -80,6 +80,10 @@ class UNet {
   // Every BatchNorm takes its training statistics over all ranks' batches (--sync-bn); null:
   // each rank's own, as PyTorch DDP by default. `sync` must outlive its use.
   void set_batch_norm_sync(const ops::BatchNormSync* sync);
+  // On the CPU, the layers inside forward() hand each other activations in oneDNN's blocked
+  // layout (layers/layout.hpp); the output is plain either way. On by default; off computes the
+  // same values in NCHW throughout (tests compare the two).
+  void set_blocked_layouts(bool on) { blocked_layouts_ = on; }
   // Re-draws every parameter from `seed` (PyTorch's default init) and resets BN state.
   void reset_parameters(uint64_t seed);
   void to(Device device);  // moves parameters, buffers and gradients
@@ -103,6 +107,7 @@ class UNet {
   UNetConfig config_;
   Device device_;
   bool training_ = true;
+  bool blocked_layouts_ = true;
   ModuleRegistry reg_;
   std::vector<std::unique_ptr<DoubleConv>> encoders_;  // level 0 (full size) .. depth-1
   std::unique_ptr<DoubleConv> bottleneck_;

@@ -49,6 +49,31 @@ memory::desc transposed_weights(const memory::dims& logical) {
 
 memory::dims dims_of(const Shape& s) { return memory::dims(s.begin(), s.end()); }
 
+// [N, C, *spatial] with `block` channels per block (TensorImpl::channel_block; 0 is plain):
+// oneDNN's nChw{b}c / nCdhw{b}c, named aBcd{b}b / aBcde{b}b for any tensor kind.
+memory::desc layout_desc(const memory::dims& dims, int64_t block) {
+  if (block == 0) return plain(dims);
+  const bool volume = dims.size() == 5;
+  UNET_CHECK(dims.size() == 4 || volume, "oneDNN layout",
+             trf("a blocked layout needs [N, C, H, W] or [N, C, D, H, W], got {} dimensions", std::to_string(dims.size())));
+  switch (block) {
+    case 4: return memory::desc(dims, dt::f32, volume ? tag::aBcde4b : tag::aBcd4b);
+    case 8: return memory::desc(dims, dt::f32, volume ? tag::aBcde8b : tag::aBcd8b);
+    case 16: return memory::desc(dims, dt::f32, volume ? tag::aBcde16b : tag::aBcd16b);
+    default: UNET_THROW("oneDNN layout", trf("no layout of {} channels per block", std::to_string(block)));
+  }
+}
+
+// The channel block of a layout oneDNN chose, when it is one a Tensor can carry (C a multiple
+// of it, so nothing is padded); 0 otherwise. Which one depends on the machine (8 on AVX2, 16 on
+// AVX-512), so it is read from the primitive, never assumed.
+int64_t channel_block_of(const memory::desc& chosen, const memory::dims& dims) {
+  if (dims.size() != 4 && dims.size() != 5) return 0;
+  for (int64_t b : {16, 8, 4})
+    if (dims[1] % b == 0 && chosen == layout_desc(dims, b)) return b;
+  return 0;
+}
+
 memory wrap(const memory::desc& md, const void* p) {
   // oneDNN takes non-const handles; inputs are only read.
   return memory(md, cpu_engine(), const_cast<void*>(p));
@@ -98,42 +123,43 @@ auto dnnl_call(const std::string& what, Fn&& fn) {
 }
 
 // A tensor argument in the layout oneDNN chose for speed (blocked, e.g. nChw16c or
-// OIhw16i16o) while the engine's tensors are plain NCHW: reorders in and out, through
-// a temporary from the caching allocator. When the two layouts agree nothing is copied.
+// OIhw16i16o) while the tensor is in another (the weights are plain; activations are plain or
+// blocked): reorders in and out, through a temporary from the caching allocator. When the two
+// layouts agree, as they do between the CPU layers of a model, nothing is copied.
 class Relayout {
  public:
   Relayout() = default;
-  Relayout(const memory::desc& plain, const memory::desc& chosen) : plain_(plain), chosen_(chosen) {
-    if (plain == chosen) return;
+  Relayout(const memory::desc& actual, const memory::desc& chosen) : actual_(actual), chosen_(chosen) {
+    if (actual == chosen) return;
     auto& eng = cpu_engine();
-    to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, chosen));
-    to_plain_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, chosen, eng, plain));
+    to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, actual, eng, chosen));
+    to_actual_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, chosen, eng, actual));
     needed_ = true;
   }
   const memory::desc& chosen() const { return chosen_; }
   // An input: the pointer to hand to the primitive.
-  const void* in(const void* plain, Tensor& tmp) const {
-    if (!needed_) return plain;
+  const void* in(const void* tensor, Tensor& tmp) const {
+    if (!needed_) return tensor;
     tmp = Tensor::empty({static_cast<int64_t>((chosen_.get_size() + 3) / 4)});
-    memory from = wrap(plain_, plain), to = wrap(chosen_, tmp.data());
+    memory from = wrap(actual_, tensor), to = wrap(chosen_, tmp.data());
     to_chosen_.execute(cpu_stream(), from, to);
     return tmp.data();
   }
-  // An output: where the primitive writes; finish() moves it to the plain tensor.
-  void* out(void* plain, Tensor& tmp) const {
-    if (!needed_) return plain;
+  // An output: where the primitive writes; finish() moves it into the tensor.
+  void* out(void* tensor, Tensor& tmp) const {
+    if (!needed_) return tensor;
     tmp = Tensor::empty({static_cast<int64_t>((chosen_.get_size() + 3) / 4)});
     return tmp.data();
   }
-  void finish(void* plain, const Tensor& tmp) const {
+  void finish(void* tensor, const Tensor& tmp) const {
     if (!needed_) return;
-    memory from = wrap(chosen_, tmp.data()), to = wrap(plain_, plain);
-    to_plain_.execute(cpu_stream(), from, to);
+    memory from = wrap(chosen_, tmp.data()), to = wrap(actual_, tensor);
+    to_actual_.execute(cpu_stream(), from, to);
   }
 
  private:
-  memory::desc plain_, chosen_;
-  dnnl::reorder to_chosen_, to_plain_;
+  memory::desc actual_, chosen_;
+  dnnl::reorder to_chosen_, to_actual_;
   bool needed_ = false;
 };
 
@@ -152,7 +178,7 @@ class DnnlConv final : public ConvPrimitive {
       // [in, out, k, ...] is oneDNN's iohw / iodhw.
       memory::dims wei_dims{s.c_out, s.c_in};
       wei_dims.insert(wei_dims.end(), rank, s.kernel);
-      const memory::desc src = plain(src_dims), dst = plain(dst_dims);
+      const memory::desc src = layout_desc(src_dims, s.src_block);
       const memory::desc wei = s.transposed ? transposed_weights(wei_dims) : plain(wei_dims);
       const memory::desc src_any(src_dims, dt::f32, tag::any), dst_any(dst_dims, dt::f32, tag::any);
       const memory::desc wei_any(wei_dims, dt::f32, tag::any);
@@ -162,6 +188,13 @@ class DnnlConv final : public ConvPrimitive {
       fwd_pd_ = typename Fwd::primitive_desc(
           typename Fwd::desc(dnnl::prop_kind::forward_training, algo, src_any, wei_any, bias_, dst_any, strides, pad, pad),
           attr, eng);
+      // The output stays in the layout the convolution writes when a Tensor can carry it. Where
+      // oneDNN writes NCHW (its GEMM-based 3D transposed convolution) the output is still put in
+      // the input's blocking, so that the next op (a concatenation with a blocked skip) needs no
+      // conversion that it would have to keep until backward.
+      out_block_ = s.blocked_out ? channel_block_of(fwd_pd_.dst_desc(), dst_dims) : 0;
+      if (s.blocked_out && out_block_ == 0 && s.src_block > 0 && s.c_out % s.src_block == 0) out_block_ = s.src_block;
+      const memory::desc dst = layout_desc(dst_dims, out_block_);
       bwd_data_pd_ = typename BwdData::primitive_desc(
           typename BwdData::desc(algo, src_any, wei_any, dst_any, strides, pad, pad), attr, eng, fwd_pd_);
       bwd_weights_pd_ = typename BwdWeights::primitive_desc(
@@ -181,6 +214,8 @@ class DnnlConv final : public ConvPrimitive {
       return 0;
     });
   }
+
+  int64_t output_block() const override { return out_block_; }
 
   void forward(const float* x, const float* w, const float* b, float* y) override {
     dnnl_call("convolution forward " + spec_.str(), [&] {
@@ -222,6 +257,7 @@ class DnnlConv final : public ConvPrimitive {
 
  private:
   ConvSpec spec_;
+  int64_t out_block_ = 0;
   memory::desc bias_;
   typename Fwd::primitive_desc fwd_pd_;
   typename BwdData::primitive_desc bwd_data_pd_;
@@ -237,7 +273,7 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
   explicit DnnlBatchNorm(const BatchNormSpec& s) : spec_(s) {
     dnnl_call("batch norm setup", [&] {
       using nf = dnnl::normalization_flags;
-      data_ = plain(dims_of(s.shape()));
+      data_ = layout_desc(dims_of(s.shape()), s.block);
       stat_ = memory::desc({s.c}, dt::f32, tag::x);
       auto& eng = cpu_engine();
       const auto flags = nf::use_scale | nf::use_shift;
@@ -314,8 +350,8 @@ class DnnlPool final : public PoolPrimitive {
  public:
   explicit DnnlPool(const PoolSpec& s) {
     dnnl_call("max pool setup", [&] {
-      src_ = plain(dims_of(s.input_shape()));
-      dst_ = plain(dims_of(s.output_shape()));
+      src_ = layout_desc(dims_of(s.input_shape()), s.block);
+      dst_ = layout_desc(dims_of(s.output_shape()), s.block);
       const memory::dims k(s.in.size(), s.kernel), zero(s.in.size(), 0);
       auto& eng = cpu_engine();
       const auto attr = shared_scratchpad_attr();
@@ -355,6 +391,20 @@ class DnnlPool final : public PoolPrimitive {
 };
 
 }  // namespace
+
+void reorder_channels(const Shape& shape, const float* src, int64_t src_block, float* dst, int64_t dst_block) {
+  dnnl_call("reorder " + shape_str(shape), [&] {
+    const memory::dims dims = dims_of(shape);
+    const memory::desc from = layout_desc(dims, src_block), to = layout_desc(dims, dst_block);
+    auto& eng = cpu_engine();
+    // Made per call: oneDNN's primitive cache returns the same reorder for the same layouts.
+    dnnl::reorder r(dnnl::reorder::primitive_desc(eng, from, eng, to));
+    memory a = wrap(from, src), b = wrap(to, dst);
+    r.execute(cpu_stream(), a, b);
+    cpu_stream().wait();
+    return 0;
+  });
+}
 
 std::unique_ptr<ConvPrimitive> make_conv(const ConvSpec& spec) {
   if (spec.transposed)
