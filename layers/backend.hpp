@@ -64,6 +64,9 @@ struct BatchNormSpec {
   SpatialDims spatial;
   float eps;
   int64_t block = 0;  // the layout of x, y, dy and dx (TensorImpl::channel_block)
+  // y = max(bn(x), 0) in the same pass, and dy is the gradient of that y (CPU only: oneDNN's
+  // fused flag; ops.cpp runs a separate ReLU on a GPU).
+  bool relu = false;
   int64_t values_per_channel() const;  // n * prod(spatial)
   Shape shape() const;                 // [n, c, *spatial]
   auto operator<=>(const BatchNormSpec&) const = default;
@@ -74,15 +77,18 @@ struct BatchNormSpec {
 class BatchNormPrimitive {
  public:
   virtual ~BatchNormPrimitive() = default;
+  // Bytes of state a training forward keeps for backward besides `saved` (the fused ReLU's mask).
+  virtual std::size_t workspace_bytes() const { return 0; }
   // Batch statistics; updates running_mean / running_var with `momentum` (unbiased var).
   virtual void forward_train(const float* x, const float* gamma, const float* beta, float* y,
                              float* saved, float* running_mean, float* running_var,
-                             float momentum) = 0;
+                             float momentum, void* workspace) = 0;
   virtual void forward_eval(const float* x, const float* gamma, const float* beta,
                             const float* running_mean, const float* running_var, float* y) = 0;
   // beta is read by oneDNN's backward (it asks for the shift even though the math does not).
   virtual void backward(const float* x, const float* dy, const float* gamma, const float* beta,
-                        const float* saved, float* dx, float* dgamma, float* dbeta) = 0;
+                        const float* saved, const void* workspace, float* dx, float* dgamma,
+                        float* dbeta) = 0;
 };
 
 // Max pooling with a k^rank window and stride k, no padding (floor on odd sizes, as PyTorch).

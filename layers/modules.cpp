@@ -115,4 +115,10 @@ Tensor BatchNorm::forward(const Tensor& x) {
   return ops::batch_norm_train(x, weight, bias, running_mean, running_var, momentum, eps, sync);
 }
 
+Tensor BatchNorm::forward_relu(const Tensor& x) {
+  if (!training) return ops::batch_norm_relu_eval(x, weight, bias, running_mean, running_var, eps);
+  ++num_batches_tracked;
+  return ops::batch_norm_relu_train(x, weight, bias, running_mean, running_var, momentum, eps, sync);
+}
+
 }  // namespace unet

@@ -74,6 +74,7 @@ class BatchNorm {
  public:
   BatchNorm(ModuleRegistry& reg, const std::string& name, int64_t channels);
   Tensor forward(const Tensor& x);
+  Tensor forward_relu(const Tensor& x);  // relu(forward(x)), fused where the backend can (ops.hpp)
   void reset_parameters();
 
   bool training = true;

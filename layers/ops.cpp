@@ -259,40 +259,50 @@ Tensor sync_batch_norm_train(const Tensor& x_any, const Tensor& gamma, const Ten
 
 }  // namespace
 
-Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                        const Tensor& running_var, float momentum, float eps, const BatchNormSync* sync) {
-  check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
-  if (sync != nullptr && sync->comm != nullptr && sync->comm->size() > 1)
-    return sync_batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, eps, *sync);
-  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps, x.channel_block()};
+namespace {
+
+bool synced(const BatchNormSync* sync) { return sync != nullptr && sync->comm != nullptr && sync->comm->size() > 1; }
+
+// One batch norm in training mode, with the ReLU after it fused when `relu` (CPU only).
+Tensor batch_norm_train_impl(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                             const Tensor& running_var, float momentum, float eps, bool relu) {
+  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps, x.channel_block(), relu};
   UNET_CHECK(spec.values_per_channel() > 1, "batch_norm",
              trf("training needs more than one value per channel, got input {}", shape_str(x.shape())));
   const Device d = x.device();
+  const char* name = relu ? "batch_norm_relu " : "batch_norm ";
+  BatchNormPrimitive& prim = batchnorm_primitive(d, spec);
   Tensor y = Tensor::empty_like(x);
   Tensor saved = Tensor::empty({2, spec.c}, d);  // backend-defined per-channel statistics
-  // Bytes: x read for the statistics and again to normalise, y written.
-  ScopedOpTimer timer(d, [&] { return "batch_norm " + shape_str(x.shape()); }, false, 0.0, 12.0 * static_cast<double>(x.numel()));
-  batchnorm_primitive(d, spec).forward_train(x.raw_data(), gamma.data(), beta.data(), y.raw_data(), saved.data(),
-                                             running_mean.data(), running_var.data(), momentum);
+  // The fused ReLU's mask, kept for backward.
+  const int64_t workspace_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
+  Tensor workspace = workspace_floats > 0 ? Tensor::empty({workspace_floats}, d) : Tensor();
+  {
+    // Bytes: x read for the statistics and again to normalise, y written.
+    ScopedOpTimer timer(d, [&] { return name + shape_str(x.shape()); }, false, 0.0, 12.0 * static_cast<double>(x.numel()));
+    prim.forward_train(x.raw_data(), gamma.data(), beta.data(), y.raw_data(), saved.data(), running_mean.data(),
+                       running_var.data(), momentum, workspace.defined() ? workspace.data() : nullptr);
+  }
   const bool need_x = x.requires_grad();
-  record(y, "batch_norm", {x, gamma, beta},
-         [spec, d, need_x, xs = detached(x), gs = detached(gamma), bs = detached(beta), saved](const Tensor& dy) {
+  record(y, relu ? "batch_norm_relu" : "batch_norm", {x, gamma, beta},
+         [spec, d, name, need_x, xs = detached(x), gs = detached(gamma), bs = detached(beta), saved,
+          workspace](const Tensor& dy) {
            // Bytes: x and dy read for the two sums and again for dx, dx written.
-           ScopedOpTimer t(d, [&] { return "batch_norm " + shape_str(xs.shape()); }, true, 0.0,
+           ScopedOpTimer t(d, [&] { return name + shape_str(xs.shape()); }, true, 0.0,
                            20.0 * static_cast<double>(xs.numel()));
            Tensor dx = Tensor::empty_like(xs);
            Tensor dgamma = Tensor::empty({spec.c}, d), dbeta = Tensor::empty({spec.c}, d);
            batchnorm_primitive(d, spec).backward(xs.raw_data(), dy.raw_data(), gs.data(), bs.data(), saved.data(),
-                                                 dx.raw_data(), dgamma.data(), dbeta.data());
+                                                 workspace.defined() ? workspace.data() : nullptr, dx.raw_data(),
+                                                 dgamma.data(), dbeta.data());
            return std::vector<Tensor>{need_x ? dx : Tensor(), dgamma, dbeta};
          });
   return y;
 }
 
-Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                       const Tensor& running_var, float eps) {
-  check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
-  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps, x.channel_block()};
+Tensor batch_norm_eval_impl(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                            const Tensor& running_var, float eps, bool relu) {
+  const BatchNormSpec spec{x.dim(0), x.dim(1), spatial_dims(x), eps, x.channel_block(), relu};
   Tensor y = Tensor::empty_like(x);
   batchnorm_primitive(x.device(), spec)
       .forward_eval(x.raw_data(), gamma.data(), beta.data(), running_mean.data(), running_var.data(), y.raw_data());
@@ -300,6 +310,36 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   UNET_CHECK(!needs_graph({x, gamma, beta}), "batch_norm",
              tr("evaluation mode does not record gradients; wrap it in NoGradGuard"));
   return y;
+}
+
+}  // namespace
+
+Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                        const Tensor& running_var, float momentum, float eps, const BatchNormSync* sync) {
+  check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
+  if (synced(sync)) return sync_batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, eps, *sync);
+  return batch_norm_train_impl(x, gamma, beta, running_mean, running_var, momentum, eps, false);
+}
+
+Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                       const Tensor& running_var, float eps) {
+  check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
+  return batch_norm_eval_impl(x, gamma, beta, running_mean, running_var, eps, false);
+}
+
+Tensor batch_norm_relu_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                             const Tensor& running_var, float momentum, float eps, const BatchNormSync* sync) {
+  check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
+  if (x.device() != Device::CPU || synced(sync))
+    return relu_(batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, eps, sync));
+  return batch_norm_train_impl(x, gamma, beta, running_mean, running_var, momentum, eps, true);
+}
+
+Tensor batch_norm_relu_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                            const Tensor& running_var, float eps) {
+  check_bn("batch_norm", x, gamma, beta, running_mean, running_var);
+  if (x.device() != Device::CPU) return relu_(batch_norm_eval(x, gamma, beta, running_mean, running_var, eps));
+  return batch_norm_eval_impl(x, gamma, beta, running_mean, running_var, eps, true);
 }
 
 Tensor max_pool(const Tensor& x, int64_t kernel) {

@@ -36,6 +36,15 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& gamma, const Tensor& beta
 Tensor batch_norm_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                        const Tensor& running_mean, const Tensor& running_var, float eps);
 
+// relu(batch_norm(...)) as one op: on the CPU one oneDNN pass with the ReLU fused (its backward
+// applies the ReLU's mask inside batch norm's, so the ReLU costs no pass over memory of its own);
+// elsewhere, and with --sync-bn, batch norm followed by relu_.
+Tensor batch_norm_relu_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                             const Tensor& running_mean, const Tensor& running_var, float momentum, float eps,
+                             const BatchNormSync* sync = nullptr);
+Tensor batch_norm_relu_eval(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                            const Tensor& running_mean, const Tensor& running_var, float eps);
+
 // k^N window, stride k: x [N, C, *S] -> [N, C, S/k] (floor).
 Tensor max_pool(const Tensor& x, int64_t kernel);
 

@@ -112,6 +112,32 @@ TEST_CASE("gradcheck batch_norm in training mode") {
             [&](const std::vector<Tensor>& in) { return ops::batch_norm_train(in[0], in[1], in[2], rm, rv, 0.1f, 1e-5f); });
 }
 
+TEST_CASE("batch_norm_relu (fused on the CPU) computes relu(batch_norm) in both modes, gradients included") {
+  // The composition is gradchecked above; the fused op must match it. The ReLU's mask is the same
+  // comparison of the same float, and batch norm's sums are the same kernel's: 1e-6 relative
+  // leaves room for a different order inside oneDNN, while a missing mask is O(1) off.
+  for (const Shape& shape : {Shape{2, 3, 5, 3}, Shape{2, 16, 6, 4}}) {
+    CAPTURE(shape_str(shape));
+    std::vector<std::vector<float>> outs, grads;
+    for (bool fused : {true, false}) {
+      Tensor x = random_tensor(shape, 21, -2, 2), g = random_tensor({shape[1]}, 22, 0.5, 1.5),
+             b = random_tensor({shape[1]}, 23);
+      x.set_requires_grad(true), g.set_requires_grad(true), b.set_requires_grad(true);
+      Tensor rm = Tensor::zeros({shape[1]}), rv = Tensor::full({shape[1]}, 1.0f);
+      const Tensor y = fused ? ops::batch_norm_relu_train(x, g, b, rm, rv, 0.1f, 1e-5f)
+                             : ops::relu_(ops::batch_norm_train(x, g, b, rm, rv, 0.1f, 1e-5f));
+      run_backward(y, random_tensor(shape, 24));
+      outs.push_back(y.to_vector());
+      for (const Tensor* t : {&x, &g, &b}) grads.push_back(t->grad().to_vector());
+      NoGradGuard no_grad;
+      outs.push_back(fused ? ops::batch_norm_relu_eval(x, g, b, rm, rv, 1e-5f).to_vector()
+                           : ops::relu_(ops::batch_norm_eval(x, g, b, rm, rv, 1e-5f)).to_vector());
+    }
+    for (size_t i = 0; i < 2; ++i) CHECK(unet::test::rel_l2(outs[i], outs[i + 2]) < 1e-6);
+    for (size_t i = 0; i < 3; ++i) CHECK(unet::test::rel_l2(grads[i], grads[i + 3]) < 1e-6);
+  }
+}
+
 TEST_CASE("gradcheck max_pool2d on an odd size") {
   gradcheck("max_pool2d", {spaced_tensor({2, 3, 7, 5}, 15, 0.05f)},
             [](const std::vector<Tensor>& in) { return ops::max_pool(in[0], 2); }, 1e-2);

@@ -25,8 +25,8 @@ TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const 
 
   // Per sample, as unet/unet_model.cpp and layers/ops.cpp keep tensors for the backward pass
   // (an autograd node holds every input it read): a DoubleConv keeps 4 tensors of its output
-  // width (each conv's output, read by batch norm's backward, and each in-place ReLU's output,
-  // read by ReLU's backward and the next op's); max pooling keeps its output; a decoder level
+  // width (each conv's output, read by batch norm's backward, and each batch norm + ReLU's
+  // output, read by the next op's backward); max pooling keeps its output; a decoder level
   // keeps the transposed conv's output (held by the concatenation's node, though its backward
   // does not read it) and the concatenation (twice its width). Left out, a fraction of a
   // percent: oneDNN's pooling workspace (a byte per pooled voxel), batch norm's statistics.
@@ -35,6 +35,11 @@ TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const 
     kept += 4 * width(level) * voxels(level) + width(level) * voxels(level + 1);
   kept += 4 * width(config.depth) * voxels(config.depth);  // the bottleneck
   for (int64_t level = 0; level < config.depth; ++level) kept += (1 + 2 + 4) * width(level) * voxels(level);
+  // The CPU's fused batch norm + ReLU keeps the ReLU's mask, a bit per value of each batch norm
+  // (cuDNN runs the ReLU apart and keeps none, so this errs high on a GPU by 1/32 of those values).
+  int64_t normalised = 2 * width(config.depth) * voxels(config.depth);  // the bottleneck's two
+  for (int64_t level = 0; level < config.depth; ++level) normalised += 2 * 2 * width(level) * voxels(level);
+  kept += (normalised + 31) / 32;
   // The logits; the multi-class loss also keeps the softmax probabilities and the class map,
   // the binary one the target.
   kept += config.out_channels > 1 ? 2 * config.out_channels * voxels(0) + voxels(0) : 2 * voxels(0);

@@ -276,7 +276,7 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
       data_ = layout_desc(dims_of(s.shape()), s.block);
       stat_ = memory::desc({s.c}, dt::f32, tag::x);
       auto& eng = cpu_engine();
-      const auto flags = nf::use_scale | nf::use_shift;
+      const auto flags = nf::use_scale | nf::use_shift | (s.relu ? nf::fuse_norm_relu : nf::none);
       const auto attr = shared_scratchpad_attr();
       train_pd_ = dnnl::batch_normalization_forward::primitive_desc(
           {dnnl::prop_kind::forward_training, data_, s.eps, flags}, attr, eng);
@@ -284,6 +284,7 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
           {dnnl::prop_kind::forward_inference, data_, s.eps, flags | nf::use_global_stats}, attr, eng);
       bwd_pd_ = dnnl::batch_normalization_backward::primitive_desc(
           {dnnl::prop_kind::backward, data_, data_, s.eps, flags}, attr, eng, train_pd_);
+      ws_ = train_pd_.workspace_desc();
       train_ = dnnl::batch_normalization_forward(train_pd_);
       eval_ = dnnl::batch_normalization_forward(eval_pd_);
       bwd_ = dnnl::batch_normalization_backward(bwd_pd_);
@@ -291,17 +292,21 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
     });
   }
 
+  std::size_t workspace_bytes() const override { return ws_.get_size(); }
+
   void forward_train(const float* x, const float* gamma, const float* beta, float* y, float* saved,
-                     float* running_mean, float* running_var, float momentum) override {
+                     float* running_mean, float* running_var, float momentum, void* workspace) override {
     float* mean = saved;
     float* var = saved + spec_.c;
     dnnl_call("batch norm forward", [&] {
-      execute(train_, train_pd_, {{DNNL_ARG_SRC, wrap(data_, x)},
-                       {DNNL_ARG_DST, wrap(data_, y)},
-                       {DNNL_ARG_SCALE, wrap(stat_, gamma)},
-                       {DNNL_ARG_SHIFT, wrap(stat_, beta)},
-                       {DNNL_ARG_MEAN, wrap(stat_, mean)},
-                       {DNNL_ARG_VARIANCE, wrap(stat_, var)}});
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(data_, x)},
+                                           {DNNL_ARG_DST, wrap(data_, y)},
+                                           {DNNL_ARG_SCALE, wrap(stat_, gamma)},
+                                           {DNNL_ARG_SHIFT, wrap(stat_, beta)},
+                                           {DNNL_ARG_MEAN, wrap(stat_, mean)},
+                                           {DNNL_ARG_VARIANCE, wrap(stat_, var)}};
+      if (ws_.get_size() > 0) args.emplace(DNNL_ARG_WORKSPACE, wrap(ws_, workspace));
+      execute(train_, train_pd_, args);
       return 0;
     });
     kernels::batchnorm_running_stats(Device::CPU, spec_.c, mean, var, momentum,
@@ -322,24 +327,26 @@ class DnnlBatchNorm final : public BatchNormPrimitive {
   }
 
   void backward(const float* x, const float* dy, const float* gamma, const float* beta, const float* saved,
-                float* dx, float* dgamma, float* dbeta) override {
+                const void* workspace, float* dx, float* dgamma, float* dbeta) override {
     dnnl_call("batch norm backward", [&] {
-      execute(bwd_, bwd_pd_, {{DNNL_ARG_SRC, wrap(data_, x)},
-                     {DNNL_ARG_DIFF_DST, wrap(data_, dy)},
-                     {DNNL_ARG_SCALE, wrap(stat_, gamma)},
-                     {DNNL_ARG_SHIFT, wrap(stat_, beta)},
-                     {DNNL_ARG_MEAN, wrap(stat_, saved)},
-                     {DNNL_ARG_VARIANCE, wrap(stat_, saved + spec_.c)},
-                     {DNNL_ARG_DIFF_SRC, wrap(data_, dx)},
-                     {DNNL_ARG_DIFF_SCALE, wrap(stat_, dgamma)},
-                     {DNNL_ARG_DIFF_SHIFT, wrap(stat_, dbeta)}});
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(data_, x)},
+                                           {DNNL_ARG_DIFF_DST, wrap(data_, dy)},
+                                           {DNNL_ARG_SCALE, wrap(stat_, gamma)},
+                                           {DNNL_ARG_SHIFT, wrap(stat_, beta)},
+                                           {DNNL_ARG_MEAN, wrap(stat_, saved)},
+                                           {DNNL_ARG_VARIANCE, wrap(stat_, saved + spec_.c)},
+                                           {DNNL_ARG_DIFF_SRC, wrap(data_, dx)},
+                                           {DNNL_ARG_DIFF_SCALE, wrap(stat_, dgamma)},
+                                           {DNNL_ARG_DIFF_SHIFT, wrap(stat_, dbeta)}};
+      if (ws_.get_size() > 0) args.emplace(DNNL_ARG_WORKSPACE, wrap(ws_, workspace));  // the ReLU's mask
+      execute(bwd_, bwd_pd_, args);
       return 0;
     });
   }
 
  private:
   BatchNormSpec spec_;
-  memory::desc data_, stat_;
+  memory::desc data_, stat_, ws_;
   dnnl::batch_normalization_forward::primitive_desc train_pd_, eval_pd_;
   dnnl::batch_normalization_backward::primitive_desc bwd_pd_;
   dnnl::batch_normalization_forward train_, eval_;

@@ -193,12 +193,14 @@ class GemmConv1x1 final : public ConvPrimitive {
 class CudnnBatchNorm final : public BatchNormPrimitive {
  public:
   explicit CudnnBatchNorm(const BatchNormSpec& s) : spec_(s) {
+    // The ReLU is fused on the CPU only; ops.cpp runs it as its own op on a GPU.
+    UNET_CHECK(!s.relu && s.block == 0, "cuDNN batch norm", tr("a fused ReLU or a blocked layout is CPU-only"));
     set_packed(x_, s.shape());
     UNET_CUDNN_CHECK(cudnnDeriveBNTensorDescriptor(bn_, x_, CUDNN_BATCHNORM_SPATIAL));
   }
 
   void forward_train(const float* x, const float* gamma, const float* beta, float* y, float* saved,
-                     float* running_mean, float* running_var, float momentum) override {
+                     float* running_mean, float* running_var, float momentum, void*) override {
     // cuDNN updates the running statistics itself, with the unbiased variance, as torch.
     UNET_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
         CudaContext::get().cudnn(), CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero, x_, x, x_, y, bn_, gamma, beta,
@@ -212,8 +214,8 @@ class CudnnBatchNorm final : public BatchNormPrimitive {
                                                              running_var, static_cast<double>(spec_.eps)));
   }
 
-  void backward(const float* x, const float* dy, const float* gamma, const float*, const float* saved, float* dx,
-                float* dgamma, float* dbeta) override {
+  void backward(const float* x, const float* dy, const float* gamma, const float*, const float* saved, const void*,
+                float* dx, float* dgamma, float* dbeta) override {
     UNET_CUDNN_CHECK(cudnnBatchNormalizationBackward(CudaContext::get().cudnn(), CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero,
                                                      &kOne, &kZero, x_, x, x_, dy, x_, dx, bn_, gamma, dgamma, dbeta,
                                                      static_cast<double>(spec_.eps), saved, saved + spec_.c));
