@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <utility>
 
 #include "engine/autograd.hpp"
 #include "base/error.hpp"
@@ -126,6 +127,20 @@ void check_vector(const char* op, const Tensor& t, int64_t len, const char* what
   UNET_CHECK(t.defined() && t.ndim() == 1 && t.dim(0) == len, op,
              trf("{} must have shape [{}], got {}", std::string(what), std::to_string(len),
                  (t.defined() ? shape_str(t.shape()) : tr("<undefined>"))));
+}
+
+// Backend state a forward keeps for its backward (pooling's argmax, the fused ReLU's mask), as a
+// tensor of floats; undefined when the backend keeps none.
+Tensor backend_workspace(std::size_t bytes, Device d) {
+  const auto floats = static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
+  return floats > 0 ? Tensor::empty({floats}, d) : Tensor();
+}
+float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
+
+// a and b in one layout: as they are when they agree, else both plain.
+std::pair<Tensor, Tensor> in_one_layout(const Tensor& a, const Tensor& b) {
+  if (a.channel_block() == b.channel_block()) return {a, b};
+  return {to_plain(a), to_plain(b)};
 }
 
 Tensor conv_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
@@ -274,14 +289,12 @@ Tensor batch_norm_train_impl(const Tensor& x, const Tensor& gamma, const Tensor&
   BatchNormPrimitive& prim = batchnorm_primitive(d, spec);
   Tensor y = Tensor::empty_like(x);
   Tensor saved = Tensor::empty({2, spec.c}, d);  // backend-defined per-channel statistics
-  // The fused ReLU's mask, kept for backward.
-  const int64_t workspace_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
-  Tensor workspace = workspace_floats > 0 ? Tensor::empty({workspace_floats}, d) : Tensor();
+  const Tensor workspace = backend_workspace(prim.workspace_bytes(), d);  // the fused ReLU's mask
   {
     // Bytes: x read for the statistics and again to normalise, y written.
     ScopedOpTimer timer(d, [&] { return name + shape_str(x.shape()); }, false, 0.0, 12.0 * static_cast<double>(x.numel()));
     prim.forward_train(x.raw_data(), gamma.data(), beta.data(), y.raw_data(), saved.data(), running_mean.data(),
-                       running_var.data(), momentum, workspace.defined() ? workspace.data() : nullptr);
+                       running_var.data(), momentum, data_or_null(workspace));
   }
   const bool need_x = x.requires_grad();
   record(y, relu ? "batch_norm_relu" : "batch_norm", {x, gamma, beta},
@@ -293,7 +306,7 @@ Tensor batch_norm_train_impl(const Tensor& x, const Tensor& gamma, const Tensor&
            Tensor dx = Tensor::empty_like(xs);
            Tensor dgamma = Tensor::empty({spec.c}, d), dbeta = Tensor::empty({spec.c}, d);
            batchnorm_primitive(d, spec).backward(xs.raw_data(), dy.raw_data(), gs.data(), bs.data(), saved.data(),
-                                                 workspace.defined() ? workspace.data() : nullptr, dx.raw_data(),
+                                                 data_or_null(workspace), dx.raw_data(),
                                                  dgamma.data(), dbeta.data());
            return std::vector<Tensor>{need_x ? dx : Tensor(), dgamma, dbeta};
          });
@@ -354,20 +367,19 @@ Tensor max_pool(const Tensor& x, int64_t kernel) {
   PoolPrimitive& prim = pool_primitive(d, spec);
   Tensor y = Tensor::empty(spec.output_shape(), d, spec.block);  // [N, C, *in / k]
   // The pooling workspace (cuDNN: none; oneDNN: the argmax indices) lives until backward.
-  const int64_t workspace_floats = static_cast<int64_t>((prim.workspace_bytes() + sizeof(float) - 1) / sizeof(float));
-  Tensor workspace = workspace_floats > 0 ? Tensor::empty({workspace_floats}, d) : Tensor();
+  const Tensor workspace = backend_workspace(prim.workspace_bytes(), d);
   {
     // Bytes: x read, y (1/k^d of x) written; counted as x read and written once.
     ScopedOpTimer timer(d, [&] { return std::string(op) + " " + shape_str(x.shape()); }, false, 0.0,
                         8.0 * static_cast<double>(x.numel()));
-    prim.forward(x.raw_data(), y.raw_data(), workspace.defined() ? workspace.data() : nullptr);
+    prim.forward(x.raw_data(), y.raw_data(), data_or_null(workspace));
   }
   record(y, op, {x}, [spec, d, op, xs = detached(x), ys = detached(y), workspace](const Tensor& dy) {
     ScopedOpTimer t(d, [&] { return std::string(op) + " " + shape_str(xs.shape()); }, true, 0.0,
                     8.0 * static_cast<double>(xs.numel()));
     Tensor dx = Tensor::empty_like(xs);
     pool_primitive(d, spec).backward(xs.raw_data(), ys.raw_data(), dy.raw_data(),
-                                     workspace.defined() ? workspace.data() : nullptr, dx.raw_data());
+                                     data_or_null(workspace), dx.raw_data());
     return std::vector<Tensor>{dx};
   });
   return y;
@@ -433,8 +445,7 @@ Tensor concat_channels(const Tensor& a_any, const Tensor& b_any) {
   check_spatial("concat_channels", b_any, "second input");
   // Both in one layout: with whole channel blocks, image n of the result is then image n of a
   // followed by image n of b in memory, in either layout.
-  const bool same_layout = a_any.channel_block() == b_any.channel_block();
-  const Tensor a = same_layout ? a_any : to_plain(a_any), b = same_layout ? b_any : to_plain(b_any);
+  const auto [a, b] = in_one_layout(a_any, b_any);
   check_same_device("concat_channels", a, b);
   UNET_CHECK(a.dim(0) == b.dim(0) && spatial_dims(a) == spatial_dims(b), "concat_channels",
              trf("inputs differ outside the channel dimension: {} vs {}", shape_str(a.shape()), shape_str(b.shape())));
@@ -463,8 +474,7 @@ Tensor concat_channels(const Tensor& a_any, const Tensor& b_any) {
 Tensor add(const Tensor& a_any, const Tensor& b_any) {
   check_same_shape("add", a_any, b_any);
   check_same_device("add", a_any, b_any);
-  const bool same_layout = a_any.channel_block() == b_any.channel_block();
-  const Tensor a = same_layout ? a_any : to_plain(a_any), b = same_layout ? b_any : to_plain(b_any);
+  const auto [a, b] = in_one_layout(a_any, b_any);
   Tensor y = Tensor::empty_like(a);
   kernels::add(a.device(), a.numel(), a.raw_data(), b.raw_data(), y.raw_data());
   record(y, "add", {a, b}, [](const Tensor& dy) { return std::vector<Tensor>{dy, dy}; });
