@@ -29,10 +29,11 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Ba
   auto node = std::make_shared<Node>();
   node->name = name;
   node->inputs.reserve(inputs.size());
-  for (const Tensor& t : inputs) node->inputs.push_back(t.impl_ptr());
+  for (const Tensor& t : inputs) node->inputs.push_back(t.defined() ? t.impl()->autograd : nullptr);
   node->backward = std::move(fn);
-  out.impl()->requires_grad = true;
-  out.impl()->grad_fn = std::move(node);
+  AutogradMeta& autograd = out.impl()->ensure_autograd();
+  autograd.requires_grad = true;
+  autograd.grad_fn = std::move(node);
 }
 
 Tensor detached(const Tensor& t) {
@@ -47,23 +48,28 @@ Tensor detached(const Tensor& t) {
 }
 
 void accumulate_grad(const Tensor& t, const Tensor& g) {
-  TensorImpl* impl = t.impl();
-  if (impl->grad == nullptr) {
-    check_same_shape("accumulate_grad", t, g);
+  UNET_CHECK(t.defined(), "accumulate_grad", tr("undefined tensor"));
+  accumulate_grad(t.impl()->ensure_autograd(), g);
+}
+
+void accumulate_grad(AutogradMeta& t, const Tensor& g) {
+  if (t.grad == nullptr) {
+    UNET_CHECK(t.shape == g.shape(), "accumulate_grad",
+               trf("shape mismatch: {} vs {}", shape_str(t.shape), shape_str(g.shape())));
     // A gradient has its tensor's layout: every op's backward writes it so.
-    UNET_CHECK(t.channel_block() == g.channel_block(), "accumulate_grad",
-               trf("layout mismatch: {} vs {} channels per block", std::to_string(t.channel_block()),
+    UNET_CHECK(t.channel_block == g.channel_block(), "accumulate_grad",
+               trf("layout mismatch: {} vs {} channels per block", std::to_string(t.channel_block),
                    std::to_string(g.channel_block())));
     // Adopt the gradient when nobody else can see its storage; otherwise copy, so that a
     // later += into this gradient cannot change another tensor's.
     if (g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1) {
-      impl->grad = detached(g).impl_ptr();
+      t.grad = detached(g).impl_ptr();
     } else {
-      impl->grad = g.clone().impl_ptr();
+      t.grad = g.clone().impl_ptr();
     }
     return;
   }
-  Tensor acc(impl->grad);
+  Tensor acc(t.grad);
   check_same_shape("accumulate_grad", acc, g);
   UNET_CHECK(acc.channel_block() == g.channel_block(), "accumulate_grad",
              trf("layout mismatch: {} vs {} channels per block", std::to_string(acc.channel_block()),
@@ -86,31 +92,31 @@ void run_backward(const Tensor& loss, const Tensor& grad_root) {
 
   // Topological order by iterative depth-first search (the graph of a U-Net is ~100 deep,
   // a general graph may be deeper than the stack allows for recursion). The order holds
-  // owning pointers: running a node frees its saved inputs, which must not free a tensor
-  // still waiting for its turn.
-  std::vector<std::shared_ptr<TensorImpl>> order;
-  std::unordered_set<TensorImpl*> seen;
-  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{loss.impl_ptr(), 0}};
-  seen.insert(loss.impl());
+  // owning pointers: running a node frees its saved inputs, which must not free a tensor's
+  // state still waiting for its turn.
+  std::vector<std::shared_ptr<AutogradMeta>> order;
+  std::unordered_set<AutogradMeta*> seen;
+  std::vector<std::pair<std::shared_ptr<AutogradMeta>, size_t>> stack{{loss.impl()->autograd, 0}};
+  seen.insert(loss.impl()->autograd.get());
   while (!stack.empty()) {
-    auto& [impl, next] = stack.back();
-    const Node* node = impl->grad_fn.get();
+    auto& [state, next] = stack.back();
+    const Node* node = state->grad_fn.get();
     if (node != nullptr && next < node->inputs.size()) {
-      const std::shared_ptr<TensorImpl>& child = node->inputs[next++];
+      const std::shared_ptr<AutogradMeta>& child = node->inputs[next++];
       if (child != nullptr && child->grad_fn != nullptr && seen.insert(child.get()).second) stack.push_back({child, 0});
       continue;
     }
-    order.push_back(std::move(impl));
+    order.push_back(std::move(state));
     stack.pop_back();
   }
 
-  accumulate_grad(Tensor(loss.impl_ptr()), grad_root);
+  accumulate_grad(*loss.impl()->autograd, grad_root);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* impl = it->get();
-    std::shared_ptr<Node> node = std::move(impl->grad_fn);  // releases the graph as we go
-    if (node == nullptr || impl->grad == nullptr) continue;
-    Tensor grad_out(impl->grad);
-    impl->grad.reset();  // a non-leaf's gradient is not kept (as in PyTorch)
+    AutogradMeta& state = **it;
+    std::shared_ptr<Node> node = std::move(state.grad_fn);  // releases the graph as we go
+    if (node == nullptr || state.grad == nullptr) continue;
+    Tensor grad_out(state.grad);
+    state.grad.reset();  // a non-leaf's gradient is not kept (as in PyTorch)
     std::vector<Tensor> grads = node->backward(grad_out);
     UNET_CHECK(grads.size() == node->inputs.size(), node->name,
                trf("backward returned {} gradients for {} inputs", std::to_string(grads.size()),
@@ -118,7 +124,7 @@ void run_backward(const Tensor& loss, const Tensor& grad_root) {
     for (size_t i = 0; i < grads.size(); ++i) {
       const auto& input = node->inputs[i];
       if (input == nullptr || !input->requires_grad || !grads[i].defined()) continue;
-      accumulate_grad(Tensor(input), grads[i]);
+      accumulate_grad(*input, grads[i]);
     }
   }
 }

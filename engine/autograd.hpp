@@ -1,8 +1,9 @@
 // Reverse-mode autograd in the micrograd style: every recorded op leaves a Node on its
-// output with the inputs it read and a closure that maps the output's gradient to the
+// output with its inputs' autograd state and a closure that maps the output's gradient to the
 // inputs' gradients. backward() walks the graph from a scalar loss in reverse topological
 // order; gradients accumulate with +=, and each node's saved tensors are freed as soon as
-// it has run.
+// it has run. A node keeps an input's values only where its closure captured them
+// (detached(x)): the edge itself holds no storage.
 #pragma once
 
 #include <functional>
@@ -18,7 +19,7 @@ using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out)>;
 
 struct Node {
   const char* name;
-  std::vector<std::shared_ptr<TensorImpl>> inputs;
+  std::vector<std::shared_ptr<AutogradMeta>> inputs;  // null where an input has no autograd state
   BackwardFn backward;
 };
 
@@ -46,8 +47,9 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Ba
 // A tensor sharing `t`'s storage but with no autograd state: safe to save in a closure.
 Tensor detached(const Tensor& t);
 
-// t.grad += g (allocating t.grad on first use). Shapes must match.
+// t.grad += g (allocating t.grad on first use). Shapes and layouts must match.
 void accumulate_grad(const Tensor& t, const Tensor& g);
+void accumulate_grad(AutogradMeta& t, const Tensor& g);
 
 void run_backward(const Tensor& loss);
 // Backward from any tensor with an explicit upstream gradient of the same shape (for

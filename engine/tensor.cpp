@@ -205,18 +205,29 @@ Tensor Tensor::view_range(int64_t offset, const Shape& shape) const {
   return t;
 }
 
-bool Tensor::requires_grad() const { return defined() && impl_->requires_grad; }
+AutogradMeta& TensorImpl::ensure_autograd() {
+  if (autograd == nullptr) {
+    autograd = std::make_shared<AutogradMeta>();
+    autograd->shape = shape;
+    autograd->channel_block = channel_block;
+  }
+  return *autograd;
+}
+
+bool Tensor::requires_grad() const { return defined() && impl_->autograd && impl_->autograd->requires_grad; }
 
 Tensor& Tensor::set_requires_grad(bool value) {
   UNET_CHECK(defined(), "set_requires_grad", tr("undefined tensor"));
-  impl_->requires_grad = value;
+  if (value || impl_->autograd) impl_->ensure_autograd().requires_grad = value;
   return *this;
 }
 
-Tensor Tensor::grad() const { return defined() && impl_->grad ? Tensor(impl_->grad) : Tensor(); }
+Tensor Tensor::grad() const {
+  return defined() && impl_->autograd && impl_->autograd->grad ? Tensor(impl_->autograd->grad) : Tensor();
+}
 
 void Tensor::zero_grad() {
-  if (impl_ && impl_->grad) Tensor(impl_->grad).fill_(0.0f);
+  if (const Tensor g = grad(); g.defined()) g.fill_(0.0f);
 }
 
 void Tensor::backward() const { run_backward(*this); }

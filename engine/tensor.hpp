@@ -3,8 +3,8 @@
 // layout (see TensorImpl::channel_block); data() refuses such a tensor, so no code that
 // indexes NCHW can read one by mistake.
 // Storage is shared: views (reshape, parameter views into one flat buffer) alias it.
-// A tensor also carries its autograd state: requires_grad, the accumulated gradient and
-// the node that produced it.
+// A tensor may also carry autograd state (AutogradMeta): requires_grad, the accumulated
+// gradient and the node that produced it.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +42,20 @@ class Storage {
 };
 
 struct Node;  // autograd, see engine/autograd.hpp
+struct TensorImpl;
+
+// A tensor's autograd state, apart from its storage. An autograd node's edges point here, not
+// at the tensor: an input whose values no backward reads (a concatenation's, the skip under a
+// max pooling that kept its argmax) is freed with its last handle, as in PyTorch, while its
+// gradient still has a place to accumulate.
+struct AutogradMeta {
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;  // accumulated gradient, the tensor's shape, device and layout
+  std::shared_ptr<Node> grad_fn;     // the op that produced the tensor, if recorded
+  // The tensor's shape and layout, which a gradient arriving here must have.
+  Shape shape;
+  int64_t channel_block = 0;
+};
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
@@ -51,9 +65,9 @@ struct TensorImpl {
   // 0: plain row-major. b > 0: oneDNN's nC[d]hw{b}c, [N, C/b, *spatial, b] in memory (CPU only,
   // C % b == 0, so still numel() floats). Set by layers/ops between CPU layers.
   int64_t channel_block = 0;
-  bool requires_grad = false;
-  std::shared_ptr<TensorImpl> grad;  // accumulated gradient, same shape and device
-  std::shared_ptr<Node> grad_fn;     // the op that produced this tensor, if recorded
+  std::shared_ptr<AutogradMeta> autograd;  // null: no gradient wanted and no op recorded
+
+  AutogradMeta& ensure_autograd();  // creates the state on first use
 };
 
 class Tensor {

@@ -109,6 +109,9 @@ class PoolPrimitive {
   // Bytes of backend state the backward needs from the forward (oneDNN's argmax
   // workspace; 0 for cuDNN, which recomputes from x and y).
   virtual std::size_t workspace_bytes() const = 0;
+  // Whether backward reads x and y (cuDNN finds each window's maximum again; oneDNN reads only
+  // its workspace). When not, they are null there, and the forward need not keep them.
+  virtual bool backward_reads_values() const = 0;
   virtual void forward(const float* x, float* y, void* workspace) = 0;
   virtual void backward(const float* x, const float* y, const float* dy, const void* workspace,
                         float* dx) = 0;

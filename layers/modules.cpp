@@ -34,8 +34,9 @@ void FlatTensorSet::materialize(Device d, bool with_grad) {
     impl->storage = flat.impl()->storage;
     impl->offset = offsets_[i];
     impl->device = d;
-    impl->requires_grad = with_grad;
-    impl->grad = with_grad ? grad.view_range(offsets_[i], impl->shape).impl_ptr() : nullptr;
+    AutogradMeta& autograd = impl->ensure_autograd();
+    autograd.requires_grad = with_grad;
+    autograd.grad = with_grad ? grad.view_range(offsets_[i], impl->shape).impl_ptr() : nullptr;
   }
   flat_ = flat;
   flat_grad_ = grad;

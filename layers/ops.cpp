@@ -135,7 +135,8 @@ Tensor backend_workspace(std::size_t bytes, Device d) {
   const auto floats = static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
   return floats > 0 ? Tensor::empty({floats}, d) : Tensor();
 }
-float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
+// For a backend, which knows the layout it is handed.
+float* data_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
 
 // a and b in one layout: as they are when they agree, else both plain.
 std::pair<Tensor, Tensor> in_one_layout(const Tensor& a, const Tensor& b) {
@@ -374,12 +375,17 @@ Tensor max_pool(const Tensor& x, int64_t kernel) {
                         8.0 * static_cast<double>(x.numel()));
     prim.forward(x.raw_data(), y.raw_data(), data_or_null(workspace));
   }
-  record(y, op, {x}, [spec, d, op, xs = detached(x), ys = detached(y), workspace](const Tensor& dy) {
-    ScopedOpTimer t(d, [&] { return std::string(op) + " " + shape_str(xs.shape()); }, true, 0.0,
-                    8.0 * static_cast<double>(xs.numel()));
-    Tensor dx = Tensor::empty_like(xs);
-    pool_primitive(d, spec).backward(xs.raw_data(), ys.raw_data(), dy.raw_data(),
-                                     data_or_null(workspace), dx.raw_data());
+  // Kept for the backward only where the backend reads them (cuDNN); oneDNN's argmax is in the
+  // workspace, so on the CPU the input (a U-Net's skip) is freed once the decoder has used it.
+  const bool keep = prim.backward_reads_values();
+  record(y, op, {x}, [spec, d, op, xs = keep ? detached(x) : Tensor(), ys = keep ? detached(y) : Tensor(),
+                      workspace](const Tensor& dy) {
+    const Shape x_shape = spec.input_shape();
+    ScopedOpTimer t(d, [&] { return std::string(op) + " " + shape_str(x_shape); }, true, 0.0,
+                    8.0 * static_cast<double>(shape_numel(x_shape)));
+    Tensor dx = Tensor::empty(x_shape, d, spec.block);
+    pool_primitive(d, spec).backward(data_or_null(xs), data_or_null(ys), dy.raw_data(), data_or_null(workspace),
+                                     dx.raw_data());
     return std::vector<Tensor>{dx};
   });
   return y;

@@ -135,7 +135,29 @@ TEST_CASE("autograd accumulates through a shared input and frees the graph") {
   Tensor y2 = ops::sum(ops::scale(x, 1.0f));
   y2.backward();
   CHECK(x.grad().to_vector() == std::vector<float>{4, 3, 4});
-  CHECK(y.impl()->grad_fn == nullptr);  // graph released after backward
+  CHECK(y.impl()->autograd->grad_fn == nullptr);  // graph released after backward
+}
+
+TEST_CASE("a node keeps an input's values only where its backward reads them") {
+  // A concatenation's backward reads no values, nor does the CPU's max pooling (oneDNN keeps the
+  // argmax): their inputs are freed with their last handle, and their gradients still arrive.
+  const int64_t n = 2, c = 8, hw = 4;
+  std::vector<float> xv(static_cast<size_t>(n * c * hw * hw));
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>(i);  // rising: each window's max is its last
+  Tensor x = Tensor::from_vector({n, c, hw, hw}, xv).set_requires_grad(true);
+  Tensor a = ops::scale(x, 2.0f), b = ops::scale(x, 3.0f), m = ops::scale(x, 4.0f);
+  const Tensor joined = ops::concat_channels(a, b), pooled = ops::max_pool(m, 2);
+  auto& alloc = allocator_for(Device::CPU);
+  const std::size_t before = alloc.stats().in_use;
+  a = b = m = Tensor();
+  CHECK(before - alloc.stats().in_use >= 3 * xv.size() * sizeof(float));
+  ops::add(ops::sum(joined), ops::sum(pooled)).backward();
+  const std::vector<float> g = x.grad().to_vector();
+  for (size_t i = 0; i < g.size(); ++i) {
+    const size_t col = i % hw, row = (i / hw) % hw;
+    const float pooled_grad = (row % 2 == 1 && col % 2 == 1) ? 4.0f : 0.0f;
+    REQUIRE(g[i] == 2.0f + 3.0f + pooled_grad);
+  }
 }
 
 TEST_CASE("no-grad mode records nothing") {

@@ -20,26 +20,32 @@ using unet::test::check_error;
 
 TEST_CASE("the 3D reference configuration (base 32, 128^3, batch 1), counted layer by layer") {
   const int64_t v0 = 128 * 128 * 128, v1 = v0 / 8, v2 = v1 / 8;  // voxels at 0, 1 and 2 poolings
-  const int64_t kept = 4 * v0                                     // the input
-                       + 4 * 32 * v0 + 32 * v1                    // enc1 (2 convs, 2 ReLUs), pool
-                       + 4 * 64 * v1 + 64 * v2                    // enc2, pool
-                       + 4 * 128 * v2                             // enc3, the bottleneck
-                       + (64 + 2 * 64 + 4 * 64) * v1              // up1, concatenation, dec1
-                       + (32 + 2 * 32 + 4 * 32) * v0              // up2, concatenation, dec2
-                       + (4 + 4 + 1) * v0                         // logits, softmax, class map
-                       // the fused ReLUs' masks: a bit per value of the 10 batch norms
-                       + (2 * (2 * 32 * v0 + 2 * 64 * v1) + 2 * 128 * v2 + 31) / 32;
-  const TrainingMemoryEstimate e = estimate_training_memory(UNetConfig::brats3d(), {128, 128, 128}, 1);
-  CHECK(e.activation_floats == kept);
-  CHECK(kept == 988020736);
-  CHECK(e.parameter_floats == 4 * 1359332);
-  CHECK(e.backward_floats == 6 * 32 * v0);
-  // 5.5 GB: far inside an RTX 3090's 24 GB, even with a CUDA context and cuDNN workspace.
-  CHECK(e.total_bytes() < 24e9 / 4);
+  // A GPU: cuDNN's max pooling reads its input (the skip) again in backward.
+  const int64_t kept_gpu = 4 * v0                                 // the input
+                           + 4 * 32 * v0 + 32 * v1                // enc1 (2 convs, 2 ReLUs), pool
+                           + 4 * 64 * v1 + 64 * v2                // enc2, pool
+                           + 4 * 128 * v2                         // enc3, the bottleneck
+                           + (2 * 64 + 4 * 64) * v1               // concatenation, dec1
+                           + (2 * 32 + 4 * 32) * v0               // concatenation, dec2
+                           + (4 + 4 + 1) * v0;                    // logits, softmax, class map
+  const TrainingMemoryEstimate gpu = estimate_training_memory(UNetConfig::brats3d(), {128, 128, 128}, 1, Device::CUDA);
+  CHECK(gpu.activation_floats == kept_gpu);
+  CHECK(kept_gpu == 893386752);
+  CHECK(gpu.parameter_floats == 4 * 1359332);
+  CHECK(gpu.backward_floats == 2 * 32 * v0);
+  // 4.1 GB: far inside an RTX 3090's 24 GB, even with a CUDA context and cuDNN workspace.
+  CHECK(gpu.total_bytes() < 24e9 / 4);
+  // The CPU: oneDNN's pooling keeps its argmax, not the skip; the fused ReLUs keep their masks.
+  const int64_t kept_cpu = kept_gpu - 32 * v0 - 64 * v1
+                           // a bit per value of the 10 batch norms
+                           + (2 * (2 * 32 * v0 + 2 * 64 * v1) + 2 * 128 * v2 + 31) / 32;
+  const TrainingMemoryEstimate cpu = estimate_training_memory(UNetConfig::brats3d(), {128, 128, 128}, 1, Device::CPU);
+  CHECK(cpu.activation_floats == kept_cpu);
+  CHECK(kept_cpu == 820248576);
   // Batch 2 doubles what depends on the batch, not the weights.
-  const TrainingMemoryEstimate e2 = estimate_training_memory(UNetConfig::brats3d(), {128, 128, 128}, 2);
-  CHECK(e2.activation_floats == 2 * kept);
-  CHECK(e2.parameter_floats == e.parameter_floats);
+  const TrainingMemoryEstimate e2 = estimate_training_memory(UNetConfig::brats3d(), {128, 128, 128}, 2, Device::CUDA);
+  CHECK(e2.activation_floats == 2 * kept_gpu);
+  CHECK(e2.parameter_floats == gpu.parameter_floats);
 }
 
 TEST_CASE("the estimate against what the engine holds after the forward pass and at the peak of a step") {
@@ -67,7 +73,7 @@ TEST_CASE("the estimate against what the engine holds after the forward pass and
     Tensor loss = multiclass_segmentation_loss(logits, classes, loss_config);
     kept_bytes = static_cast<double>(alloc.stats().in_use - before);
   }
-  const TrainingMemoryEstimate e = estimate_training_memory(config, {s, s, s}, n);
+  const TrainingMemoryEstimate e = estimate_training_memory(config, {s, s, s}, n, Device::CPU);
   // The input and the class map were allocated before the count began.
   const double estimate_bytes = 4.0 * static_cast<double>(e.activation_floats - n * (4 + 1) * s * s * s);
   MESSAGE("held between forward and backward: " << kept_bytes << " bytes, estimated " << estimate_bytes);
@@ -84,13 +90,13 @@ TEST_CASE("the estimate against what the engine holds after the forward pass and
   const double step_estimate_bytes = estimate_bytes + 4.0 * static_cast<double>(e.backward_floats);
   MESSAGE("peak of a training step above the weights: " << step_peak_bytes << " bytes, estimated " << step_estimate_bytes);
   // The estimate must bound the peak (it decides whether a GPU is big enough) without being
-  // loose: within 10% above it (measured: 0.9% above).
+  // loose: within 10% above it (measured: 1.7% above).
   CHECK(step_peak_bytes <= step_estimate_bytes);
   CHECK(step_peak_bytes >= 0.9 * step_estimate_bytes);
 }
 
 TEST_CASE("estimate_training_memory refuses sizes the model cannot take") {
-  check_error([] { estimate_training_memory(UNetConfig::brats3d(), {128, 128}, 1); }, {"estimate_training_memory", "needs 3 dims"});
-  check_error([] { estimate_training_memory(UNetConfig::brats3d(), {128, 128, 126}, 1); }, {"estimate_training_memory", "multiple of 4"});
-  check_error([] { estimate_training_memory(UNetConfig::brats3d(), {128, 128, 128}, 0); }, {"estimate_training_memory", "at least 1"});
+  check_error([] { estimate_training_memory(UNetConfig::brats3d(), {128, 128}, 1, Device::CPU); }, {"estimate_training_memory", "needs 3 dims"});
+  check_error([] { estimate_training_memory(UNetConfig::brats3d(), {128, 128, 126}, 1, Device::CPU); }, {"estimate_training_memory", "multiple of 4"});
+  check_error([] { estimate_training_memory(UNetConfig::brats3d(), {128, 128, 128}, 0, Device::CPU); }, {"estimate_training_memory", "at least 1"});
 }

@@ -37,7 +37,8 @@ Tensor class_map(int64_t n, int64_t s, Device d) {
 }
 
 void print_estimate(const char* what, const UNetConfig& config, int64_t patch, int64_t batch) {
-  const TrainingMemoryEstimate e = estimate_training_memory(config, {patch, patch, patch}, batch);
+  // The question is a GPU's, whatever device this bench runs on.
+  const TrainingMemoryEstimate e = estimate_training_memory(config, {patch, patch, patch}, batch, Device::CUDA);
   std::printf(tr("  %-14s %8.0f MB (base %lld, %lld^3, batch %lld: activations %.0f + weights, gradients, Adam %.0f + "
                  "backward gradients %.0f) -> fits in 24 GB (RTX 3090): %s\n")
                   .c_str(),
@@ -156,7 +157,7 @@ int run_bench_3d(const Bench3dOptions& o) {
   const nlohmann::json layers_json = print_layer_table(layers.ops, layers.step_seconds);
 
   if (!o.json_path.empty()) {
-    const TrainingMemoryEstimate e = estimate_training_memory(config, {p, p, p}, n);
+    const TrainingMemoryEstimate e = estimate_training_memory(config, {p, p, p}, n, d);
     const nlohmann::json j = {{"engine", "unet-engine"},
                               {"model", "brats3d"},
                               {"device", device_name(d)},

@@ -5,7 +5,8 @@
 
 namespace unet {
 
-TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const std::vector<int64_t>& size, int64_t batch) {
+TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const std::vector<int64_t>& size, int64_t batch,
+                                                Device device) {
   config.validate("estimate_training_memory");
   UNET_CHECK(static_cast<int64_t>(size.size()) == config.rank(), "estimate_training_memory",
              trf("the input size needs {} dims, got {}", std::to_string(config.rank()), std::to_string(size.size())));
@@ -24,22 +25,27 @@ TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const 
   auto width = [&](int64_t level) { return config.base << level; };
 
   // Per sample, as unet/unet_model.cpp and layers/ops.cpp keep tensors for the backward pass
-  // (an autograd node holds every input it read): a DoubleConv keeps 4 tensors of its output
-  // width (each conv's output, read by batch norm's backward, and each batch norm + ReLU's
-  // output, read by the next op's backward); max pooling keeps its output; a decoder level
-  // keeps the transposed conv's output (held by the concatenation's node, though its backward
-  // does not read it) and the concatenation (twice its width). Left out, a fraction of a
-  // percent: oneDNN's pooling workspace (a byte per pooled voxel), batch norm's statistics.
+  // (a node keeps what its backward reads; its edges hold no values): a DoubleConv keeps 3
+  // tensors of its output width (each conv's output, read by batch norm's backward, and the first
+  // batch norm + ReLU's output, read by the second conv's) and its output where the next op
+  // reads it (the transposed conv and the 1x1 conv do; max pooling does on a GPU, where cuDNN
+  // finds each window's maximum again, not on the CPU, where oneDNN keeps the argmax); max
+  // pooling keeps its output; a decoder level keeps the concatenation (twice its width), not the
+  // transposed conv's output (the concatenation's backward reads no values). Left out, a fraction
+  // of a percent: oneDNN's pooling workspace (a byte per pooled voxel), batch norm's statistics.
+  const int64_t encoder_output = device == Device::CPU ? 0 : 1;
   int64_t kept = config.in_channels * voxels(0);  // the input, read by the first conv's backward
   for (int64_t level = 0; level < config.depth; ++level)
-    kept += 4 * width(level) * voxels(level) + width(level) * voxels(level + 1);
+    kept += (3 + encoder_output) * width(level) * voxels(level) + width(level) * voxels(level + 1);
   kept += 4 * width(config.depth) * voxels(config.depth);  // the bottleneck
-  for (int64_t level = 0; level < config.depth; ++level) kept += (1 + 2 + 4) * width(level) * voxels(level);
+  for (int64_t level = 0; level < config.depth; ++level) kept += (2 + 4) * width(level) * voxels(level);
   // The CPU's fused batch norm + ReLU keeps the ReLU's mask, a bit per value of each batch norm
-  // (cuDNN runs the ReLU apart and keeps none, so this errs high on a GPU by 1/32 of those values).
-  int64_t normalised = 2 * width(config.depth) * voxels(config.depth);  // the bottleneck's two
-  for (int64_t level = 0; level < config.depth; ++level) normalised += 2 * 2 * width(level) * voxels(level);
-  kept += (normalised + 31) / 32;
+  // (cuDNN runs the ReLU apart, which reads the output kept anyway).
+  if (device == Device::CPU) {
+    int64_t normalised = 2 * width(config.depth) * voxels(config.depth);  // the bottleneck's two
+    for (int64_t level = 0; level < config.depth; ++level) normalised += 2 * 2 * width(level) * voxels(level);
+    kept += (normalised + 31) / 32;
+  }
   // The logits; the multi-class loss also keeps the softmax probabilities and the class map,
   // the binary one the target.
   kept += config.out_channels > 1 ? 2 * config.out_channels * voxels(0) + voxels(0) : 2 * voxels(0);
@@ -47,11 +53,13 @@ TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const 
   TrainingMemoryEstimate e;
   e.activation_floats = batch * kept;
   e.parameter_floats = 4 * config.parameter_count();
-  // The backward peak comes at the full-resolution decoder level, while its saved tensors are
-  // still alive: the gradient of the concatenation (2 * base), the gradients flowing in and out
-  // of the conv being differentiated (base each) and, on the CPU, oneDNN's blocked-layout
-  // copies of those two (base each; cuDNN needs none, so this errs high on a GPU).
-  e.backward_floats = batch * 6 * width(0) * voxels(0);
+  // The backward peak comes at the full-resolution decoder level's second conv, with the saved
+  // tensors of the levels below still alive: the gradients flowing in and out of that conv take
+  // the place of the two tensors already freed (the decoder's output and the conv's own
+  // output), and on the CPU oneDNN's backward-weights GEMM copies the conv's input and its
+  // gradient into its plain layout (base each). cuDNN makes no copies; the same room is left
+  // for its workspace, which is not counted.
+  e.backward_floats = batch * 2 * width(0) * voxels(0);
   return e;
 }
 

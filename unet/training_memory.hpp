@@ -24,7 +24,9 @@ struct TrainingMemoryEstimate {
 
 // For the model of `config` trained on inputs of spatial `size` ({h, w} or {d, h, w}, each a
 // multiple of 2^depth) in batches of `batch`, with the multi-class softmax Dice loss (out_channels
-// > 1: softmax probabilities and a class map kept) or a binary loss (out_channels == 1).
-TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const std::vector<int64_t>& size, int64_t batch);
+// > 1: softmax probabilities and a class map kept) or a binary loss (out_channels == 1), on
+// `device` (the backends keep slightly different tensors).
+TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const std::vector<int64_t>& size, int64_t batch,
+                                                Device device);
 
 }  // namespace unet

@@ -374,6 +374,7 @@ class DnnlPool final : public PoolPrimitive {
   }
 
   std::size_t workspace_bytes() const override { return ws_.get_size(); }
+  bool backward_reads_values() const override { return false; }  // the argmax is in the workspace
 
   void forward(const float* x, float* y, void* workspace) override {
     dnnl_call("max pool forward", [&] {

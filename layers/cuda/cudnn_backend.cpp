@@ -230,6 +230,7 @@ class CudnnPool final : public PoolPrimitive {
  public:
   explicit CudnnPool(const PoolSpec& s) : d_(s) {}
   std::size_t workspace_bytes() const override { return 0; }
+  bool backward_reads_values() const override { return true; }
   void forward(const float* x, float* y, void*) override {
     UNET_CUDNN_CHECK(cudnnPoolingForward(CudaContext::get().cudnn(), d_.pool, &kOne, d_.x, x, &kZero, d_.y, y));
   }
