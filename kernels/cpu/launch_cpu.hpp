@@ -9,14 +9,21 @@ namespace unet::kernels::cpu {
 // Below this many elements a parallel region costs more than it saves.
 inline constexpr int64_t kParallelThreshold = 16384;
 
+// Each thread runs a copy of the functor: its scalars then cannot alias the arrays it writes,
+// so the compiler keeps them in registers and vectorises the loop.
 template <class F>
 void parallel_for(int64_t n, const F& f) {
   if (n < kParallelThreshold) {
-    for (int64_t i = 0; i < n; ++i) f(i);
+    const F local = f;
+    for (int64_t i = 0; i < n; ++i) local(i);
     return;
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) f(i);
+#pragma omp parallel
+  {
+    const F local = f;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) local(i);
+  }
 }
 
 // out[0] = sum of f(i) over [0, n). Deterministic for any thread count: the range is cut
