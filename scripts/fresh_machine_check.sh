@@ -15,6 +15,14 @@ if [ ! -x "$root/bin/bash" ]; then
   debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
 fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The chroot reaches the network through this machine's, so pip there trusts what this machine
+# trusts: a TLS-inspecting proxy brings its own CA, which no fresh system has (apt's archive is
+# plain HTTP and needs none). Without a proxy this is Debian's own bundle.
+pip_cert=()
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/host-ca-certificates.crt"
+  pip_cert=(PIP_CERT=/etc/host-ca-certificates.crt)
+fi
 cleanup() { for m in dev/pts dev proc sys; do umount "$root/$m" 2> /dev/null || true; done; }
 trap cleanup EXIT
 mount --bind /dev "$root/dev" && mount --bind /dev/pts "$root/dev/pts"
@@ -29,7 +37,7 @@ for which in "Tests" "Main job"; do
   echo "== fresh Debian 12: README '$which' command: $cmd"
   start=$(date +%s)
   if chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      LANG=C.UTF-8 bash -c "cd /root/unet && $cmd"; then
+      LANG=C.UTF-8 "${pip_cert[@]}" bash -c "cd /root/unet && $cmd"; then
     echo "== '$which': passed in $(( $(date +%s) - start )) s"
   else
     echo "== '$which': FAILED after $(( $(date +%s) - start )) s"
