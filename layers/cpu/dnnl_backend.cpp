@@ -309,14 +309,16 @@ class DnnlPatchDeconv final : public ConvPrimitive {
       for (std::size_t t = rank - 1; t > 0; --t) patch_strides[t - 1] = patch_strides[t] * k;
       patch_dims.insert(patch_dims.end(), {co, s.c_in});
       patch_strides.insert(patch_strides.end(), {groups_, groups_ * co});
-      to_patch_major_ = dnnl::reorder(dnnl::reorder::primitive_desc(
-          eng, memory::desc(patch_dims, dt::f32, patch_strides), eng, plain(patch_dims)));
+      patch_view_ = memory::desc(patch_dims, dt::f32, patch_strides);
+      patch_plain_ = plain(patch_dims);
+      to_patch_major_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, patch_view_, eng, patch_plain_));
       // z and y as one set of dims [N, Cout / b, b, (S_t, K) for each axis t] (b: the channel
       // block, 1 when plain): y's position K i + a and z's channel group a become strides.
       const int64_t b = out_block > 0 ? out_block : 1, cb = co / b;
       int64_t in_voxels = 1, out_voxels = 1;
       for (std::size_t t = 0; t < rank; ++t) in_voxels *= s.in[t], out_voxels *= s.in[t] * k;
-      memory::dims dims{s.n, cb, b}, y_strides{co * out_voxels, out_voxels * b, 1}, z_strides{groups_ * co * in_voxels, in_voxels * b, 1};
+      memory::dims dims{s.n, cb, b};
+      memory::dims y_strides{co * out_voxels, out_voxels * b, 1}, z_strides{groups_ * co * in_voxels, in_voxels * b, 1};
       int64_t y_after = out_voxels, z_after = in_voxels, group_after = groups_;
       for (std::size_t t = 0; t < rank; ++t) {
         y_after /= s.in[t] * k, z_after /= s.in[t], group_after /= k;
@@ -324,13 +326,10 @@ class DnnlPatchDeconv final : public ConvPrimitive {
         y_strides.insert(y_strides.end(), {k * y_after * b, y_after * b});
         z_strides.insert(z_strides.end(), {z_after * b, group_after * cb * in_voxels * b});
       }
-      unfold_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, memory::desc(dims, dt::f32, z_strides), eng,
-                                                             memory::desc(dims, dt::f32, y_strides)));
-      z_desc_ = layout_desc(z_dims, out_block);
-      y_view_ = memory::desc(dims, dt::f32, y_strides);
       z_view_ = memory::desc(dims, dt::f32, z_strides);
-      patch_view_ = memory::desc(patch_dims, dt::f32, patch_strides);
-      patch_plain_ = plain(patch_dims);
+      y_view_ = memory::desc(dims, dt::f32, y_strides);
+      unfold_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, z_view_, eng, y_view_));
+      z_desc_ = layout_desc(z_dims, out_block);
       return 0;
     });
   }
@@ -340,7 +339,9 @@ class DnnlPatchDeconv final : public ConvPrimitive {
   void forward(const float* x, const float* w, const float* b, float* y) override {
     dnnl_call("convolution forward " + spec_.str(), [&] {
       const int64_t co = spec_.c_out;
-      Tensor w_patch = Tensor::empty({groups_ * co * spec_.c_in}), tw, bias, z = Tensor::empty({static_cast<int64_t>(z_desc_.get_size() / 4)});
+      const Tensor w_patch = Tensor::empty({groups_ * co * spec_.c_in});  // [(a, co), ci]
+      const Tensor z = Tensor::empty({static_cast<int64_t>(z_desc_.get_size() / sizeof(float))});  // [N, (a, co), *in]
+      Tensor tw, bias;
       memory from = wrap(patch_view_, w), to = wrap(patch_plain_, w_patch.data());
       to_patch_major_.execute(cpu_stream(), from, to);
       std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(pw_pd_.src_desc(), x)},
