@@ -68,20 +68,28 @@ BratsCaseResult evaluate_brats_case(UNet& model, const data::BratsCase& c, const
 BratsEvalResult evaluate_brats(UNet& model, const std::vector<size_t>& which, const BratsCaseSource& case_of,
                                const MulticlassLossConfig& loss, const BratsInferenceOptions& options,
                                bool keep_predictions, const std::function<void(const BratsCaseResult&)>& on_case) {
-  BratsEvalResult r;
-  std::vector<BratsCaseMetrics> metrics;
+  std::vector<BratsCaseResult> cases;
   for (size_t i : which) {
     const std::shared_ptr<const data::BratsCase> c = case_of(i);
     if (!c) continue;  // the source could not give it (and said so)
     BratsCaseResult cr = evaluate_brats_case(model, *c, loss, options, keep_predictions);
+    if (on_case) on_case(cr);
+    cases.push_back(std::move(cr));
+  }
+  return brats_eval_result(std::move(cases));
+}
+
+BratsEvalResult brats_eval_result(std::vector<BratsCaseResult> cases) {
+  BratsEvalResult r;
+  std::vector<BratsCaseMetrics> metrics;
+  for (const BratsCaseResult& cr : cases) {
     r.loss += cr.loss;
     metrics.push_back(cr.metrics);
-    if (on_case) on_case(cr);
-    r.cases.push_back(std::move(cr));
   }
-  if (!r.cases.empty()) r.loss /= static_cast<double>(r.cases.size());
+  if (!cases.empty()) r.loss /= static_cast<double>(cases.size());
   r.mean = brats_mean_metrics(metrics);
   r.region_dice = (r.mean.dice_wt.mean + r.mean.dice_tc.mean + r.mean.dice_et.mean) / 3.0;
+  r.cases = std::move(cases);
   return r;
 }
 

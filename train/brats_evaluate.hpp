@@ -42,6 +42,9 @@ struct BratsEvalResult {
   double region_dice = 0.0;  // (WT + TC + ET) / 3 of the means: what the best checkpoint is chosen by
 };
 
+// The result of the cases evaluated, in their order: mean loss, mean metrics, region Dice.
+BratsEvalResult brats_eval_result(std::vector<BratsCaseResult> cases);
+
 // One labelled case: its loss, prediction and metrics.
 BratsCaseResult evaluate_brats_case(UNet& model, const data::BratsCase& c, const MulticlassLossConfig& loss,
                                     const BratsInferenceOptions& options, bool keep_prediction = false);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <type_traits>
@@ -144,7 +145,7 @@ BratsTrainer::BratsTrainer(TrainConfig config, bool resume, std::function<void(c
   if (root()) write_run_config(config_, *model_, device_);
   if (comm_->size() > 1) {
     check_replicas_identical(*comm_, *model_, *adam_, tr("at the start"));
-    say(trf("{}; validation on rank 0 alone", data_parallel_summary(config_, *comm_)));
+    say(trf("{}; the ranks share the validation cases", data_parallel_summary(config_, *comm_)));
   }
 }
 
@@ -189,13 +190,52 @@ std::shared_ptr<const data::BratsCase> BratsTrainer::readable_case(size_t i) {
   }
 }
 
-BratsEvalResult BratsTrainer::evaluate_validation(bool keep_predictions,
-                                                  const std::function<void(const BratsCaseResult&)>& on_case) {
+BratsInferenceOptions BratsTrainer::validation_inference() const {
   BratsInferenceOptions inference;
   inference.patch = config_.patch;
   inference.overlap = config_.overlap;
-  return evaluate_brats(*model_, val_, [&](size_t i) { return readable_case(i); }, loss_, inference, keep_predictions,
-                        on_case);
+  return inference;
+}
+
+BratsEvalResult BratsTrainer::evaluate_validation(bool keep_predictions,
+                                                  const std::function<void(const BratsCaseResult&)>& on_case) {
+  return evaluate_brats(*model_, val_, [&](size_t i) { return readable_case(i); }, loss_, validation_inference(),
+                        keep_predictions, on_case);
+}
+
+BratsEvalResult BratsTrainer::evaluate_validation_shared() {
+  const auto ranks = static_cast<size_t>(comm_->size());
+  if (ranks == 1) return evaluate_validation();
+  // A row per validation case: [evaluated, loss, metrics...]. Each case is one rank's, the other
+  // ranks' rows are zero, so a sum hands every rank every row (a NaN HD95 stays NaN).
+  using M = BratsCaseMetrics;
+  static constexpr double M::*kMetrics[] = {&M::dice_label1, &M::dice_label2, &M::dice_label4, &M::dice_wt,
+                                            &M::dice_tc,     &M::dice_et,     &M::hd95_wt,     &M::hd95_tc,
+                                            &M::hd95_et,     &M::iou_wt,      &M::iou_tc,      &M::iou_et};
+  static_assert(sizeof(M) == sizeof kMetrics / sizeof kMetrics[0] * sizeof(double), "every metric is in the row");
+  constexpr size_t kRow = 2 + std::size(kMetrics);
+  std::vector<double> rows(val_.size() * kRow, 0.0);
+  for (size_t k = static_cast<size_t>(comm_->rank()); k < val_.size(); k += ranks) {
+    const std::shared_ptr<const data::BratsCase> c = readable_case(val_[k]);
+    if (!c) continue;  // left out, as one process leaves it out
+    const BratsCaseResult cr = evaluate_brats_case(*model_, *c, loss_, validation_inference());
+    double* row = rows.data() + k * kRow;
+    row[0] = 1.0;
+    row[1] = cr.loss;
+    for (size_t f = 0; f < std::size(kMetrics); ++f) row[2 + f] = cr.metrics.*kMetrics[f];
+  }
+  comm_->allreduce_sum_host(rows.data(), static_cast<int64_t>(rows.size()));
+  std::vector<BratsCaseResult> cases;
+  for (size_t k = 0; k < val_.size(); ++k) {
+    const double* row = rows.data() + k * kRow;
+    if (row[0] == 0.0) continue;
+    BratsCaseResult cr;
+    cr.id = store_->id(val_[k]);
+    cr.loss = row[1];
+    for (size_t f = 0; f < std::size(kMetrics); ++f) cr.metrics.*kMetrics[f] = row[2 + f];
+    cases.push_back(std::move(cr));
+  }
+  return brats_eval_result(std::move(cases));
 }
 
 bool BratsTrainer::run() {
@@ -314,8 +354,8 @@ bool BratsTrainer::run() {
     em.train_dice = epoch_dice.mean();
     em.lr = state_.lr;
     allocator_for(device_).empty_cache();
-    // Rank 0 validates the whole volumes alone; the others take its figures below.
-    const BratsEvalResult ev = val_.empty() || !root() ? BratsEvalResult{} : evaluate_validation();
+    // The ranks share the whole-volume validation, and all have its figures.
+    const BratsEvalResult ev = val_.empty() ? BratsEvalResult{} : evaluate_validation_shared();
     allocator_for(device_).empty_cache();
     em.val_loss = ev.loss;
     em.val_dice_l1 = ev.mean.dice_label1.mean;

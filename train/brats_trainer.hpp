@@ -49,6 +49,10 @@ class BratsTrainer {
   // load is named through on_message and left out).
   BratsEvalResult evaluate_validation(bool keep_predictions = false,
                                       const std::function<void(const BratsCaseResult&)>& on_case = {});
+  // The same, shared by the ranks of a data-parallel run (every rank calls it): rank r evaluates
+  // validation cases r, r + ranks, ... and every rank gets every case's figures, so each has the
+  // means one process would have, to the bit. Without predictions.
+  BratsEvalResult evaluate_validation_shared();
   Device device() const { return device_; }
   std::string metrics_csv() const;
 
@@ -57,6 +61,7 @@ class BratsTrainer {
   void save_checkpoint(const std::string& path, bool with_optimizer) const;
   // Case i, or null when it cannot be read (named through on_message; the run goes on without it).
   std::shared_ptr<const data::BratsCase> readable_case(size_t i);
+  BratsInferenceOptions validation_inference() const;  // --patch tiles, --overlap
 
   TrainConfig config_;
   TrainState state_;

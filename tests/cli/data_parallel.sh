@@ -76,19 +76,22 @@ expect_status 0 resume1.log "$unet" train --resume two --epochs 5
 grep -q "the run trained on 2 process(es) and continues on 1" resume1.log || fail "no word on the process count: $(head -5 resume1.log)"
 grep -q "epoch 5: train loss" resume1.log || fail "the 1-process resume did not train epoch 5"
 # The 3D BraTS trainer: 2 processes of 1 patch with --sync-bn follow one process of 2 (cross-entropy,
-# a mean over voxels, splits exactly); rank 0 alone validates and writes.
-"$unet" synth --kind brats --out bdata --patients 4 --volume 24 24 16 --seed 2 > /dev/null
+# a mean over voxels, splits exactly); the ranks share the validation (2 cases, one each), rank 0
+# alone writes.
+"$unet" synth --kind brats --out bdata --patients 10 --volume 24 24 16 --seed 2 > /dev/null
 btrain=(train --data bdata --epochs 2 --base 4 --patch 16 --batch 2 --device cpu --max-steps-per-epoch 3 --loss ce --sync-bn)
 expect_status 0 bone.log "$unet" "${btrain[@]}" --out bone
 expect_status 0 btwo.log mpi2 "$unet" "${btrain[@]}" --out btwo
 grep -q "data-parallel: 2 processes over MPI, 1 samples each of every global batch of 2" btwo.log || fail "BraTS split: $(head -8 btwo.log)"
+grep -q "; the ranks share the validation cases" btwo.log || fail "BraTS: validation not shared: $(head -8 btwo.log)"
+grep -q "2 validation cases" btwo.log || fail "BraTS: 2 validation cases expected: $(head -8 btwo.log)"
 [ -s btwo/report.html ] && [ "$(ls btwo/events.out.tfevents.* | wc -l)" -eq 1 ] || fail "BraTS run folder: $(ls btwo)"
 /usr/bin/python3 - bone/metrics.csv btwo/metrics.csv <<'EOF' || fail "the 2-process BraTS run differs from the one-process run"
 import csv, sys
 one, two = ([r for r in csv.DictReader(open(p))] for p in sys.argv[1:])
 assert len(one) == len(two) == 2, "2 epochs each"
 for a, b in zip(one, two):
-    for k in ("train_loss", "val_loss", "val_dice_wt", "val_region_dice"):
+    for k in ("train_loss", "val_loss", "val_dice_wt", "val_dice_tc", "val_dice_et", "val_hd95_wt", "val_region_dice"):
         x, y = float(a[k]), float(b[k])
         assert abs(x - y) <= 1e-3 * max(abs(x), 1e-2), f"epoch {a['epoch']} {k}: {y} vs {x} for one process"
 print("BraTS metrics agree")
