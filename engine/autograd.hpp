@@ -41,7 +41,9 @@ class NoGradGuard {
 bool needs_graph(const std::vector<Tensor>& inputs);
 
 // Attaches a node to `out` when needs_graph(inputs). Closures must not capture `out`
-// itself (that would be a cycle); capture out.detach()-style aliases instead.
+// itself (that would be a cycle); capture out.detach()-style aliases instead. Edges are taken
+// now: an input without autograd state at this point gets no gradient (as in PyTorch,
+// requires_grad is set before the op).
 void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn fn);
 
 // A tensor sharing `t`'s storage but with no autograd state: safe to save in a closure.

@@ -106,6 +106,15 @@ TEST_CASE("gradcheck conv_transpose2d 2x2 stride 2 with bias") {
             [](const std::vector<Tensor>& in) { return ops::conv_transpose(in[0], in[1], in[2], 2, 0); });
 }
 
+TEST_CASE("gradcheck transposed convolutions with kernel = stride 3 (2D, 3D; no bias)") {
+  // On the CPU their forward is a 1x1 convolution and a reorder, their backward oneDNN's
+  // deconvolution: the finite differences of the one check the other, for any kernel size.
+  gradcheck("conv_transpose2d k3 s3", {random_tensor({2, 3, 2, 3}, 60), random_tensor({3, 2, 3, 3}, 61), random_tensor({2}, 62)},
+            [](const std::vector<Tensor>& in) { return ops::conv_transpose(in[0], in[1], in[2], 3, 0); });
+  gradcheck("conv_transpose3d k3 s3", {random_tensor({1, 2, 2, 1, 3}, 63), random_tensor({2, 3, 3, 3, 3}, 64)},
+            [](const std::vector<Tensor>& in) { return ops::conv_transpose(in[0], in[1], Tensor(), 3, 0); });
+}
+
 TEST_CASE("gradcheck batch_norm in training mode") {
   Tensor rm = Tensor::zeros({3}), rv = Tensor::full({3}, 1.0f);
   gradcheck("batch_norm", {random_tensor({2, 3, 5, 3}, 12, -2, 2), random_tensor({3}, 13, 0.5, 1.5), random_tensor({3}, 14)},

@@ -25,7 +25,10 @@ struct TrainingMemoryEstimate {
 // For the model of `config` trained on inputs of spatial `size` ({h, w} or {d, h, w}, each a
 // multiple of 2^depth) in batches of `batch`, with the multi-class softmax Dice loss (out_channels
 // > 1: softmax probabilities and a class map kept) or a binary loss (out_channels == 1), on
-// `device` (the backends keep slightly different tensors).
+// `device` (the backends keep slightly different tensors), without --sync-bn (with it the CPU
+// runs the ReLU apart and keeps what a GPU keeps: count it as Device::CUDA). The CPU figures
+// are measured in tests/test_training_memory.cpp; the GPU's are counted the same way, not
+// measured.
 TrainingMemoryEstimate estimate_training_memory(const UNetConfig& config, const std::vector<int64_t>& size, int64_t batch,
                                                 Device device);
 
