@@ -53,13 +53,14 @@ void accumulate_grad(const Tensor& t, const Tensor& g) {
 }
 
 void accumulate_grad(AutogradMeta& t, const Tensor& g) {
+  // The gradient has its tensor's shape and layout (every op's backward writes it so), and so
+  // has the one accumulated here.
+  UNET_CHECK(t.shape == g.shape(), "accumulate_grad",
+             trf("shape mismatch: {} vs {}", shape_str(t.shape), shape_str(g.shape())));
+  UNET_CHECK(t.channel_block == g.channel_block(), "accumulate_grad",
+             trf("layout mismatch: {} vs {} channels per block", std::to_string(t.channel_block),
+                 std::to_string(g.channel_block())));
   if (t.grad == nullptr) {
-    UNET_CHECK(t.shape == g.shape(), "accumulate_grad",
-               trf("shape mismatch: {} vs {}", shape_str(t.shape), shape_str(g.shape())));
-    // A gradient has its tensor's layout: every op's backward writes it so.
-    UNET_CHECK(t.channel_block == g.channel_block(), "accumulate_grad",
-               trf("layout mismatch: {} vs {} channels per block", std::to_string(t.channel_block),
-                   std::to_string(g.channel_block())));
     // Adopt the gradient when nobody else can see its storage; otherwise copy, so that a
     // later += into this gradient cannot change another tensor's.
     if (g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1) {
@@ -69,11 +70,7 @@ void accumulate_grad(AutogradMeta& t, const Tensor& g) {
     }
     return;
   }
-  Tensor acc(t.grad);
-  check_same_shape("accumulate_grad", acc, g);
-  UNET_CHECK(acc.channel_block() == g.channel_block(), "accumulate_grad",
-             trf("layout mismatch: {} vs {} channels per block", std::to_string(acc.channel_block()),
-                 std::to_string(g.channel_block())));
+  const Tensor acc(t.grad);
   kernels::axpy(acc.device(), acc.numel(), 1.0f, g.raw_data(), acc.raw_data());
 }
 

@@ -269,6 +269,9 @@ class DnnlConv final : public ConvPrimitive {
   BwdWeights bwd_weights_;
 };
 
+using DnnlDeconv = DnnlConv<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
+                            dnnl::deconvolution_backward_weights>;
+
 // A transposed convolution whose kernel equals its stride, without padding (the U-Net's 2x2(x2)
 // stride 2): output patches do not overlap, so its forward is a 1x1 convolution to K^r * Cout
 // channels, z[n, (a, co), i] = sum_ci w[ci, co, a] x[n, ci, i] + b[co] (a: the position in the
@@ -278,10 +281,7 @@ class DnnlConv final : public ConvPrimitive {
 class DnnlPatchDeconv final : public ConvPrimitive {
  public:
   explicit DnnlPatchDeconv(const ConvSpec& s)
-      : spec_(s),
-        general_(std::make_unique<DnnlConv<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
-                                           dnnl::deconvolution_backward_weights>>(
-            s, dnnl::algorithm::deconvolution_direct)) {
+      : spec_(s), general_(std::make_unique<DnnlDeconv>(s, dnnl::algorithm::deconvolution_direct)) {
     dnnl_call("convolution setup " + s.str(), [&] {
       const auto rank = static_cast<std::size_t>(s.rank());
       const int64_t k = s.kernel, co = s.c_out;
@@ -524,9 +524,7 @@ void reorder_channels(const Shape& shape, const float* src, int64_t src_block, f
 
 std::unique_ptr<ConvPrimitive> make_conv(const ConvSpec& spec) {
   if (spec.transposed && spec.kernel == spec.stride && spec.pad == 0) return std::make_unique<DnnlPatchDeconv>(spec);
-  if (spec.transposed)
-    return std::make_unique<DnnlConv<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
-                                     dnnl::deconvolution_backward_weights>>(spec, dnnl::algorithm::deconvolution_direct);
+  if (spec.transposed) return std::make_unique<DnnlDeconv>(spec, dnnl::algorithm::deconvolution_direct);
   return std::make_unique<DnnlConv<dnnl::convolution_forward, dnnl::convolution_backward_data,
                                    dnnl::convolution_backward_weights>>(spec, dnnl::algorithm::convolution_direct);
 }
